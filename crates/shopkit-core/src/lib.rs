@@ -6,4 +6,7 @@
 //!
 //! # Layout
 //! - [`money`]: `Money` and `Currency`, rounding and allocation.
+//! - [`ids`], [`quantity`]: newtypes for every id, code and count.
+pub mod ids;
 pub mod money;
+pub mod quantity;
