@@ -1,1 +1,38 @@
-//! In-memory adapters.
+//! # shopkit-memory
+//!
+//! In-memory adapters of every shopkit port: the embedded default of the reference shop,
+//! and the fakes testers swap in. They are as strict as the real backends (versions,
+//! conflicts, TTLs, atomic multi-SKU reservations) and pass the same conformance suites
+//! in `shopkit-testkit`; a fake that is laxer than the real thing would hide bugs.
+//!
+//! Locks are `std::sync::Mutex`es held only inside synchronous sections, never across an
+//! `.await` (clippy's `await_holding_lock` is denied workspace-wide).
+//!
+//! # Layout
+//! - storage: [`MemoryProducts`], [`MemoryCarts`], [`MemoryOrders`] and [`MemoryOutbox`]
+//!   (one atomic write for an order and its events), [`MemoryCustomers`],
+//!   [`MemoryInventory`], [`MemoryIdempotency`], [`MemoryPromotions`], [`MemoryCache`];
+//! - the world: [`FakePaymentGateway`] (scriptable), [`RecordingNotifier`],
+//!   [`MemoryMediaStore`], [`MemorySearch`], [`MemoryRecommender`],
+//!   [`StaticIdentityVerifier`], [`RecordingLedger`] and the other integration recorders;
+//! - [`SystemClock`], [`ManualClock`], [`RandomIds`].
+
+mod cache;
+mod carts;
+mod catalog;
+mod customers;
+mod idempotency;
+mod inventory;
+mod orders;
+mod outbox;
+mod promotions;
+
+mod clock;
+mod identity;
+mod ids;
+mod integrations;
+mod media;
+mod notifier;
+mod payments;
+mod recommender;
+mod search;

@@ -9,4 +9,12 @@
 //! - [`ids`], [`quantity`]: newtypes for every id, code and count.
 pub mod ids;
 pub mod money;
+pub mod pricing;
 pub mod quantity;
+pub mod cart;
+pub mod catalog;
+pub mod customers;
+pub mod events;
+pub mod inventory;
+pub mod orders;
+pub mod ports;

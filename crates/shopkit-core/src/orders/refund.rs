@@ -1,0 +1,352 @@
+//! Refunds and returns, guarded by the order they belong to.
+//!
+//! A refund is by lines and quantities (a return) or by an amount (goodwill, shipping).
+//! The amount of `k` units of a line is taken from the line's *total* (after its share of
+//! order discounts, with tax when tax is added), split per unit by largest remainder and
+//! consumed in order: refunding every unit one at a time gives back exactly the line total,
+//! to the minor unit. This is where Vendure and Solidus have had bugs (refunding the
+//! undiscounted price, or losing a cent per unit).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::events::DomainEvent;
+use crate::ids::{LineId, OrderId, RefundId, Sku};
+use crate::money::{Money, MoneyError};
+use crate::quantity::Quantity;
+
+use super::order::{Order, OrderStatus, event_line};
+
+/// Where a refund is in its life: `requested -> approved -> processed | failed`, or
+/// `requested | approved -> rejected`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Asked for; holds its amount and units against the order.
+    Requested,
+    /// Approved by an admin; waiting for the gateway.
+    Approved,
+    /// Paid back.
+    Processed,
+    /// Turned down.
+    Rejected,
+    /// The gateway refused; nothing was paid back.
+    Failed,
+}
+
+impl RefundStatus {
+    /// Whether the refund still holds amount and units (requested or approved).
+    pub fn is_open(self) -> bool {
+        matches!(self, RefundStatus::Requested | RefundStatus::Approved)
+    }
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Requested => "requested",
+            RefundStatus::Approved => "approved",
+            RefundStatus::Processed => "processed",
+            RefundStatus::Rejected => "rejected",
+            RefundStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Units of one order line in a refund, with their share of the amount.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLine {
+    /// The order line.
+    pub line_id: LineId,
+    /// Its SKU.
+    pub sku: Sku,
+    /// Units refunded.
+    pub quantity: Quantity,
+    /// What those units cost the customer.
+    pub amount: Money,
+}
+
+/// What a customer or an admin asks to refund.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRequest {
+    /// Lines and units to refund (a return). May be empty for an amount-only refund.
+    pub lines: Vec<(LineId, Quantity)>,
+    /// An amount on top of the lines (shipping, goodwill). `None` for lines only.
+    pub extra_amount: Option<Money>,
+    /// Whether the units go back into stock when processed.
+    pub restock: bool,
+    /// Why.
+    pub reason: String,
+}
+
+/// A refund of (part of) an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    /// The refund id.
+    pub id: RefundId,
+    /// The order.
+    pub order_id: OrderId,
+    /// Lines and units.
+    pub lines: Vec<RefundLine>,
+    /// The total to pay back (lines plus extra amount).
+    pub amount: Money,
+    /// Whether to restock on processing.
+    pub restock: bool,
+    /// Why.
+    pub reason: String,
+    /// Its state.
+    pub status: RefundStatus,
+    /// The gateway's refund reference, once processed.
+    pub gateway_reference: Option<String>,
+    /// Why it was rejected or failed.
+    pub outcome_note: Option<String>,
+    /// When it was requested.
+    pub requested_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A refund the order's rules do not allow.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefundError {
+    /// Refunds need captured money.
+    #[error("order {order} is {status}: only paid orders can be refunded")]
+    NotRefundable {
+        /// The order.
+        order: OrderId,
+        /// Its status.
+        status: &'static str,
+    },
+    /// The refund would take the order's refunds above what was captured.
+    #[error("refund of {requested} exceeds the {refundable} still refundable on this order")]
+    RefundExceedsCaptured {
+        /// The refund asked for.
+        requested: Money,
+        /// Captured minus refunds processed or in progress.
+        refundable: Money,
+    },
+    /// More units than are left to refund on a line.
+    #[error("line {line} has {refundable} units left to refund, {requested} requested")]
+    TooManyUnits {
+        /// The line.
+        line: LineId,
+        /// Asked for.
+        requested: u32,
+        /// Left.
+        refundable: u32,
+    },
+    /// No such line on the order.
+    #[error("order {order} has no line {line}")]
+    UnknownLine {
+        /// The order.
+        order: OrderId,
+        /// The line.
+        line: LineId,
+    },
+    /// No such refund on the order.
+    #[error("order {order} has no refund {refund}")]
+    UnknownRefund {
+        /// The order.
+        order: OrderId,
+        /// The refund.
+        refund: RefundId,
+    },
+    /// The refund's state does not allow this.
+    #[error("refund {refund} is {status}: cannot {action}")]
+    IllegalTransition {
+        /// The refund.
+        refund: RefundId,
+        /// Its state.
+        status: &'static str,
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// Nothing to refund: no lines and no positive amount.
+    #[error("a refund needs lines or a positive amount")]
+    Empty,
+    /// The same id was already used for another refund.
+    #[error("refund {refund} already exists")]
+    DuplicateId {
+        /// The id.
+        refund: RefundId,
+    },
+    /// Money arithmetic failed (a currency mismatch).
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
+impl Order {
+    /// Money captured and not yet refunded or held by an open refund.
+    pub fn refundable_amount(&self) -> Result<Money, MoneyError> {
+        let held: Vec<Money> = self
+            .refunds
+            .iter()
+            .filter(|r| r.status.is_open())
+            .map(|r| r.amount)
+            .collect();
+        let held = Money::sum(self.currency, &held)?;
+        self.payment.captured.checked_sub(&self.payment.refunded)?.checked_sub(&held)
+    }
+
+    /// The amount the next `quantity` refundable units of line `idx` cost the customer.
+    fn units_amount(&self, idx: usize, quantity: u32) -> Result<Money, MoneyError> {
+        let line = &self.lines[idx];
+        let q = line.quantity.get();
+        let consumed = q - self.refundable_units(idx);
+        // Shares of the line total per unit, consumed in order.
+        let shares = line.total.allocate_by_weights(&vec![1; q as usize])?;
+        let taken = &shares[consumed as usize..(consumed + quantity) as usize];
+        Money::sum(self.currency, taken)
+    }
+
+    /// Requests a refund. All or nothing; holds the amount and units until it is
+    /// processed, rejected or failed.
+    ///
+    /// # Errors
+    /// [`RefundError::RefundExceedsCaptured`] when the order's refunds would exceed what was
+    /// captured; [`RefundError::TooManyUnits`] for units already refunded or held.
+    pub fn request_refund(
+        &mut self,
+        id: RefundId,
+        request: RefundRequest,
+        at: DateTime<Utc>,
+    ) -> Result<DomainEvent, RefundError> {
+        if !matches!(
+            self.status,
+            OrderStatus::Paid | OrderStatus::PartiallyFulfilled | OrderStatus::Fulfilled | OrderStatus::Delivered
+        ) {
+            return Err(RefundError::NotRefundable { order: self.id, status: self.status.as_str() });
+        }
+        if self.refunds.iter().any(|r| r.id == id) {
+            return Err(RefundError::DuplicateId { refund: id });
+        }
+        let mut per_line = vec![0u32; self.lines.len()];
+        for (line, qty) in &request.lines {
+            let idx = self
+                .lines
+                .iter()
+                .position(|l| l.id == *line)
+                .ok_or(RefundError::UnknownLine { order: self.id, line: *line })?;
+            per_line[idx] = per_line[idx].saturating_add(qty.get());
+            let refundable = self.refundable_units(idx);
+            if per_line[idx] > refundable {
+                return Err(RefundError::TooManyUnits { line: *line, requested: per_line[idx], refundable });
+            }
+        }
+        let mut lines = Vec::new();
+        for (idx, n) in per_line.iter().enumerate() {
+            if let Ok(quantity) = Quantity::new(i64::from(*n)) {
+                let line = &self.lines[idx];
+                lines.push(RefundLine {
+                    line_id: line.id,
+                    sku: line.sku.clone(),
+                    quantity,
+                    amount: self.units_amount(idx, *n)?,
+                });
+            }
+        }
+        let line_amounts: Vec<Money> = lines.iter().map(|l| l.amount).collect();
+        let mut amount = Money::sum(self.currency, &line_amounts)?;
+        if let Some(extra) = request.extra_amount {
+            if extra.is_negative() {
+                return Err(RefundError::Empty);
+            }
+            amount = amount.checked_add(&extra)?;
+        }
+        if !amount.is_positive() {
+            return Err(RefundError::Empty);
+        }
+        let refundable = self.refundable_amount()?;
+        if amount.try_cmp(&refundable)?.is_gt() {
+            return Err(RefundError::RefundExceedsCaptured { requested: amount, refundable });
+        }
+        self.refunds.push(Refund {
+            id,
+            order_id: self.id,
+            lines,
+            amount,
+            restock: request.restock,
+            reason: request.reason,
+            status: RefundStatus::Requested,
+            gateway_reference: None,
+            outcome_note: None,
+            requested_at: at,
+            updated_at: at,
+        });
+        Ok(DomainEvent::RefundRequested { refund_id: id, order_id: self.id, amount })
+    }
+
+    fn refund_mut(
+        &mut self,
+        id: RefundId,
+        allowed: &[RefundStatus],
+        action: &'static str,
+    ) -> Result<&mut Refund, RefundError> {
+        let order = self.id;
+        let refund = self
+            .refunds
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or(RefundError::UnknownRefund { order, refund: id })?;
+        if !allowed.contains(&refund.status) {
+            return Err(RefundError::IllegalTransition { refund: id, status: refund.status.as_str(), action });
+        }
+        Ok(refund)
+    }
+
+    /// Approves a requested refund.
+    pub fn approve_refund(&mut self, id: RefundId, at: DateTime<Utc>) -> Result<DomainEvent, RefundError> {
+        let order_id = self.id;
+        let r = self.refund_mut(id, &[RefundStatus::Requested], "approve")?;
+        r.status = RefundStatus::Approved;
+        r.updated_at = at;
+        Ok(DomainEvent::RefundApproved { refund_id: id, order_id, amount: r.amount })
+    }
+
+    /// Rejects a requested or approved refund; its amount and units are free again.
+    pub fn reject_refund(&mut self, id: RefundId, reason: String, at: DateTime<Utc>) -> Result<DomainEvent, RefundError> {
+        let order_id = self.id;
+        let r = self.refund_mut(id, &[RefundStatus::Requested, RefundStatus::Approved], "reject")?;
+        r.status = RefundStatus::Rejected;
+        r.outcome_note = Some(reason.clone());
+        r.updated_at = at;
+        Ok(DomainEvent::RefundRejected { refund_id: id, order_id, reason })
+    }
+
+    /// Records that the gateway paid an approved refund back.
+    pub fn refund_processed(
+        &mut self,
+        id: RefundId,
+        gateway_reference: String,
+        at: DateTime<Utc>,
+    ) -> Result<DomainEvent, RefundError> {
+        let order_id = self.id;
+        let email = self.email.clone();
+        let r = self.refund_mut(id, &[RefundStatus::Approved], "process")?;
+        r.status = RefundStatus::Processed;
+        r.gateway_reference = Some(gateway_reference);
+        r.updated_at = at;
+        let refund = r.clone();
+        self.payment.refunded = self.payment.refunded.checked_add(&refund.amount)?;
+        let mut restock = Vec::new();
+        for rl in &refund.lines {
+            if let Some(line) = self.lines.iter_mut().find(|l| l.id == rl.line_id) {
+                line.refunded += rl.quantity.get();
+                if refund.restock {
+                    restock.push(event_line(line, rl.quantity.get(), None));
+                }
+            }
+        }
+        Ok(DomainEvent::RefundProcessed { refund_id: id, order_id, email, amount: refund.amount, restock })
+    }
+
+    /// Records that the gateway refused an approved refund; its amount and units are free.
+    pub fn refund_failed(&mut self, id: RefundId, reason: String, at: DateTime<Utc>) -> Result<DomainEvent, RefundError> {
+        let order_id = self.id;
+        let r = self.refund_mut(id, &[RefundStatus::Approved], "fail")?;
+        r.status = RefundStatus::Failed;
+        r.outcome_note = Some(reason.clone());
+        r.updated_at = at;
+        Ok(DomainEvent::RefundFailed { refund_id: id, order_id, reason })
+    }
+}

@@ -1,0 +1,356 @@
+//! Tests of the order aggregate: the state machine and refunds.
+
+use chrono::{DateTime, Duration, Utc};
+use proptest::prelude::*;
+use uuid::Uuid;
+
+use super::*;
+use crate::events::DomainEvent;
+use crate::ids::{CartId, Email, LineId, OrderId, ProductId, RefundId, ShipmentId, Sku};
+use crate::money::{Currency, Money};
+use crate::quantity::Quantity;
+
+fn t0() -> DateTime<Utc> {
+    DateTime::UNIX_EPOCH + Duration::days(20_000)
+}
+
+fn usd(minor: i64) -> Money {
+    Money::from_minor(minor, Currency::USD)
+}
+
+fn q(n: u32) -> Quantity {
+    Quantity::new(i64::from(n)).unwrap()
+}
+
+/// A line of `quantity` units at `unit` each, with `discount` off the line.
+fn line(sku: &str, quantity: u32, unit: i64, discount: i64) -> OrderLine {
+    let subtotal = unit * i64::from(quantity);
+    OrderLine {
+        id: LineId::from_uuid(Uuid::new_v4()),
+        product_id: ProductId::from_uuid(Uuid::new_v4()),
+        sku: Sku::new(sku).unwrap(),
+        title: sku.to_owned(),
+        quantity: q(quantity),
+        unit_price: usd(unit),
+        subtotal: usd(subtotal),
+        discount: usd(discount),
+        tax: usd(0),
+        total: usd(subtotal - discount),
+        fulfilled: 0,
+        refunded: 0,
+    }
+}
+
+fn order_with(lines: Vec<OrderLine>, shipping: i64) -> Order {
+    let subtotal: i64 = lines.iter().map(|l| l.subtotal.to_minor().unwrap()).sum();
+    let discount: i64 = lines.iter().map(|l| l.discount.to_minor().unwrap()).sum();
+    let grand = subtotal - discount + shipping;
+    let (order, event) = Order::place(NewOrder {
+        id: OrderId::from_uuid(Uuid::new_v4()),
+        cart_id: CartId::from_uuid(Uuid::new_v4()),
+        customer: None,
+        email: Email::new("ann@example.com").unwrap(),
+        currency: Currency::USD,
+        lines,
+        totals: OrderTotals {
+            subtotal: usd(subtotal),
+            discount_total: usd(discount),
+            shipping_total: usd(shipping),
+            tax_total: usd(0),
+            grand_total: usd(grand),
+        },
+        shipping_address: None,
+        shipping_method: None,
+        coupons: vec![],
+        payment: Payment {
+            reference: "pi_1".into(),
+            authorized: usd(grand),
+            captured: usd(0),
+            refunded: usd(0),
+            voided: false,
+        },
+        placed_at: t0(),
+    })
+    .unwrap();
+    assert!(matches!(event, DomainEvent::OrderPlaced { .. }));
+    order
+}
+
+fn paid(lines: Vec<OrderLine>, shipping: i64) -> Order {
+    let mut o = order_with(lines, shipping);
+    let total = o.totals().grand_total;
+    o.mark_paid(total, t0()).unwrap();
+    o
+}
+
+fn refund_id() -> RefundId {
+    RefundId::from_uuid(Uuid::new_v4())
+}
+
+fn by_lines(lines: Vec<(LineId, Quantity)>) -> RefundRequest {
+    RefundRequest { lines, extra_amount: None, restock: true, reason: "return".into() }
+}
+
+#[test]
+fn placing_refuses_totals_that_do_not_reconcile() {
+    let l = line("A", 1, 1000, 0);
+    let result = Order::place(NewOrder {
+        id: OrderId::from_uuid(Uuid::new_v4()),
+        cart_id: CartId::from_uuid(Uuid::new_v4()),
+        customer: None,
+        email: Email::new("ann@example.com").unwrap(),
+        currency: Currency::USD,
+        lines: vec![l],
+        totals: OrderTotals {
+            subtotal: usd(1000),
+            discount_total: usd(0),
+            shipping_total: usd(0),
+            tax_total: usd(0),
+            grand_total: usd(999),
+        },
+        shipping_address: None,
+        shipping_method: None,
+        coupons: vec![],
+        payment: Payment { reference: "pi".into(), authorized: usd(999), captured: usd(0), refunded: usd(0), voided: false },
+        placed_at: t0(),
+    });
+    assert!(result.is_err());
+}
+
+#[test]
+fn an_order_moves_from_placed_to_delivered_with_history() {
+    let mut o = order_with(vec![line("A", 2, 500, 0)], 0);
+    let line_id = o.lines()[0].id;
+    o.mark_paid(usd(1000), t0()).unwrap();
+    let e = o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(line_id, q(1))], None, t0()).unwrap();
+    assert!(matches!(e, DomainEvent::OrderShipped { .. }));
+    assert_eq!(o.status(), OrderStatus::PartiallyFulfilled);
+    let tracking = Tracking { carrier: "DHL".into(), number: "123".into(), url: None };
+    o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(line_id, q(1))], Some(tracking), t0()).unwrap();
+    assert_eq!(o.status(), OrderStatus::Fulfilled);
+    o.deliver(t0()).unwrap();
+    let statuses: Vec<OrderStatus> = o.history().iter().map(|h| h.to).collect();
+    assert_eq!(
+        statuses,
+        [OrderStatus::Placed, OrderStatus::Paid, OrderStatus::PartiallyFulfilled, OrderStatus::Fulfilled, OrderStatus::Delivered]
+    );
+    assert_eq!(o.history()[3].note.as_deref(), Some("DHL 123"));
+}
+
+#[test]
+fn illegal_transitions_are_typed_errors_and_change_nothing() {
+    let mut o = order_with(vec![line("A", 1, 500, 0)], 0);
+    let before = o.clone();
+    assert!(matches!(o.deliver(t0()), Err(OrderError::IllegalTransition { action: "mark delivered", .. })));
+    let line_id = o.lines()[0].id;
+    assert!(matches!(
+        o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(line_id, q(1))], None, t0()),
+        Err(OrderError::IllegalTransition { .. })
+    ));
+    assert_eq!(o, before);
+    o.cancel("changed my mind".into(), t0()).unwrap();
+    assert!(matches!(o.cancel("again".into(), t0()), Err(OrderError::IllegalTransition { .. })));
+    assert!(matches!(o.mark_paid(usd(500), t0()), Err(OrderError::IllegalTransition { .. })));
+}
+
+#[test]
+fn over_fulfilment_is_refused_whole() {
+    let mut o = paid(vec![line("A", 2, 500, 0), line("B", 1, 100, 0)], 0);
+    let (a, b) = (o.lines()[0].id, o.lines()[1].id);
+    let before = o.clone();
+    let err = o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(a, q(1)), (b, q(1)), (a, q(2))], None, t0());
+    assert!(matches!(err, Err(OrderError::OverFulfilment { requested: 3, remaining: 2, .. })));
+    assert_eq!(o, before);
+}
+
+#[test]
+fn a_shipped_order_cannot_be_cancelled() {
+    let mut o = paid(vec![line("A", 2, 500, 0)], 0);
+    let a = o.lines()[0].id;
+    o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(a, q(1))], None, t0()).unwrap();
+    assert!(matches!(o.cancel("late".into(), t0()), Err(OrderError::IllegalTransition { .. })));
+}
+
+#[test]
+fn capture_above_authorized_is_refused() {
+    let mut o = order_with(vec![line("A", 1, 500, 0)], 0);
+    assert!(matches!(o.mark_paid(usd(501), t0()), Err(OrderError::CaptureExceedsAuthorized { .. })));
+}
+
+#[test]
+fn refunding_units_gives_back_the_discounted_price() {
+    // 3 units at 10.00 with 1.00 off the line: the customer paid 29.00, so each unit
+    // refunds its share of 29.00 (9.67, 9.67, 9.66), not 10.00.
+    let mut o = paid(vec![line("A", 3, 1000, 100)], 500);
+    let a = o.lines()[0].id;
+    let mut refunded = Vec::new();
+    for _ in 0..3 {
+        let id = refund_id();
+        o.request_refund(id, by_lines(vec![(a, q(1))]), t0()).unwrap();
+        refunded.push(o.refund(id).unwrap().amount);
+        o.approve_refund(id, t0()).unwrap();
+        o.refund_processed(id, "re_1".into(), t0()).unwrap();
+    }
+    assert_eq!(refunded, vec![usd(967), usd(967), usd(966)]);
+    assert_eq!(o.payment().refunded, usd(2900));
+    // Shipping (5.00) is still refundable by amount, and no more.
+    assert_eq!(o.refundable_amount().unwrap(), usd(500));
+}
+
+#[test]
+fn refunds_above_captured_are_refused() {
+    let mut o = paid(vec![line("A", 1, 1000, 0)], 0);
+    let err = o.request_refund(
+        refund_id(),
+        RefundRequest { lines: vec![], extra_amount: Some(usd(1001)), restock: false, reason: "x".into() },
+        t0(),
+    );
+    assert!(matches!(err, Err(RefundError::RefundExceedsCaptured { .. })));
+    assert!(o.refunds().is_empty());
+}
+
+#[test]
+fn open_refunds_hold_units_and_amount_until_rejected() {
+    let mut o = paid(vec![line("A", 1, 1000, 0)], 0);
+    let a = o.lines()[0].id;
+    let first = refund_id();
+    o.request_refund(first, by_lines(vec![(a, q(1))]), t0()).unwrap();
+    assert!(matches!(
+        o.request_refund(refund_id(), by_lines(vec![(a, q(1))]), t0()),
+        Err(RefundError::TooManyUnits { refundable: 0, .. })
+    ));
+    o.reject_refund(first, "not returned".into(), t0()).unwrap();
+    o.request_refund(refund_id(), by_lines(vec![(a, q(1))]), t0()).unwrap();
+}
+
+#[test]
+fn refund_transitions_follow_the_state_machine() {
+    let mut o = paid(vec![line("A", 1, 1000, 0)], 0);
+    let a = o.lines()[0].id;
+    let id = refund_id();
+    o.request_refund(id, by_lines(vec![(a, q(1))]), t0()).unwrap();
+    assert!(matches!(o.refund_processed(id, "re".into(), t0()), Err(RefundError::IllegalTransition { .. })));
+    o.approve_refund(id, t0()).unwrap();
+    let e = o.refund_failed(id, "gateway said no".into(), t0()).unwrap();
+    assert!(matches!(e, DomainEvent::RefundFailed { .. }));
+    assert!(matches!(o.approve_refund(id, t0()), Err(RefundError::IllegalTransition { .. })));
+    assert_eq!(o.refundable_amount().unwrap(), usd(1000), "a failed refund holds nothing");
+}
+
+#[test]
+fn unpaid_orders_cannot_be_refunded() {
+    let mut o = order_with(vec![line("A", 1, 1000, 0)], 0);
+    let a = o.lines()[0].id;
+    assert!(matches!(
+        o.request_refund(refund_id(), by_lines(vec![(a, q(1))]), t0()),
+        Err(RefundError::NotRefundable { .. })
+    ));
+}
+
+#[test]
+fn processed_refunds_with_restock_report_the_units() {
+    let mut o = paid(vec![line("A", 2, 1000, 0)], 0);
+    let a = o.lines()[0].id;
+    let id = refund_id();
+    o.request_refund(id, by_lines(vec![(a, q(2))]), t0()).unwrap();
+    o.approve_refund(id, t0()).unwrap();
+    match o.refund_processed(id, "re".into(), t0()).unwrap() {
+        DomainEvent::RefundProcessed { amount, restock, .. } => {
+            assert_eq!(amount, usd(2000));
+            assert_eq!(restock.len(), 1);
+            assert_eq!(restock[0].quantity, 2);
+        }
+        other => panic!("unexpected event {other:?}"),
+    }
+    assert_eq!(o.lines()[0].refunded, 2);
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Units { line: usize, qty: u32 },
+    Amount(i64),
+    Approve(usize),
+    Reject(usize),
+    Process(usize),
+    Fail(usize),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0usize..3, 1u32..4).prop_map(|(line, qty)| Step::Units { line, qty }),
+        (1i64..5000).prop_map(Step::Amount),
+        (0usize..8).prop_map(Step::Approve),
+        (0usize..8).prop_map(Step::Reject),
+        (0usize..8).prop_map(Step::Process),
+        (0usize..8).prop_map(Step::Fail),
+    ]
+}
+
+proptest! {
+    /// Whatever customers and admins do, refunds processed plus refunds in progress never
+    /// exceed what was captured, and refunding every unit gives back exactly the lines.
+    #[test]
+    fn refunds_never_exceed_captured(
+        quantities in proptest::collection::vec(1u32..5, 3),
+        prices in proptest::collection::vec(1i64..10_000, 3),
+        discounts in proptest::collection::vec(0i64..100, 3),
+        shipping in 0i64..2000,
+        steps in proptest::collection::vec(step(), 1..40),
+    ) {
+        let lines: Vec<OrderLine> = (0..3)
+            .map(|i| line(&format!("S{i}"), quantities[i], prices[i], discounts[i].min(prices[i])))
+            .collect();
+        let mut o = paid(lines, shipping);
+        let captured = o.payment().captured;
+        let mut ids: Vec<RefundId> = Vec::new();
+        for s in steps {
+            let before = o.clone();
+            let result = match s {
+                Step::Units { line, qty } => {
+                    let id = refund_id();
+                    ids.push(id);
+                    let l = o.lines()[line].id;
+                    o.request_refund(id, by_lines(vec![(l, q(qty))]), t0()).map(|_| ())
+                }
+                Step::Amount(a) => {
+                    let id = refund_id();
+                    ids.push(id);
+                    let req = RefundRequest { lines: vec![], extra_amount: Some(usd(a)), restock: false, reason: "x".into() };
+                    o.request_refund(id, req, t0()).map(|_| ())
+                }
+                Step::Approve(i) => ids.get(i).map_or(Ok(()), |id| o.approve_refund(*id, t0()).map(|_| ())),
+                Step::Reject(i) => ids.get(i).map_or(Ok(()), |id| o.reject_refund(*id, "no".into(), t0()).map(|_| ())),
+                Step::Process(i) => ids.get(i).map_or(Ok(()), |id| o.refund_processed(*id, "re".into(), t0()).map(|_| ())),
+                Step::Fail(i) => ids.get(i).map_or(Ok(()), |id| o.refund_failed(*id, "no".into(), t0()).map(|_| ())),
+            };
+            if result.is_err() {
+                prop_assert_eq!(&o, &before, "a refused step changes nothing");
+            }
+            let open: Vec<Money> = o.refunds().iter().filter(|r| r.status.is_open()).map(|r| r.amount).collect();
+            let held = Money::sum(Currency::USD, &open).unwrap();
+            let out = o.payment().refunded.checked_add(&held).unwrap();
+            prop_assert!(out.try_cmp(&captured).unwrap().is_le());
+            prop_assert!(!o.refundable_amount().unwrap().is_negative());
+            for l in o.lines() {
+                prop_assert!(l.refunded <= l.quantity.get());
+            }
+        }
+    }
+
+    /// Refunding a line unit by unit gives back exactly its total.
+    #[test]
+    fn unit_refunds_sum_to_the_line_total(qty in 1u32..20, unit in 1i64..100_000, discount_pct in 0i64..100) {
+        let discount = unit * i64::from(qty) * discount_pct / 100;
+        let mut o = paid(vec![line("A", qty, unit, discount)], 0);
+        let a = o.lines()[0].id;
+        let mut sum = usd(0);
+        for _ in 0..qty {
+            let id = refund_id();
+            o.request_refund(id, by_lines(vec![(a, q(1))]), t0()).unwrap();
+            sum = sum.checked_add(&o.refund(id).unwrap().amount).unwrap();
+            o.approve_refund(id, t0()).unwrap();
+            o.refund_processed(id, "re".into(), t0()).unwrap();
+        }
+        prop_assert_eq!(sum, o.lines()[0].total);
+    }
+}

@@ -1,0 +1,51 @@
+//! Ports: what the core needs from the world, as dyn-compatible async traits speaking
+//! domain types only.
+//!
+//! Each port documents its contract with MUST clauses; `shopkit-testkit` holds one
+//! conformance suite per port that the in-memory adapter and every real adapter run.
+//! No backend type (sqlx, AWS SDK, redis) crosses a port: adapters map their errors to the
+//! port's error enum, keeping the backend error as a `source` only.
+
+mod cache;
+mod carts;
+mod catalog;
+mod customers;
+mod error;
+mod events;
+mod identity;
+mod idempotency;
+mod integrations;
+mod inventory;
+mod media;
+mod notifier;
+mod orders;
+mod payments;
+mod pricing;
+mod recommender;
+mod search;
+mod system;
+
+pub use cache::Cache;
+pub use carts::{CartQuery, CartStore};
+pub use catalog::{ProductQuery, ProductRepository};
+pub use customers::CustomerRepository;
+pub use error::{Cursor, Page, StoreError};
+pub use events::{EventSubscriber, OutboxStore, SubscriberError};
+pub use identity::{IdentityError, IdentityVerifier, Principal, Role};
+pub use idempotency::{IdempotencyBegin, IdempotencyStore};
+pub use integrations::{
+    AccountingLedger, AnalyticsEvent, AnalyticsSink, Crm, CrmContact, FulfilmentProvider,
+    FulfilmentRequest, IntegrationError, JournalEntry, LedgerAccount, Posting, PostingSide,
+};
+pub use inventory::InventoryStore;
+pub use media::{MediaError, MediaObject, MediaStore, MediaUpload};
+pub use notifier::{Channel, Message, NotifyError, Notifier};
+pub use orders::{OrderQuery, OrderRepository};
+pub use payments::{
+    AuthorizeRequest, Authorization, PaymentError, PaymentGateway, PaymentMethodToken,
+    RefundReceipt,
+};
+pub use pricing::{PricingSettings, PromotionRepository, RedeemError};
+pub use recommender::{Interaction, InteractionKind, Recommender};
+pub use search::{Facet, FacetCount, SearchDocument, SearchError, SearchIndex, SearchQuery, SearchResults, SearchSort};
+pub use system::{Clock, IdGenerator};

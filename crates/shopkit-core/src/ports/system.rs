@@ -1,0 +1,24 @@
+//! Time and identity generation, as ports so tests control them.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::ids::CartToken;
+
+/// The current time. Services never read the system clock directly.
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Fresh ids and secrets.
+///
+/// # Contract
+/// - `uuid` MUST NOT repeat within a process (v4 or v7 UUIDs satisfy this).
+/// - `cart_token` MUST be unguessable: at least 128 bits from a CSPRNG.
+pub trait IdGenerator: Send + Sync + 'static {
+    /// A fresh UUID; wrap it in the id newtype you need.
+    fn uuid(&self) -> Uuid;
+    /// A fresh guest cart token.
+    fn cart_token(&self) -> CartToken;
+}
