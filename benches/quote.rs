@@ -136,6 +136,16 @@ fn bench_quote(c: &mut Criterion) {
         group.bench_function(format!("{n}_lines_3_promotions_tax"), |b| {
             b.iter(|| quote(black_box(&rules), black_box(&request)))
         });
+        // The baseline, measured in the same run: the least any pricing must do, the
+        // exact subtotal (unit price × quantity, summed). docs/PERFORMANCE.md reports the
+        // quote as a ratio of this.
+        group.bench_function(format!("{n}_lines_baseline_subtotal"), |b| {
+            b.iter(|| {
+                black_box(&lines).iter().try_fold(Money::zero(Currency::USD), |acc, l| {
+                    acc.checked_add(&l.unit_price.checked_mul(u64::from(l.quantity))?)
+                })
+            })
+        });
     }
     group.finish();
 }

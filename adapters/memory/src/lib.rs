@@ -36,3 +36,28 @@ mod notifier;
 mod payments;
 mod recommender;
 mod search;
+
+pub use cache::MemoryCache;
+pub use carts::MemoryCarts;
+pub use catalog::MemoryProducts;
+pub use customers::MemoryCustomers;
+pub use idempotency::MemoryIdempotency;
+pub use inventory::MemoryInventory;
+pub use orders::MemoryOrders;
+pub use outbox::MemoryOutbox;
+pub use promotions::MemoryPromotions;
+
+pub use clock::{ManualClock, SystemClock};
+pub use identity::StaticIdentityVerifier;
+pub use ids::{RandomIds, SequentialIds};
+pub use integrations::{
+    CrmActivity, FulfilmentRecord, RecordingAnalytics, RecordingCrm, RecordingFulfilment, RecordingLedger,
+};
+pub use media::{
+    DEFAULT_MAX_MEDIA_BYTES, DEFAULT_PRESIGN_BASE_URL, MAX_PRESIGNED_VALIDITY, MemoryMediaStore, PresignedError,
+    PresignedMethod, PresignedRequest,
+};
+pub use notifier::{RecordingNotifier, SentMessage};
+pub use payments::{FakePayment, FakePaymentGateway, Fault, GatewayCall, GatewayOperation};
+pub use recommender::MemoryRecommender;
+pub use search::{MAX_SEARCH_LIMIT, MemorySearch};

@@ -22,7 +22,8 @@ pub struct CartQuery {
 /// - `save` of a cart with version 0 MUST insert it (`AlreadyExists` if the id is taken);
 ///   otherwise it MUST fail with `VersionConflict` unless the stored version equals
 ///   `cart.version()`. On success the stored version is the old one + 1, returned.
-///   A conflict changes nothing: no lost update under any concurrency.
+///   A conflict changes nothing: no lost update under any concurrency. Saving a cart with
+///   version > 0 that is not stored MUST be `NotFound`.
 /// - A cart past `expires_at` MUST NOT be returned by `get`, `by_token` or
 ///   `open_cart_of` (it may be deleted lazily).
 /// - `open_cart_of` returns the customer's most recently updated open cart.

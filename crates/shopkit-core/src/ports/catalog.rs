@@ -32,6 +32,7 @@ pub struct ProductQuery {
 /// - `by_skus` MUST return, in one round trip where the backend allows, the product of
 ///   each SKU that exists (missing SKUs are simply absent): checkout and cart pricing use
 ///   it, so it must not be N+1.
+/// - `update` or `delete` of a product that does not exist MUST be `NotFound`.
 /// - `list` MUST page with opaque cursors, never repeat or skip a product between pages,
 ///   and reject a foreign cursor with `InvalidCursor`.
 #[async_trait]

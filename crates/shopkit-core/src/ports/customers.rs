@@ -14,7 +14,7 @@ use crate::ids::{CustomerId, Email};
 ///   case-insensitively) is taken, and otherwise store the customer (version 1) and append
 ///   `events` to the outbox atomically.
 /// - `update` MUST fail with `VersionConflict` unless the stored version equals
-///   `customer.version`; email uniqueness holds on update.
+///   `customer.version`; email uniqueness holds on update; a missing customer is `NotFound`.
 #[async_trait]
 pub trait CustomerRepository: Send + Sync + 'static {
     /// Stores a new customer and its events atomically.

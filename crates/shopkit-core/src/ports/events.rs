@@ -15,7 +15,10 @@ use crate::ids::EventId;
 ///   `InFlight` whose lease has passed) to ONE caller at a time: it marks them `InFlight`
 ///   until `now + lease`, so several dispatchers never deliver the same entry at once
 ///   (PostgreSQL: `FOR UPDATE SKIP LOCKED`). Oldest first.
-/// - `mark_delivered`, `mark_failed` and `mark_dead` record the outcome of a claimed entry.
+/// - Each claim counts as one attempt (`attempts` + 1), whatever its outcome.
+/// - `mark_delivered`, `mark_failed` and `mark_dead` record the outcome of a claimed entry;
+///   `mark_failed`/`mark_dead` on an entry already `Delivered` or `Dead` MUST be `Invalid`
+///   (a dispatcher whose lease ran out cannot undo another's result).
 /// - `redeliver` puts a `Delivered` or `Dead` entry back to `Pending`, due now, with its
 ///   `delivered_to` cleared (subscribers dedupe by event id).
 #[async_trait]

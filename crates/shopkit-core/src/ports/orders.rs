@@ -29,6 +29,7 @@ pub struct OrderQuery {
 ///   order once per idempotency key).
 /// - `update` MUST do the same for a change, failing with `VersionConflict` unless the
 ///   stored version equals `order.version()`; on success it returns the new version.
+/// - `update` of an order that does not exist MUST be `NotFound`.
 /// - `by_refund` finds the order that holds a refund.
 /// - `list` pages newest first with opaque cursors.
 #[async_trait]

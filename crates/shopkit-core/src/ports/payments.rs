@@ -110,8 +110,12 @@ impl PaymentError {
 /// # Contract
 /// - `authorize` MUST hold `amount` and, called again with the same idempotency key, MUST
 ///   return the same authorization without holding money twice (one charge per key).
-/// - `capture` MUST capture at most the authorized amount; capturing an already captured
-///   payment with the same key returns the same result.
+/// - `capture` MUST capture at most the authorized amount, once per payment (partial
+///   capture releases the rest, as Stripe does); capturing again with the same key returns
+///   the same result.
+/// - Idempotency keys are scoped per operation: the same key string given to `authorize`
+///   and to `refund` names two different operations. Adapters whose gateway scopes keys
+///   account-wide (Stripe) prefix the key with the operation.
 /// - `void` releases an uncaptured authorization; voiding twice is not an error.
 /// - `refund` MUST refuse (`InvalidState`) to take total refunds above what was captured,
 ///   and with the same idempotency key MUST NOT refund twice.

@@ -1,6 +1,7 @@
 //! Where promotions and pricing settings live.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::ids::{CouponCode, OrderId, PromotionId};
@@ -8,8 +9,7 @@ use crate::money::RoundingPolicy;
 use crate::pricing::{Promotion, ShippingTable, TaxTable};
 
 /// The shop's tax and shipping settings.
-// TODO(lead): add Serialize/Deserialize once the pricing tables derive them.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PricingSettings {
     /// Tax rates and mode.
     pub taxes: TaxTable,
@@ -42,6 +42,7 @@ pub enum RedeemError {
 ///   same order is a no-op success (checkout retries).
 /// - `release` undoes one order's redemption (failed checkout); unknown is a no-op.
 /// - A promotion's `times_used` as returned by `all`/`get` reflects redemptions.
+/// - `delete` of an unknown promotion is `NotFound`.
 /// - Coupon codes are unique among promotions: `upsert` MUST fail with `AlreadyExists`
 ///   when another promotion holds the code.
 #[async_trait]

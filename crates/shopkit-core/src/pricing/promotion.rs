@@ -277,6 +277,12 @@ impl Promotion {
     pub fn times_used(&self) -> u32 {
         self.times_used
     }
+    /// The same promotion with its use count as a store records it (stores own the count:
+    /// see `PromotionRepository::redeem`).
+    pub fn with_times_used(mut self, times: u32) -> Self {
+        self.times_used = times;
+        self
+    }
     /// Higher priorities are applied first.
     pub fn priority(&self) -> i32 {
         self.priority

@@ -1,0 +1,380 @@
+//! The shopper's cart: lines, coupons, delivery, quote, sign-in merge, abandoned carts.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::cart::{Cart, CartPolicy, CartStatus};
+use crate::customers::Address;
+use crate::events::{DomainEvent, EventEnvelope};
+use crate::ids::{CartId, CartToken, CouponCode, CustomerId, LineId, ShippingMethodId, Sku};
+use crate::money::{Currency, Money};
+use crate::ports::{
+    CartQuery, CartStore, Clock, IdGenerator, OutboxStore, ProductRepository, PromotionRepository, StoreError,
+};
+use crate::pricing::{Quote, check_coupon};
+use crate::quantity::Quantity;
+
+use super::MAX_ATTEMPTS;
+use super::access::CartAccess;
+use super::error::ShopError;
+use super::keys;
+use super::quoting::CartPricer;
+
+/// Where and how to ship a cart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// The destination (validated; its region selects tax and shipping rates).
+    pub address: Option<Address>,
+    /// One of the shop's shipping methods that serves the destination.
+    pub method: Option<ShippingMethodId>,
+}
+
+/// Carts: create, read (with access checks), change, price, merge on sign-in, and the
+/// abandoned-cart sweep.
+///
+/// Every change loads the cart, applies the change to the aggregate and saves it with its
+/// version; a concurrent change (`VersionConflict`) is retried up to three times on a
+/// fresh copy (the change is re-applied, never the stale cart saved), then reported as
+/// [`ShopError::Conflict`].
+#[derive(Clone)]
+pub struct CartService {
+    carts: Arc<dyn CartStore>,
+    pricer: CartPricer,
+    outbox: Arc<dyn OutboxStore>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    policy: CartPolicy,
+}
+
+impl std::fmt::Debug for CartService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CartService").field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+impl CartService {
+    /// A cart service. `outbox` receives `CartAbandoned` events from the sweep.
+    pub fn new(
+        carts: Arc<dyn CartStore>,
+        products: Arc<dyn ProductRepository>,
+        promotions: Arc<dyn PromotionRepository>,
+        outbox: Arc<dyn OutboxStore>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        policy: CartPolicy,
+    ) -> Self {
+        CartService { carts, pricer: CartPricer::new(products, promotions), outbox, clock, ids, policy }
+    }
+
+    /// The limits this service enforces.
+    pub fn policy(&self) -> &CartPolicy {
+        &self.policy
+    }
+
+    /// A new guest cart. Hand `cart.token()` to the client: it is the cart's only key.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn create_guest_cart(&self, currency: Currency) -> Result<Cart, ShopError> {
+        self.create(None, currency).await
+    }
+
+    /// The customer's open cart, or a new one in `currency` when they have none.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn cart_for_customer(&self, customer: CustomerId, currency: Currency) -> Result<Cart, ShopError> {
+        if let Some(cart) = self.carts.open_cart_of(customer, self.clock.now()).await? {
+            return Ok(cart);
+        }
+        self.create(Some(customer), currency).await
+    }
+
+    async fn create(&self, customer: Option<CustomerId>, currency: Currency) -> Result<Cart, ShopError> {
+        let id = CartId::from_uuid(self.ids.uuid());
+        let mut cart = Cart::new(id, self.ids.cart_token(), customer, currency, self.clock.now(), &self.policy);
+        let version = self.carts.save(&cart).await?;
+        cart.set_version(version);
+        Ok(cart)
+    }
+
+    /// A cart the caller may see.
+    ///
+    /// # Errors
+    /// [`ShopError::NotFound`] when there is no such cart, it expired, or the caller may not
+    /// see it (the two are not told apart).
+    pub async fn get(&self, id: CartId, access: &CartAccess) -> Result<Cart, ShopError> {
+        self.load(id, access, self.clock.now()).await
+    }
+
+    /// The guest cart a token opens.
+    ///
+    /// # Errors
+    /// [`ShopError::NotFound`] when the token opens no guest cart.
+    pub async fn by_token(&self, token: &CartToken) -> Result<Cart, ShopError> {
+        self.carts
+            .by_token(token, self.clock.now())
+            .await?
+            .filter(|c| CartAccess::Token(token.clone()).allows(c))
+            .ok_or_else(|| ShopError::not_found("cart", "for this token"))
+    }
+
+    async fn load(&self, id: CartId, access: &CartAccess, now: DateTime<Utc>) -> Result<Cart, ShopError> {
+        self.carts
+            .get(id, now)
+            .await?
+            .filter(|c| access.allows(c))
+            .ok_or_else(|| ShopError::not_found("cart", id))
+    }
+
+    /// Loads, changes and saves a cart, retrying version conflicts on a fresh copy.
+    async fn change(
+        &self,
+        id: CartId,
+        access: &CartAccess,
+        apply: impl Fn(&mut Cart, DateTime<Utc>) -> Result<(), ShopError>,
+    ) -> Result<Cart, ShopError> {
+        for attempt in 1..=MAX_ATTEMPTS {
+            let now = self.clock.now();
+            let mut cart = self.load(id, access, now).await?;
+            apply(&mut cart, now)?;
+            match self.carts.save(&cart).await {
+                Ok(version) => {
+                    cart.set_version(version);
+                    return Ok(cart);
+                }
+                Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(cart = %id, attempt, "cart changed concurrently; re-applying the change");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ShopError::Conflict { entity: "cart", id: id.to_string() })
+    }
+
+    /// Adds `quantity` of `sku` (an existing line of the SKU grows). The price is never
+    /// taken from the request: it comes from the catalog at quote time.
+    ///
+    /// # Errors
+    /// [`ShopError::UnknownSku`], [`ShopError::NotForSale`], [`ShopError::NoPriceInCurrency`]
+    /// naming the SKU; [`ShopError::Cart`] for a cart limit or a closed cart.
+    pub async fn add_line(
+        &self,
+        id: CartId,
+        access: &CartAccess,
+        sku: Sku,
+        quantity: Quantity,
+    ) -> Result<Cart, ShopError> {
+        let currency = self.get(id, access).await?.currency();
+        self.pricer.check_sellable(&sku, currency).await?;
+        self.change(id, access, |cart, now| {
+            let line = LineId::from_uuid(self.ids.uuid());
+            cart.add_line(line, sku.clone(), quantity, now, &self.policy)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Sets a line's quantity.
+    ///
+    /// # Errors
+    /// [`ShopError::Cart`] for an unknown line, the quantity limit or a closed cart.
+    pub async fn set_quantity(
+        &self,
+        id: CartId,
+        access: &CartAccess,
+        line: LineId,
+        quantity: Quantity,
+    ) -> Result<Cart, ShopError> {
+        self.change(id, access, |cart, now| Ok(cart.set_quantity(line, quantity, now, &self.policy)?)).await
+    }
+
+    /// Removes a line.
+    ///
+    /// # Errors
+    /// [`ShopError::Cart`] for an unknown line or a closed cart.
+    pub async fn remove_line(&self, id: CartId, access: &CartAccess, line: LineId) -> Result<Cart, ShopError> {
+        self.change(id, access, |cart, now| cart.remove_line(line, now, &self.policy).map(|_| ()).map_err(Into::into))
+            .await
+    }
+
+    /// Applies a coupon after checking it against the current promotions (dates, usage
+    /// limit, currency, minimum subtotal). Whether it targets a line and how it stacks
+    /// shows in the quote's unapplied coupons.
+    ///
+    /// # Errors
+    /// [`ShopError::Coupon`] with the reason (unknown, expired, used up...);
+    /// [`ShopError::Cart`] for too many coupons or a closed cart.
+    pub async fn apply_coupon(&self, id: CartId, access: &CartAccess, code: CouponCode) -> Result<Cart, ShopError> {
+        let now = self.clock.now();
+        let cart = self.load(id, access, now).await?;
+        let (lines, rules) = futures::try_join!(self.pricer.resolve(&cart), self.pricer.rules())?;
+        let subtotals = lines
+            .iter()
+            .map(|l| l.line.unit_price.checked_mul(u64::from(l.line.quantity)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let subtotal = Money::sum(cart.currency(), &subtotals)?;
+        if let Err(reason) = check_coupon(&rules, &code, &subtotal, now) {
+            return Err(ShopError::Coupon { code, reason });
+        }
+        self.change(id, access, |cart, now| Ok(cart.apply_coupon(code.clone(), now, &self.policy)?)).await
+    }
+
+    /// Removes a coupon (removing one that is not applied is fine).
+    ///
+    /// # Errors
+    /// [`ShopError::Cart`] for a closed cart.
+    pub async fn remove_coupon(&self, id: CartId, access: &CartAccess, code: &CouponCode) -> Result<Cart, ShopError> {
+        self.change(id, access, |cart, now| Ok(cart.remove_coupon(code, now, &self.policy)?)).await
+    }
+
+    /// Sets where and how to ship. The address must be complete and the method one of the
+    /// shop's methods that serves the address's region.
+    ///
+    /// # Errors
+    /// [`ShopError::Invalid`] for an incomplete address; [`ShopError::Pricing`] for an
+    /// unknown method or one that does not deliver there.
+    pub async fn set_delivery(&self, id: CartId, access: &CartAccess, delivery: Delivery) -> Result<Cart, ShopError> {
+        if let Some(address) = &delivery.address {
+            address.validate()?;
+        }
+        if let Some(method) = &delivery.method {
+            let rules = self.pricer.rules().await?;
+            rules.shipping.rate_for(method, delivery.address.as_ref().map(|a| &a.region))?;
+        }
+        self.change(id, access, |cart, now| {
+            Ok(cart.set_delivery(delivery.address.clone(), delivery.method.clone(), now, &self.policy)?)
+        })
+        .await
+    }
+
+    /// What the cart costs now: catalog prices in the cart's currency, promotions, shipping
+    /// and tax. Coupons that no longer apply are listed with the reason, not dropped.
+    ///
+    /// # Errors
+    /// [`ShopError::UnknownSku`], [`ShopError::NotForSale`] or
+    /// [`ShopError::NoPriceInCurrency`] for a line that cannot be sold any more (remove it);
+    /// [`ShopError::Pricing`] when the shipping method cannot ship the cart.
+    pub async fn quote(&self, id: CartId, access: &CartAccess) -> Result<Quote, ShopError> {
+        let now = self.clock.now();
+        let cart = self.load(id, access, now).await?;
+        Ok(self.pricer.price(&cart, now).await?.quote)
+    }
+
+    /// On sign-in: merges the guest cart a token opens into the customer's open cart
+    /// (quantities add up to the line limit, coupons join, the guest cart closes as
+    /// merged), or hands the guest cart to the customer when they have none. Idempotent:
+    /// repeating it returns the customer's cart.
+    ///
+    /// The customer's cart is saved before the guest cart is closed: if the second write
+    /// fails, the shopper sees the items twice rather than losing them.
+    ///
+    /// # Errors
+    /// [`ShopError::NotFound`] when the token opens no cart (or one of another customer);
+    /// [`ShopError::Cart`] for carts in different currencies or a checked-out guest cart.
+    pub async fn merge_on_sign_in(&self, guest_token: &CartToken, customer: CustomerId) -> Result<Cart, ShopError> {
+        let not_found = || ShopError::not_found("cart", "for this token");
+        for attempt in 1..=MAX_ATTEMPTS {
+            let now = self.clock.now();
+            let mut guest = self.carts.by_token(guest_token, now).await?.ok_or_else(not_found)?;
+            match (guest.customer(), guest.status()) {
+                (Some(owner), _) if owner == customer => return Ok(guest),
+                (Some(_), _) => return Err(not_found()),
+                (None, CartStatus::Merged { into }) => {
+                    let into = *into;
+                    return self.load(into, &CartAccess::Customer(customer), now).await;
+                }
+                (None, _) => {}
+            }
+            let saved = match self.carts.open_cart_of(customer, now).await? {
+                None => {
+                    guest.assign_to(customer, now, &self.policy)?;
+                    self.carts.save(&guest).await.map(|v| {
+                        guest.set_version(v);
+                        guest
+                    })
+                }
+                Some(mut mine) => {
+                    let snapshot = guest.clone();
+                    mine.merge_from(&mut guest, &mut || LineId::from_uuid(self.ids.uuid()), now, &self.policy)?;
+                    match self.carts.save(&mine).await {
+                        Ok(v) => {
+                            mine.set_version(v);
+                            self.close_merged_guest(guest, snapshot, &mine).await;
+                            Ok(mine)
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            match saved {
+                Ok(cart) => return Ok(cart),
+                Err(StoreError::VersionConflict { .. }) if attempt < MAX_ATTEMPTS => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ShopError::Conflict { entity: "cart", id: "merge".into() })
+    }
+
+    /// Saves the guest cart as merged; on a conflict, closes the fresh copy the same way.
+    async fn close_merged_guest(&self, mut merged: Cart, snapshot: Cart, into: &Cart) {
+        for _ in 0..MAX_ATTEMPTS {
+            match self.carts.save(&merged).await {
+                Ok(_) => return,
+                Err(StoreError::VersionConflict { .. }) => {
+                    let now = self.clock.now();
+                    let Ok(Some(mut fresh)) = self.carts.get(snapshot.id(), now).await else { break };
+                    if fresh.status() != &CartStatus::Open {
+                        return;
+                    }
+                    // Close it by merging into a throwaway copy: the customer's cart is saved.
+                    let mut scratch = into.clone();
+                    if scratch.merge_from(&mut fresh, &mut || LineId::from_uuid(self.ids.uuid()), now, &self.policy).is_err() {
+                        break;
+                    }
+                    merged = fresh;
+                }
+                Err(e) => {
+                    tracing::warn!(cart = %snapshot.id(), error = %e, "guest cart not closed after a merge; it may merge again");
+                    return;
+                }
+            }
+        }
+        tracing::warn!(cart = %snapshot.id(), "guest cart not closed after a merge; it may merge again");
+    }
+
+    /// Emits `CartAbandoned` for up to `limit` customer carts untouched for the policy's
+    /// `abandoned_after` at `now`. Returns how many events were emitted.
+    ///
+    /// For each cart the event is appended to the outbox FIRST, with an id derived from the
+    /// cart id and its last change, and only then is the cart marked notified: a crash in
+    /// between re-appends the same event id on the next sweep, which the outbox ignores.
+    /// A conflict marking the cart (the shopper came back) is ignored.
+    ///
+    /// # Errors
+    /// Storage errors of the cart store or the outbox.
+    pub async fn sweep_abandoned(&self, now: DateTime<Utc>, limit: usize) -> Result<usize, ShopError> {
+        let query = CartQuery { updated_before: now - self.policy.abandoned_after, limit };
+        let stale = self.carts.stale_open_carts(&query, now).await?;
+        let mut emitted = 0;
+        for mut cart in stale.into_iter().filter(|c| c.is_abandoned(now, &self.policy)) {
+            let Some(customer_id) = cart.customer() else { continue };
+            let envelope = EventEnvelope {
+                id: keys::cart_abandoned_event_id(cart.id(), cart.updated_at()),
+                occurred_at: now,
+                event: DomainEvent::CartAbandoned { cart_id: cart.id(), customer_id, item_count: cart.item_count() },
+            };
+            self.outbox.append(std::slice::from_ref(&envelope)).await?;
+            emitted += 1;
+            cart.mark_abandoned_notified();
+            match self.carts.save(&cart).await {
+                Ok(_) | Err(StoreError::VersionConflict { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(cart = %cart.id(), error = %e, "abandoned cart not marked; the next sweep re-appends the same event id");
+                }
+            }
+        }
+        Ok(emitted)
+    }
+}

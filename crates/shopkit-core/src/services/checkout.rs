@@ -1,0 +1,628 @@
+//! Checkout: the saga that turns a cart into an order, resumable by the client's
+//! idempotency key.
+//!
+//! # The saga
+//! 1. **Claim the key**: `idempotency.begin("checkout", key, cart + caller)`. A completed
+//!    key replays its order; a running one answers [`ShopError::CheckoutInProgress`]; a key
+//!    used for another cart or caller is [`ShopError::IdempotencyKeyReused`].
+//! 2. **Price**: load the cart (access checked), `ensure_checkout_ready`, and quote it with
+//!    the same code as the cart's quote. A coupon that no longer applies fails the
+//!    checkout ([`ShopError::Coupon`]): the shopper is never charged a surprise price.
+//! 3. **Derive ids from the key**: the order id and reservation id are UUID v5 of the key,
+//!    the gateway key is `checkout:{order}:{digest(payment method)}`, so every step of a
+//!    retried or resumed checkout is a no-op where it already happened.
+//! 4. **Redeem** usage-limited promotions for the order (a used-up one releases the others
+//!    and fails with [`ShopError::PromotionUsedUp`]).
+//! 5. **Reserve** every line, until now + `reservation_ttl` (same id: same reservation; a
+//!    closed one is replaced under a fresh id). Out of stock releases the promotions.
+//! 6. **Authorize** the grand total. A refusal releases stock and promotions.
+//! 7. **Commit** the reservation, then **insert** the order with its `OrderPlaced` event
+//!    (one atomic write). `AlreadyExists` means a concurrent twin won: its order is returned.
+//! 8. **Close** the cart (a conflict is ignored) and complete the key with the order id.
+//!
+//! # What happens to the key on failure
+//! - Failed *without effects* (bad cart, out of stock, declined card...): everything taken
+//!   is given back and the key is **abandoned**, so the shopper can fix the problem and
+//!   retry with the same key (a decline replays for the same card; another card gets a new
+//!   gateway key).
+//! - Failed with an **unknown outcome** (gateway timeout, storage outage mid-way): stock and
+//!   promotions are given back (nothing leaks if the shopper never returns) but the key is
+//!   **kept in progress** until its lease ends. A retry with the same key then resumes and
+//!   asks the gateway with the same gateway key, which returns the authorization it made,
+//!   if it made one: one charge per key, never two.
+//! - Failed **after voiding the authorization** (the order could not be written, or the
+//!   cart changed between attempts under one key): the key is **spent** (completed with a
+//!   failure marker), because its gateway key now names a voided payment; later uses of it
+//!   answer [`ShopError::IdempotencyKeyReused`].
+//!
+//! # Why commit before insert
+//! A crash between the two leaves stock taken with no order (undersold, found by a stock
+//! count; a resumed checkout finds the reservation committed and completes), never an
+//! order whose stock went back on sale (oversold).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::cart::Cart;
+use crate::events::{DomainEvent, EventEnvelope};
+use crate::ids::{CartId, Email, IdempotencyKey, LocationId, OrderId, PromotionId, ReservationId};
+use crate::inventory::{InventoryError, Reservation, ReservationLine, ReservationRequest, ReservationStatus};
+use crate::money::Money;
+use crate::orders::{NewOrder, Order, OrderLine, OrderTotals, Payment};
+use crate::ports::{
+    AuthorizeRequest, Authorization, CartStore, Clock, IdGenerator, IdempotencyBegin, IdempotencyStore,
+    InventoryStore, OrderRepository, PaymentError, PaymentGateway, PaymentMethodToken, ProductRepository,
+    PromotionRepository, RedeemError, StoreError,
+};
+
+use super::MAX_ATTEMPTS;
+use super::access::CartAccess;
+use super::error::ShopError;
+use super::keys;
+use super::quoting::{CartPricer, PricedCart};
+
+/// Settings of the checkout saga.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckoutConfig {
+    /// How long reserved stock is held before it lapses (default 15 minutes).
+    pub reservation_ttl: Duration,
+    /// How long one attempt owns an idempotency key before a retry may take over
+    /// (default 30 seconds). Longer than a gateway call, shorter than a shopper's patience.
+    pub idempotency_lease: Duration,
+    /// How long a completed key replays its order (default 24 hours).
+    pub idempotency_retention: Duration,
+    /// The stock location orders ship from.
+    pub location: LocationId,
+}
+
+impl Default for CheckoutConfig {
+    fn default() -> Self {
+        CheckoutConfig {
+            reservation_ttl: Duration::minutes(15),
+            idempotency_lease: Duration::seconds(30),
+            idempotency_retention: Duration::hours(24),
+            location: LocationId::main(),
+        }
+    }
+}
+
+/// What a shopper sends to check out. No amount: the server prices the cart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckoutRequest {
+    /// The cart.
+    pub cart_id: CartId,
+    /// How the caller may use the cart.
+    pub access: CartAccess,
+    /// Where to send the confirmation.
+    pub email: Email,
+    /// The gateway's token for the payment method (never card data).
+    pub payment_method: PaymentMethodToken,
+    /// The client's key for this checkout: retries MUST reuse it.
+    pub idempotency_key: IdempotencyKey,
+}
+
+/// The ports checkout orchestrates.
+#[derive(Clone)]
+pub struct CheckoutPorts {
+    /// Carts.
+    pub carts: Arc<dyn CartStore>,
+    /// Products (prices, titles).
+    pub products: Arc<dyn ProductRepository>,
+    /// Promotions and pricing settings.
+    pub promotions: Arc<dyn PromotionRepository>,
+    /// Stock.
+    pub inventory: Arc<dyn InventoryStore>,
+    /// The payment gateway.
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// Orders (with the outbox).
+    pub orders: Arc<dyn OrderRepository>,
+    /// Idempotency records.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Fresh ids.
+    pub ids: Arc<dyn IdGenerator>,
+}
+
+impl std::fmt::Debug for CheckoutPorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckoutPorts").finish_non_exhaustive()
+    }
+}
+
+/// Places orders from carts; see the [module docs](self) for the saga and its guarantees:
+/// one order and at most one authorization per idempotency key, whatever the retries.
+#[derive(Clone)]
+pub struct CheckoutService {
+    ports: CheckoutPorts,
+    pricer: CartPricer,
+    config: CheckoutConfig,
+}
+
+impl std::fmt::Debug for CheckoutService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckoutService").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// The result string of a key whose payment was voided.
+const SPENT: &str = "failed:payment-voided";
+/// The prefix of a completed key's result.
+const ORDER_PREFIX: &str = "order:";
+
+/// What to do with the idempotency record when an attempt fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyFate {
+    /// No effect remains: free the key for a corrected retry.
+    Abandon,
+    /// The outcome is unknown: leave it in progress so a retry after the lease resumes.
+    Keep,
+    /// The authorization under this key was voided: the key can never succeed again.
+    Spend,
+}
+
+struct Failure {
+    error: ShopError,
+    fate: KeyFate,
+}
+
+fn fail(error: impl Into<ShopError>, fate: KeyFate) -> Failure {
+    Failure { error: error.into(), fate }
+}
+
+/// What the saga holds at a point, for compensation.
+struct Held<'a> {
+    order_id: OrderId,
+    redeemed: Vec<PromotionId>,
+    reservation: Option<&'a Reservation>,
+}
+
+impl CheckoutService {
+    /// A checkout service.
+    pub fn new(ports: CheckoutPorts, config: CheckoutConfig) -> Self {
+        let pricer = CartPricer::new(ports.products.clone(), ports.promotions.clone());
+        CheckoutService { ports, pricer, config }
+    }
+
+    /// The saga's settings.
+    pub fn config(&self) -> &CheckoutConfig {
+        &self.config
+    }
+
+    /// Checks a cart out: the order, placed once per idempotency key.
+    ///
+    /// # Errors
+    /// - [`ShopError::CheckoutInProgress`]: the same key is running, or its outcome is
+    ///   unknown (retry with the SAME key after a few seconds);
+    /// - [`ShopError::IdempotencyKeyReused`]: the key belongs to another request;
+    /// - [`ShopError::NotFound`], [`ShopError::Cart`] (empty, closed, expired cart);
+    /// - [`ShopError::UnknownSku`], [`ShopError::NotForSale`], [`ShopError::NoPriceInCurrency`],
+    ///   [`ShopError::Pricing`], [`ShopError::Coupon`], [`ShopError::PromotionUsedUp`];
+    /// - [`ShopError::Inventory`] (`OutOfStock` names the SKU);
+    /// - [`ShopError::Payment`] (declined: another method; timeout: retry the same key);
+    /// - [`ShopError::Unavailable`] when a store is down.
+    pub async fn checkout(&self, request: CheckoutRequest) -> Result<Order, ShopError> {
+        let p = &self.ports;
+        let key = &request.idempotency_key;
+        let fingerprint = format!("cart:{};{}", request.cart_id, request.access.subject());
+        let now = p.clock.now();
+        match p.idempotency.begin(keys::CHECKOUT_SCOPE, key, &fingerprint, now, self.config.idempotency_lease).await? {
+            IdempotencyBegin::Started => {}
+            IdempotencyBegin::InProgress => return Err(ShopError::CheckoutInProgress),
+            IdempotencyBegin::Mismatch => return Err(ShopError::IdempotencyKeyReused),
+            IdempotencyBegin::Completed(result) => return self.replay(&result).await,
+        }
+        match self.run(&request, now).await {
+            Ok(order) => {
+                let result = format!("{ORDER_PREFIX}{}", order.id());
+                self.finish(key, &result).await;
+                Ok(order)
+            }
+            Err(Failure { error, fate }) => {
+                match fate {
+                    KeyFate::Abandon => {
+                        if let Err(e) = p.idempotency.abandon(keys::CHECKOUT_SCOPE, key).await {
+                            tracing::warn!(error = %e, "idempotency key not released; it frees itself when its lease ends");
+                        }
+                    }
+                    KeyFate::Keep => {
+                        tracing::warn!(error = %error, "checkout outcome unknown; the key stays in progress until its lease ends");
+                    }
+                    KeyFate::Spend => self.finish(key, SPENT).await,
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn finish(&self, key: &IdempotencyKey, result: &str) {
+        let p = &self.ports;
+        if let Err(e) = p
+            .idempotency
+            .complete(keys::CHECKOUT_SCOPE, key, result, p.clock.now(), self.config.idempotency_retention)
+            .await
+        {
+            // A retry after the lease resumes and finds the order (AlreadyExists).
+            tracing::warn!(error = %e, result, "checkout result not recorded for its idempotency key");
+        }
+    }
+
+    /// Answers a completed key.
+    async fn replay(&self, result: &str) -> Result<Order, ShopError> {
+        if result == SPENT {
+            return Err(ShopError::IdempotencyKeyReused);
+        }
+        let id: OrderId = result
+            .strip_prefix(ORDER_PREFIX)
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| ShopError::Internal { message: "unreadable checkout idempotency record".into() })?;
+        self.ports
+            .orders
+            .get(id)
+            .await?
+            .ok_or_else(|| ShopError::Internal { message: format!("checkout completed with order {id}, which is missing") })
+    }
+
+    async fn run(&self, request: &CheckoutRequest, now: DateTime<Utc>) -> Result<Order, Failure> {
+        let p = &self.ports;
+        // 2. Price the cart exactly as the shopper saw it.
+        let cart = p
+            .carts
+            .get(request.cart_id, now)
+            .await
+            .map_err(|e| fail(e, KeyFate::Abandon))?
+            .filter(|c| request.access.allows(c))
+            .ok_or_else(|| fail(ShopError::not_found("cart", request.cart_id), KeyFate::Abandon))?;
+        cart.ensure_checkout_ready(now).map_err(|e| fail(e, KeyFate::Abandon))?;
+        let priced = self.pricer.price(&cart, now).await.map_err(|e| fail(e, KeyFate::Abandon))?;
+        if let Some(rejected) = priced.quote.unapplied_coupons().first() {
+            let error = ShopError::Coupon { code: rejected.code.clone(), reason: rejected.reason.clone() };
+            return Err(fail(error, KeyFate::Abandon));
+        }
+
+        // 3. Ids from the key.
+        let order_id = keys::checkout_order_id(&request.idempotency_key);
+        let gateway_key = keys::authorization_key(order_id, &request.payment_method);
+        let new_order = new_order(order_id, &cart, request, &priced, now).map_err(|e| fail(e, KeyFate::Abandon))?;
+
+        // 4. Usage-limited promotions.
+        let mut held = Held { order_id, redeemed: Vec::new(), reservation: None };
+        self.redeem(&priced, &mut held).await?;
+
+        // 5. Stock.
+        let reservation = match self.reserve(request, &cart, now).await {
+            Ok(r) => r,
+            Err(e) => {
+                let fate = if matches!(e, ShopError::Unavailable { .. }) { KeyFate::Keep } else { KeyFate::Abandon };
+                self.release_promotions(&held).await;
+                return Err(fail(e, fate));
+            }
+        };
+        held.reservation = Some(&reservation);
+
+        // 6. Payment.
+        let grand_total = priced.quote.grand_total();
+        let authorization = self.authorize(request, order_id, &gateway_key, grand_total, &held).await?;
+
+        // 7. Order, stock committed first.
+        let payment = Payment {
+            reference: authorization.reference.clone(),
+            authorized: authorization.amount,
+            captured: Money::zero(grand_total.currency()),
+            refunded: Money::zero(grand_total.currency()),
+            voided: false,
+        };
+        let (order, event) = match Order::place(NewOrder { payment, ..new_order }) {
+            Ok(placed) => placed,
+            Err(e) => {
+                self.void(&authorization, order_id).await;
+                self.release_all(&held).await;
+                return Err(fail(e, KeyFate::Spend));
+            }
+        };
+        let committed = self.commit(&reservation, &cart, now).await;
+        let committed = match committed {
+            Ok(r) => r,
+            Err(Failure { error, fate: KeyFate::Keep }) => {
+                self.release_all(&held).await;
+                return Err(fail(error, KeyFate::Keep));
+            }
+            Err(Failure { error, .. }) => {
+                self.void(&authorization, order_id).await;
+                self.release_all(&held).await;
+                return Err(fail(error, KeyFate::Spend));
+            }
+        };
+        let envelope = EventEnvelope {
+            id: keys::event_id("order_placed", &order_id.to_string()),
+            occurred_at: now,
+            event,
+        };
+        let order = match p.orders.insert(&order, std::slice::from_ref(&envelope)).await {
+            Ok(version) => {
+                let mut order = order;
+                order.set_version(version);
+                order
+            }
+            Err(StoreError::AlreadyExists { .. }) => {
+                // A concurrent twin (same key, after a lease takeover) placed it first. Give
+                // back what only this attempt took: a reservation under a fresh id, an
+                // authorization under another payment method's gateway key.
+                let existing = self.existing(order_id).await?;
+                if committed.id != keys::checkout_reservation_id(&request.idempotency_key) {
+                    self.restock(&committed).await;
+                }
+                if existing.payment().reference != authorization.reference {
+                    self.void(&authorization, order_id).await;
+                }
+                existing
+            }
+            Err(e) => match p.orders.get(order_id).await {
+                Ok(Some(existing)) => existing,
+                Ok(None) => {
+                    tracing::warn!(order = %order_id, error = %e, "order not written; voiding the authorization");
+                    self.void(&authorization, order_id).await;
+                    self.restock(&committed).await;
+                    self.release_promotions(&held).await;
+                    return Err(fail(e, KeyFate::Spend));
+                }
+                Err(read) => {
+                    tracing::warn!(order = %order_id, error = %e, read_error = %read, "order write outcome unknown");
+                    self.release_promotions(&held).await;
+                    return Err(fail(e, KeyFate::Keep));
+                }
+            },
+        };
+
+        // 8. Close the cart.
+        self.close_cart(request.cart_id, order.id()).await;
+        Ok(order)
+    }
+
+    async fn existing(&self, id: OrderId) -> Result<Order, Failure> {
+        match self.ports.orders.get(id).await {
+            Ok(Some(order)) => Ok(order),
+            Ok(None) => Err(fail(
+                ShopError::Internal { message: format!("order {id} exists and cannot be read") },
+                KeyFate::Keep,
+            )),
+            Err(e) => Err(fail(e, KeyFate::Keep)),
+        }
+    }
+
+    async fn redeem(&self, priced: &PricedCart, held: &mut Held<'_>) -> Result<(), Failure> {
+        for applied in priced.quote.applied_promotions() {
+            let limited = priced
+                .rules
+                .promotions
+                .iter()
+                .any(|p| p.id() == applied.id && p.usage_limit().is_some());
+            if !limited {
+                continue;
+            }
+            match self.ports.promotions.redeem(applied.id, held.order_id).await {
+                Ok(()) => held.redeemed.push(applied.id),
+                Err(e) => {
+                    self.release_promotions(held).await;
+                    let error = match e {
+                        RedeemError::UsageLimitReached { promotion } => ShopError::PromotionUsedUp {
+                            promotion,
+                            name: applied.name.clone(),
+                            coupon: applied.coupon.clone(),
+                        },
+                        other => other.into(),
+                    };
+                    return Err(fail(error, KeyFate::Abandon));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn reservation_request(&self, id: ReservationId, cart: &Cart, now: DateTime<Utc>) -> ReservationRequest {
+        ReservationRequest {
+            id,
+            location: self.config.location.clone(),
+            lines: cart.lines().iter().map(|l| ReservationLine { sku: l.sku.clone(), quantity: l.quantity }).collect(),
+            expires_at: now + self.config.reservation_ttl,
+        }
+    }
+
+    /// Reserves under the key's reservation id; a released or expired one (an earlier
+    /// attempt gave it back) is replaced under a fresh id.
+    async fn reserve(&self, request: &CheckoutRequest, cart: &Cart, now: DateTime<Utc>) -> Result<Reservation, ShopError> {
+        let inventory = &self.ports.inventory;
+        let derived = keys::checkout_reservation_id(&request.idempotency_key);
+        match inventory.reserve(&self.reservation_request(derived, cart, now)).await {
+            Ok(r) if matches!(r.status, ReservationStatus::Active | ReservationStatus::Committed) => Ok(r),
+            Ok(_) | Err(InventoryError::ReservationClosed { .. }) => {
+                let fresh = ReservationId::from_uuid(self.ports.ids.uuid());
+                Ok(inventory.reserve(&self.reservation_request(fresh, cart, now)).await?)
+            }
+            // The cart changed since an earlier attempt under this key.
+            Err(InventoryError::ReservationMismatch { .. }) => Err(ShopError::IdempotencyKeyReused),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Commits the reservation; one that lapsed while the gateway answered is replaced by a
+    /// fresh one and committed (or fails out of stock).
+    async fn commit(&self, reservation: &Reservation, cart: &Cart, now: DateTime<Utc>) -> Result<Reservation, Failure> {
+        let inventory = &self.ports.inventory;
+        let unknown = |e: InventoryError| {
+            let e = ShopError::from(e);
+            let fate = if matches!(e, ShopError::Unavailable { .. }) { KeyFate::Keep } else { KeyFate::Spend };
+            fail(e, fate)
+        };
+        match inventory.commit(reservation.id).await {
+            Ok(r) => Ok(r),
+            Err(InventoryError::ReservationClosed { .. }) => {
+                let fresh = ReservationId::from_uuid(self.ports.ids.uuid());
+                let again = inventory.reserve(&self.reservation_request(fresh, cart, now)).await.map_err(unknown)?;
+                inventory.commit(again.id).await.map_err(unknown)
+            }
+            Err(e) => Err(unknown(e)),
+        }
+    }
+
+    async fn authorize(
+        &self,
+        request: &CheckoutRequest,
+        order_id: OrderId,
+        gateway_key: &str,
+        amount: Money,
+        held: &Held<'_>,
+    ) -> Result<Authorization, Failure> {
+        let authorize = AuthorizeRequest {
+            idempotency_key: gateway_key.to_owned(),
+            amount,
+            payment_method: request.payment_method.clone(),
+            order_id,
+            email: Some(request.email.clone()),
+        };
+        match self.ports.gateway.authorize(&authorize).await {
+            Ok(authorization) if authorization.amount == amount => Ok(authorization),
+            Ok(stale) => {
+                // An earlier attempt under this key authorized another amount: the cart
+                // changed in between. Void it; the key cannot place this cart.
+                tracing::warn!(order = %order_id, "authorization amount differs from the quote; voiding it");
+                self.void(&stale, order_id).await;
+                self.release_all(held).await;
+                Err(fail(ShopError::IdempotencyKeyReused, KeyFate::Spend))
+            }
+            Err(e) => {
+                self.release_all(held).await;
+                let fate = match e {
+                    PaymentError::Timeout | PaymentError::Unavailable { .. } => KeyFate::Keep,
+                    PaymentError::Declined { .. }
+                    | PaymentError::InvalidPaymentMethod { .. }
+                    | PaymentError::UnknownPayment { .. }
+                    | PaymentError::InvalidState { .. } => KeyFate::Abandon,
+                };
+                Err(fail(e, fate))
+            }
+        }
+    }
+
+    async fn void(&self, authorization: &Authorization, order_id: OrderId) {
+        if let Err(e) = self.ports.gateway.void(&authorization.reference, &keys::void_key(order_id, &authorization.reference)).await {
+            tracing::error!(order = %order_id, error = %e, "authorization not voided; it lapses at the gateway");
+        }
+    }
+
+    async fn release_all(&self, held: &Held<'_>) {
+        if let Some(reservation) = held.reservation
+            && let Err(e) = self.ports.inventory.release(reservation.id).await
+        {
+            tracing::warn!(reservation = %reservation.id, error = %e, "reservation not released; it expires by itself");
+        }
+        self.release_promotions(held).await;
+    }
+
+    async fn release_promotions(&self, held: &Held<'_>) {
+        for id in &held.redeemed {
+            if let Err(e) = self.ports.promotions.release(*id, held.order_id).await {
+                tracing::warn!(promotion = %id, order = %held.order_id, error = %e, "promotion redemption not released");
+            }
+        }
+    }
+
+    /// Gives committed stock back after the order could not be written.
+    async fn restock(&self, committed: &Reservation) {
+        for line in &committed.lines {
+            let delta = i64::from(line.quantity.get());
+            if let Err(e) = self.ports.inventory.adjust(&line.sku, &committed.location, delta).await {
+                tracing::error!(sku = %line.sku, error = %e, "committed stock not given back; count it");
+            }
+        }
+    }
+
+    async fn close_cart(&self, cart_id: CartId, order: OrderId) {
+        for _ in 0..MAX_ATTEMPTS {
+            let now = self.ports.clock.now();
+            let mut cart = match self.ports.carts.get(cart_id, now).await {
+                Ok(Some(cart)) => cart,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(cart = %cart_id, error = %e, "cart not closed after checkout");
+                    return;
+                }
+            };
+            if cart.mark_checked_out(order, now).is_err() {
+                return;
+            }
+            match self.ports.carts.save(&cart).await {
+                Ok(_) => return,
+                Err(StoreError::VersionConflict { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(cart = %cart_id, error = %e, "cart not closed after checkout");
+                    return;
+                }
+            }
+        }
+        tracing::warn!(cart = %cart_id, "cart kept changing; not closed after checkout");
+    }
+}
+
+/// The order a priced cart becomes (its payment is filled in after authorization).
+fn new_order(
+    id: OrderId,
+    cart: &Cart,
+    request: &CheckoutRequest,
+    priced: &PricedCart,
+    now: DateTime<Utc>,
+) -> Result<NewOrder, ShopError> {
+    let quote = &priced.quote;
+    let currency = quote.currency();
+    let lines = quote
+        .lines()
+        .iter()
+        .map(|q| {
+            let resolved = priced
+                .line(&q.sku)
+                .ok_or_else(|| ShopError::Internal { message: format!("quoted SKU {} was not resolved", q.sku) })?;
+            Ok(OrderLine {
+                id: q.line_id,
+                product_id: resolved.line.product_id,
+                sku: q.sku.clone(),
+                title: resolved.title.clone(),
+                quantity: q.quantity,
+                unit_price: q.unit_price,
+                subtotal: q.subtotal,
+                discount: q.discount,
+                tax: q.tax,
+                total: q.total,
+                fulfilled: 0,
+                refunded: 0,
+            })
+        })
+        .collect::<Result<Vec<_>, ShopError>>()?;
+    let zero = Money::zero(currency);
+    Ok(NewOrder {
+        id,
+        cart_id: cart.id(),
+        customer: cart.customer(),
+        email: request.email.clone(),
+        currency,
+        lines,
+        totals: OrderTotals {
+            subtotal: quote.subtotal(),
+            discount_total: quote.discount_total(),
+            shipping_total: quote.shipping().map_or(zero, |s| s.total),
+            tax_total: quote.tax_total(),
+            grand_total: quote.grand_total(),
+        },
+        shipping_address: cart.shipping_address().cloned(),
+        shipping_method: cart.shipping_method().cloned(),
+        coupons: quote.applied_promotions().iter().filter_map(|a| a.coupon.clone()).collect(),
+        payment: Payment {
+            reference: String::new(),
+            authorized: zero,
+            captured: zero,
+            refunded: zero,
+            voided: false,
+        },
+        placed_at: now,
+    })
+}
