@@ -18,3 +18,4 @@ pub mod events;
 pub mod inventory;
 pub mod orders;
 pub mod ports;
+pub mod services;

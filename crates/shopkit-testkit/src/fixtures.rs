@@ -15,11 +15,11 @@ use shopkit_core::catalog::{
 };
 use shopkit_core::customers::Customer;
 use shopkit_core::events::{DomainEvent, EventEnvelope};
+use shopkit_core::ids::LocationId;
 use shopkit_core::ids::{
     CartId, CartToken, CategoryId, CustomerId, Email, EventId, LineId, OrderId, ProductId,
     ReservationId, Sku, Slug, VariantId,
 };
-use shopkit_core::ids::LocationId;
 use shopkit_core::inventory::{ReservationLine, ReservationRequest};
 use shopkit_core::money::{Currency, Money};
 use shopkit_core::orders::{NewOrder, Order, OrderLine, OrderTotals, Payment};
@@ -33,7 +33,9 @@ use crate::support::Must;
 /// A fixed instant keeps results reproducible; ports take `now` as a parameter, so no
 /// contract depends on the wall clock.
 pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().must("build the fixed instant t0")
+    Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0)
+        .single()
+        .must("build the fixed instant t0")
 }
 
 /// `t0() + seconds`.
@@ -100,7 +102,12 @@ pub fn attribute(raw: &str) -> AttributeName {
 
 /// A category.
 pub fn category(id: &str, name: &str, position: u32) -> Category {
-    Category { id: category_id(id), name: name.to_owned(), parent: None, position }
+    Category {
+        id: category_id(id),
+        name: name.to_owned(),
+        parent: None,
+        position,
+    }
 }
 
 /// Starts a product: active, one variant priced 19.99 USD, unique id, slug and SKUs.
@@ -204,7 +211,9 @@ impl ProductBuilder {
     /// When a handle given to the builder is malformed or the product breaks a catalog rule.
     pub fn build(self) -> Product {
         let skus = self.skus.unwrap_or_else(|| {
-            (1..=self.variants).map(|k| sku(&format!("{}-{k}", self.sku_prefix))).collect()
+            (1..=self.variants)
+                .map(|k| sku(&format!("{}-{k}", self.sku_prefix)))
+                .collect()
         });
         let variants = skus
             .into_iter()
@@ -253,18 +262,35 @@ pub fn cart_token() -> CartToken {
 
 /// A new, empty USD cart created at `now` with the default policy (version 0).
 pub fn cart(customer: Option<CustomerId>, now: DateTime<Utc>) -> Cart {
-    Cart::new(CartId::from_uuid(uuid()), cart_token(), customer, Currency::USD, now, &CartPolicy::default())
+    Cart::new(
+        CartId::from_uuid(uuid()),
+        cart_token(),
+        customer,
+        Currency::USD,
+        now,
+        &CartPolicy::default(),
+    )
 }
 
 /// A new USD cart created at `now` holding `lines` (SKU, units).
 ///
 /// # Panics
 /// When a line breaks the default cart policy.
-pub fn cart_with_lines(customer: Option<CustomerId>, now: DateTime<Utc>, lines: &[(Sku, u32)]) -> Cart {
+pub fn cart_with_lines(
+    customer: Option<CustomerId>,
+    now: DateTime<Utc>,
+    lines: &[(Sku, u32)],
+) -> Cart {
     let mut c = cart(customer, now);
     for (s, n) in lines {
-        c.add_line(LineId::from_uuid(uuid()), s.clone(), qty(*n), now, &CartPolicy::default())
-            .must("add a line to a fixture cart");
+        c.add_line(
+            LineId::from_uuid(uuid()),
+            s.clone(),
+            qty(*n),
+            now,
+            &CartPolicy::default(),
+        )
+        .must("add a line to a fixture cart");
     }
     c
 }
@@ -296,7 +322,9 @@ pub fn customer_with_email(email: Email, now: DateTime<Utc>) -> Customer {
 /// # Panics
 /// On money overflow.
 pub fn order_line(sku: Sku, quantity: u32, unit_price: Money) -> OrderLine {
-    let subtotal = unit_price.checked_mul(u64::from(quantity)).must("price an order line");
+    let subtotal = unit_price
+        .checked_mul(u64::from(quantity))
+        .must("price an order line");
     OrderLine {
         id: LineId::from_uuid(uuid()),
         product_id: ProductId::from_uuid(uuid()),
@@ -319,11 +347,17 @@ pub fn order_line(sku: Sku, quantity: u32, unit_price: Money) -> OrderLine {
 ///
 /// # Panics
 /// When the totals do not reconcile (a bug in this fixture).
-pub fn placed_order(customer: Option<CustomerId>, placed_at: DateTime<Utc>) -> (Order, EventEnvelope) {
+pub fn placed_order(
+    customer: Option<CustomerId>,
+    placed_at: DateTime<Utc>,
+) -> (Order, EventEnvelope) {
     placed_order_with_lines(
         customer,
         placed_at,
-        vec![order_line(unique_sku(), 2, usd(1000)), order_line(unique_sku(), 1, usd(550))],
+        vec![
+            order_line(unique_sku(), 2, usd(1000)),
+            order_line(unique_sku(), 1, usd(550)),
+        ],
         usd(490),
     )
 }
@@ -341,7 +375,8 @@ pub fn placed_order_with_lines(
 ) -> (Order, EventEnvelope) {
     let currency = shipping.currency();
     let subtotal = Money::sum(currency, lines.iter().map(|l| &l.subtotal)).must("sum subtotals");
-    let discount_total = Money::sum(currency, lines.iter().map(|l| &l.discount)).must("sum discounts");
+    let discount_total =
+        Money::sum(currency, lines.iter().map(|l| &l.discount)).must("sum discounts");
     let tax_total = Money::sum(currency, lines.iter().map(|l| &l.tax)).must("sum taxes");
     let line_totals = Money::sum(currency, lines.iter().map(|l| &l.total)).must("sum line totals");
     let grand_total = line_totals.checked_add(&shipping).must("add shipping");
@@ -352,7 +387,13 @@ pub fn placed_order_with_lines(
         email: unique_email(),
         currency,
         lines,
-        totals: OrderTotals { subtotal, discount_total, shipping_total: shipping, tax_total, grand_total },
+        totals: OrderTotals {
+            subtotal,
+            discount_total,
+            shipping_total: shipping,
+            tax_total,
+            grand_total,
+        },
         shipping_address: None,
         shipping_method: None,
         coupons: Vec::new(),
@@ -371,17 +412,28 @@ pub fn placed_order_with_lines(
 
 /// Wraps an event in an envelope with a fresh id.
 pub fn envelope(event: DomainEvent, occurred_at: DateTime<Utc>) -> EventEnvelope {
-    EventEnvelope { id: EventId::from_uuid(uuid()), occurred_at, event }
+    EventEnvelope {
+        id: EventId::from_uuid(uuid()),
+        occurred_at,
+        event,
+    }
 }
 
 /// A small event (`OrderDelivered` of a fresh order id) that occurred at `occurred_at`.
 pub fn event(occurred_at: DateTime<Utc>) -> EventEnvelope {
-    envelope(DomainEvent::OrderDelivered { order_id: OrderId::from_uuid(uuid()) }, occurred_at)
+    envelope(
+        DomainEvent::OrderDelivered {
+            order_id: OrderId::from_uuid(uuid()),
+        },
+        occurred_at,
+    )
 }
 
 /// `n` events, the `k`-th occurring at `start + k` seconds (oldest first).
 pub fn events(n: usize, start: DateTime<Utc>) -> Vec<EventEnvelope> {
-    (0..n).map(|k| event(start + Duration::seconds(k as i64))).collect()
+    (0..n)
+        .map(|k| event(start + Duration::seconds(k as i64)))
+        .collect()
 }
 
 /// A reservation request at the `main` location for `lines`, expiring at `expires_at`.
@@ -389,7 +441,13 @@ pub fn reservation(lines: &[(&Sku, u32)], expires_at: DateTime<Utc>) -> Reservat
     ReservationRequest {
         id: ReservationId::from_uuid(uuid()),
         location: LocationId::main(),
-        lines: lines.iter().map(|(s, n)| ReservationLine { sku: (*s).clone(), quantity: qty(*n) }).collect(),
+        lines: lines
+            .iter()
+            .map(|(s, n)| ReservationLine {
+                sku: (*s).clone(),
+                quantity: qty(*n),
+            })
+            .collect(),
         expires_at,
     }
 }

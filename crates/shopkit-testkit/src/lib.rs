@@ -16,6 +16,7 @@
 //!   - the world: [`payments`] ([`payments::PaymentMethods`] that succeed and decline),
 //!     [`notifier`] ([`notifier::NotifierCases`]), [`media`] ([`media::MediaLimits`]),
 //!     [`search`], [`recommender`], [`identity`] ([`identity::TestTokens`]);
+//!   - the system: [`ids`] (the `IdGenerator`);
 //! - [`fixtures`]: builders of valid domain values (products with variants and prices,
 //!   carts, customers, orders placed through `Order::place` with reconciling totals, event
 //!   envelopes, reservation requests) and the fixed instant [`fixtures::t0`];
@@ -33,7 +34,7 @@
 //! Add `shopkit-testkit` and `tokio` as dev-dependencies and write one test file (the
 //! memory adapter's is `adapters/memory/tests/conformance.rs`):
 //!
-//! ```ignore
+//! ```text
 //! use std::sync::Arc;
 //! use shopkit_core::ports::{InventoryStore, OrderRepository, OutboxStore};
 //!
@@ -63,7 +64,7 @@
 //! a macro; the factory receives the variable's value and must give each call its own
 //! schema, table or key prefix:
 //!
-//! ```ignore
+//! ```text
 //! shopkit_testkit::carts_contracts!(requires "SHOPKIT_TEST_DYNAMODB_URL", async |url: String| {
 //!     Arc::new(DynamoCarts::fresh_table(&url).await.expect("create a table")) as Arc<dyn CartStore>
 //! });
@@ -79,6 +80,7 @@ pub mod customers;
 pub mod fixtures;
 pub mod idempotency;
 pub mod identity;
+pub mod ids;
 pub mod inventory;
 pub mod media;
 pub mod notifier;
@@ -99,21 +101,58 @@ pub use support::{Must, TimeControl, race, require_service};
 mod tests {
     /// Each port module and the macro that must name every one of its contracts.
     const SUITES: &[(&str, &str, &str)] = &[
-        ("products", include_str!("products.rs"), "products_contracts"),
+        (
+            "products",
+            include_str!("products.rs"),
+            "products_contracts",
+        ),
         ("carts", include_str!("carts.rs"), "carts_contracts"),
         ("orders", include_str!("orders.rs"), "orders_contracts"),
         ("outbox", include_str!("outbox.rs"), "outbox_contracts"),
-        ("customers", include_str!("customers.rs"), "customers_contracts"),
-        ("inventory", include_str!("inventory.rs"), "inventory_contracts"),
-        ("idempotency", include_str!("idempotency.rs"), "idempotency_contracts"),
-        ("promotions", include_str!("promotions.rs"), "promotions_contracts"),
+        (
+            "customers",
+            include_str!("customers.rs"),
+            "customers_contracts",
+        ),
+        (
+            "inventory",
+            include_str!("inventory.rs"),
+            "inventory_contracts",
+        ),
+        (
+            "idempotency",
+            include_str!("idempotency.rs"),
+            "idempotency_contracts",
+        ),
+        (
+            "promotions",
+            include_str!("promotions.rs"),
+            "promotions_contracts",
+        ),
         ("cache", include_str!("cache.rs"), "cache_contracts"),
-        ("payments", include_str!("payments.rs"), "payments_contracts"),
-        ("notifier", include_str!("notifier.rs"), "notifier_contracts"),
+        (
+            "payments",
+            include_str!("payments.rs"),
+            "payments_contracts",
+        ),
+        (
+            "notifier",
+            include_str!("notifier.rs"),
+            "notifier_contracts",
+        ),
         ("media", include_str!("media.rs"), "media_contracts"),
         ("search", include_str!("search.rs"), "search_contracts"),
-        ("recommender", include_str!("recommender.rs"), "recommender_contracts"),
-        ("identity", include_str!("identity.rs"), "identity_contracts"),
+        (
+            "recommender",
+            include_str!("recommender.rs"),
+            "recommender_contracts",
+        ),
+        (
+            "identity",
+            include_str!("identity.rs"),
+            "identity_contracts",
+        ),
+        ("ids", include_str!("ids.rs"), "ids_contracts"),
     ];
 
     fn contracts(source: &str) -> Vec<&str> {
@@ -126,7 +165,9 @@ mod tests {
 
     fn macro_body(name: &str) -> &'static str {
         let macros = include_str!("macros.rs");
-        let start = macros.find(&format!("macro_rules! {name} {{")).unwrap_or_else(|| panic!("no macro {name}"));
+        let start = macros
+            .find(&format!("macro_rules! {name} {{"))
+            .unwrap_or_else(|| panic!("no macro {name}"));
         let rest = &macros[start..];
         let end = rest.find("\n}\n").unwrap_or(rest.len());
         &rest[..end]
@@ -140,7 +181,10 @@ mod tests {
                 .lines()
                 .map(str::trim)
                 .filter_map(|l| l.split_once('(').map(|(n, _)| n))
-                .filter(|n| n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+                .filter(|n| {
+                    n.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                })
                 .filter(|n| !n.is_empty())
                 .collect();
             let defined = contracts(source);
@@ -149,7 +193,10 @@ mod tests {
                 assert!(listed.contains(c), "{mac}! does not run {module}::{c}");
             }
             for l in &listed {
-                assert!(defined.contains(l), "{mac}! names {l}, which {module} does not define");
+                assert!(
+                    defined.contains(l),
+                    "{mac}! names {l}, which {module} does not define"
+                );
             }
         }
     }
@@ -164,7 +211,10 @@ mod tests {
             .filter(|m| *m != "fixtures")
             .collect();
         for m in modules {
-            assert!(SUITES.iter().any(|(s, _, _)| *s == m), "module {m} has no entry in SUITES");
+            assert!(
+                SUITES.iter().any(|(s, _, _)| *s == m),
+                "module {m} has no entry in SUITES"
+            );
         }
     }
 }

@@ -4,7 +4,7 @@
 //! Each macro takes a factory: a closure called once per test that returns a future of a
 //! FRESH subject (a new store, a new schema, a new key prefix). Two forms:
 //!
-//! ```ignore
+//! ```text
 //! // Always runs (in-memory adapters, embedded engines):
 //! shopkit_testkit::inventory_contracts!(async || Arc::new(MemoryInventory::new()) as Arc<dyn InventoryStore>);
 //!
@@ -405,7 +405,24 @@ macro_rules! identity_contracts {
                 a_valid_token_yields_its_principal(verifier, tokens),
                 an_expired_token_is_expired(verifier, tokens),
                 a_tampered_token_is_invalid(verifier, tokens),
+                tokens_of_another_issuer_or_audience_are_invalid(verifier, tokens),
                 malformed_tokens_are_invalid(verifier, tokens),
+            ],
+            factory = [$($factory)+]
+        }
+    };
+}
+
+/// Runs every [`ids`](crate::ids) contract. The factory returns `Arc<dyn IdGenerator>`.
+#[macro_export]
+macro_rules! ids_contracts {
+    ($($factory:tt)+) => {
+        $crate::__contract_tests! {
+            module = ids,
+            subject = ids,
+            contracts = [
+                uuids_never_repeat(ids),
+                cart_tokens_are_unguessable(ids),
             ],
             factory = [$($factory)+]
         }

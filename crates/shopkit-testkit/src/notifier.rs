@@ -9,7 +9,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use shopkit_core::ports::{Channel, Message, NotifyError, Notifier};
+use shopkit_core::ports::{Channel, Message, Notifier, NotifyError};
 
 use crate::fixtures::unique;
 use crate::support::Must;
@@ -71,19 +71,31 @@ pub fn email_to(to: &str) -> Message {
 }
 
 fn fresh(message: &Message) -> Message {
-    Message { dedup_key: format!("testkit-{}", unique()), ..message.clone() }
+    Message {
+        dedup_key: format!("testkit-{}", unique()),
+        ..message.clone()
+    }
 }
 
 /// `send` of an acceptable message returns a (non-blank) provider message id.
-pub async fn an_accepted_message_gets_a_provider_id(notifier: Arc<dyn Notifier>, cases: NotifierCases) {
+pub async fn an_accepted_message_gets_a_provider_id(
+    notifier: Arc<dyn Notifier>,
+    cases: NotifierCases,
+) {
     // Arrange
     let message = fresh(&cases.accepted);
 
     // Act
-    let id = notifier.send(&message).await.must("send an acceptable message");
+    let id = notifier
+        .send(&message)
+        .await
+        .must("send an acceptable message");
 
     // Assert
-    assert!(!id.trim().is_empty(), "an accepted message has a provider id");
+    assert!(
+        !id.trim().is_empty(),
+        "an accepted message has a provider id"
+    );
 }
 
 /// A recipient the provider refuses for good is `Rejected` (the outbox records it and
@@ -96,14 +108,20 @@ pub async fn a_refused_recipient_is_rejected(notifier: Arc<dyn Notifier>, cases:
     let result = notifier.send(&message).await;
 
     // Assert
-    assert!(matches!(result, Err(NotifyError::Rejected { .. })), "expected Rejected, got {result:?}");
+    assert!(
+        matches!(result, Err(NotifyError::Rejected { .. })),
+        "expected Rejected, got {result:?}"
+    );
 }
 
 /// A provider that does not answer is `Unavailable` (the outbox retries).
 ///
 /// `unreachable` is the adapter configured against an endpoint that does not answer
 /// ([`NotifierCases::unreachable`]); `accepted` a message the live provider would accept.
-pub async fn an_unreachable_provider_is_unavailable(unreachable: Arc<dyn Notifier>, accepted: Message) {
+pub async fn an_unreachable_provider_is_unavailable(
+    unreachable: Arc<dyn Notifier>,
+    accepted: Message,
+) {
     // Arrange
     let message = fresh(&accepted);
 
@@ -111,12 +129,18 @@ pub async fn an_unreachable_provider_is_unavailable(unreachable: Arc<dyn Notifie
     let result = unreachable.send(&message).await;
 
     // Assert
-    assert!(matches!(result, Err(NotifyError::Unavailable { .. })), "expected Unavailable, got {result:?}");
+    assert!(
+        matches!(result, Err(NotifyError::Unavailable { .. })),
+        "expected Unavailable, got {result:?}"
+    );
 }
 
 /// Sending a message again with the same dedup key is accepted, and a notifier that can
 /// tell delivers it once.
-pub async fn a_repeated_dedup_key_is_delivered_once(notifier: Arc<dyn Notifier>, cases: NotifierCases) {
+pub async fn a_repeated_dedup_key_is_delivered_once(
+    notifier: Arc<dyn Notifier>,
+    cases: NotifierCases,
+) {
     // Arrange
     let message = fresh(&cases.accepted);
     notifier.send(&message).await.must("send");
@@ -128,7 +152,11 @@ pub async fn a_repeated_dedup_key_is_delivered_once(notifier: Arc<dyn Notifier>,
     again.must("a repeat with the same dedup key is accepted");
     match &cases.dedup {
         Dedup::Observable(deliveries) => {
-            assert_eq!(deliveries(&message.dedup_key), 1, "the same dedup key must not be delivered twice");
+            assert_eq!(
+                deliveries(&message.dedup_key),
+                1,
+                "the same dedup key must not be delivered twice"
+            );
         }
         Dedup::NotSupported => {}
     }

@@ -10,6 +10,7 @@ use super::StoreError;
 /// # Contract
 /// - `get` after `set` returns the value until `ttl` passes, then `None`.
 /// - `delete` of a missing key is not an error.
+/// - A `ttl` of zero or less MUST be `StoreError::Invalid`.
 /// - Callers treat every error as a miss (a cache never breaks a read).
 #[async_trait]
 pub trait Cache: Send + Sync + 'static {

@@ -13,7 +13,8 @@ use crate::ids::EventId;
 /// - `append` is idempotent by event id (appending an id again changes nothing).
 /// - `claim_due` MUST hand each due entry (`Pending` with `next_attempt_at <= now`, or
 ///   `InFlight` whose lease has passed) to ONE caller at a time: it marks them `InFlight`
-///   until `now + lease`, so several dispatchers never deliver the same entry at once
+///   until `now + lease` (returned entries already show `InFlight` and
+///   `next_attempt_at = now + lease`), so several dispatchers never deliver the same entry at once
 ///   (PostgreSQL: `FOR UPDATE SKIP LOCKED`). Oldest first.
 /// - Each claim counts as one attempt (`attempts` + 1), whatever its outcome.
 /// - `mark_delivered`, `mark_failed` and `mark_dead` record the outcome of a claimed entry;

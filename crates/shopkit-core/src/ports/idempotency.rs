@@ -29,7 +29,8 @@ pub enum IdempotencyBegin {
 /// - An `InProgress` record whose lease (`now + lease` at begin) has passed MAY be taken
 ///   over: `begin` returns `Started` again (the work must itself be resumable).
 /// - `complete` stores the result; later `begin`s return `Completed(result)` until the
-///   record expires (`retention` after completion).
+///   record expires (`retention` after completion); after that the key is new again and
+///   `begin` returns `Started`.
 /// - `abandon` deletes an in-progress record so the key can be used again.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync + 'static {

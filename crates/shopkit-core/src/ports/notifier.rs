@@ -55,6 +55,8 @@ pub enum NotifyError {
 ///
 /// # Contract
 /// - `send` returns a provider message id on acceptance.
+/// - A second `send` with a `dedup_key` already accepted SHOULD return the first id without
+///   delivering again, where the provider can tell (the outbox may redeliver an event).
 /// - A transient failure MUST be `Unavailable` (the outbox retries); a permanent one
 ///   `Rejected` (the outbox records it and moves on).
 #[async_trait]

@@ -378,3 +378,175 @@ impl CartService {
         Ok(emitted)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use chrono::Duration;
+
+    use super::*;
+    use crate::catalog::ProductStatus;
+    use crate::events::DomainEvent;
+    use crate::pricing::{CouponRejection, PricingError};
+    use crate::services::test_support::*;
+
+    fn ann() -> CustomerId {
+        CustomerId::from_uuid(uuid::Uuid::from_u128(0xa77))
+    }
+
+    #[tokio::test]
+    async fn adding_a_sku_that_cannot_be_sold_names_the_sku() {
+        let world = World::new();
+        let mut draft = product(3, "Cap", &[("CAP", 12_00)]);
+        draft.status = ProductStatus::Draft;
+        let mut euro_only = product(4, "Scarf", &[("SCARF", 30_00)]);
+        euro_only.variants[0].prices = vec![Money::from_minor(30_00, Currency::EUR)];
+        world.products.insert(&draft).await.unwrap();
+        world.products.insert(&euro_only).await.unwrap();
+        let carts = world.shop().carts().clone();
+        let cart = carts.create_guest_cart(Currency::USD).await.unwrap();
+        let access = CartAccess::Token(cart.token().clone());
+
+        let unknown = carts.add_line(cart.id(), &access, sku("NOPE"), qty(1)).await.unwrap_err();
+        let unsold = carts.add_line(cart.id(), &access, sku("CAP"), qty(1)).await.unwrap_err();
+        let unpriced = carts.add_line(cart.id(), &access, sku("SCARF"), qty(1)).await.unwrap_err();
+
+        assert!(matches!(unknown, ShopError::UnknownSku { sku } if sku.as_str() == "NOPE"));
+        assert!(matches!(unsold, ShopError::NotForSale { sku } if sku.as_str() == "CAP"));
+        assert!(matches!(unpriced, ShopError::NoPriceInCurrency { sku, currency: Currency::USD } if sku.as_str() == "SCARF"));
+        assert!(carts.get(cart.id(), &access).await.unwrap().lines().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_concurrent_change_is_re_applied_to_the_fresh_cart_and_reported_when_it_persists() {
+        let world = World::new();
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+        let carts = world.shop().carts().clone();
+
+        world.carts.conflicts.store(2, Ordering::SeqCst);
+        let changed = carts.add_line(cart.id(), &access, sku("MUG"), qty(2)).await.unwrap();
+        assert_eq!(changed.lines().len(), 2);
+        assert_eq!(world.carts.stored(cart.id()).unwrap().lines().len(), 2);
+
+        world.carts.conflicts.store(3, Ordering::SeqCst);
+        let err = carts.set_quantity(cart.id(), &access, changed.lines()[1].id, qty(3)).await.unwrap_err();
+        assert!(matches!(err, ShopError::Conflict { entity: "cart", .. }));
+        assert_eq!(world.carts.stored(cart.id()).unwrap().lines()[1].quantity, qty(2), "nothing half-written");
+    }
+
+    #[tokio::test]
+    async fn a_cart_is_not_found_by_other_customers_or_tokens() {
+        let world = World::new();
+        let carts = world.shop().carts().clone();
+        let mine = carts.cart_for_customer(ann(), Currency::USD).await.unwrap();
+        let other = CustomerId::from_uuid(uuid::Uuid::from_u128(0xb0b));
+
+        let err = carts.get(mine.id(), &CartAccess::Customer(other)).await.unwrap_err();
+        assert!(matches!(err, ShopError::NotFound { entity: "cart", .. }));
+        let err = carts.get(mine.id(), &CartAccess::Token(mine.token().clone())).await.unwrap_err();
+        assert!(matches!(err, ShopError::NotFound { .. }), "a token does not open a customer's cart");
+        assert_eq!(carts.cart_for_customer(ann(), Currency::USD).await.unwrap().id(), mine.id());
+    }
+
+    #[tokio::test]
+    async fn a_coupon_that_cannot_be_used_is_refused_with_the_reason() {
+        let world = World::new();
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+        let carts = world.shop().carts().clone();
+
+        let unknown = carts.apply_coupon(cart.id(), &access, coupon("NOPE")).await.unwrap_err();
+        world.promotions.use_up(ten_percent("X", 1).id());
+        let used_up = carts.apply_coupon(cart.id(), &access, coupon("SAVE10")).await.unwrap_err();
+
+        assert!(matches!(unknown, ShopError::Coupon { reason: CouponRejection::Unknown, .. }));
+        assert!(matches!(used_up, ShopError::Coupon { reason: CouponRejection::UsageLimitReached { limit: 1 }, .. }));
+        assert!(carts.get(cart.id(), &access).await.unwrap().coupons().is_empty());
+    }
+
+    #[tokio::test]
+    async fn delivery_needs_a_complete_address_and_a_method_that_exists() {
+        let world = World::new();
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+        let carts = world.shop().carts().clone();
+        let mut incomplete = address();
+        incomplete.city = " ".into();
+
+        let bad_address = carts
+            .set_delivery(cart.id(), &access, Delivery { address: Some(incomplete), method: None })
+            .await
+            .unwrap_err();
+        let express = ShippingMethodId::new("express").unwrap();
+        let bad_method = carts
+            .set_delivery(cart.id(), &access, Delivery { address: Some(address()), method: Some(express) })
+            .await
+            .unwrap_err();
+
+        assert!(matches!(bad_address, ShopError::Invalid { field: "address", .. }));
+        assert!(matches!(bad_method, ShopError::Pricing(PricingError::UnknownShippingMethod { .. })));
+    }
+
+    #[tokio::test]
+    async fn the_quote_takes_prices_from_the_catalog() {
+        let world = World::new();
+        let (cart, access) = world.guest_cart(&[("TEE", 2), ("MUG", 1)]).await;
+        let quote = world.shop().carts().quote(cart.id(), &access).await.unwrap();
+        assert_eq!(quote.subtotal(), usd(48_00));
+        assert_eq!(quote.grand_total(), usd(53_00));
+        assert!(quote.reconciles());
+    }
+
+    #[tokio::test]
+    async fn signing_in_merges_the_guest_cart_into_the_customers_cart_once() {
+        let world = World::new();
+        let carts = world.shop().carts().clone();
+        let mine = carts.cart_for_customer(ann(), Currency::USD).await.unwrap();
+        carts.add_line(mine.id(), &CartAccess::Customer(ann()), sku("TEE"), qty(1)).await.unwrap();
+        let (guest, _) = world.guest_cart(&[("TEE", 2), ("MUG", 1)]).await;
+
+        let merged = carts.merge_on_sign_in(guest.token(), ann()).await.unwrap();
+
+        assert_eq!(merged.id(), mine.id());
+        let units: Vec<(String, u32)> = merged.lines().iter().map(|l| (l.sku.to_string(), l.quantity.get())).collect();
+        assert_eq!(units, [("TEE".to_owned(), 3), ("MUG".to_owned(), 1)]);
+        assert_eq!(world.carts.stored(guest.id()).unwrap().status(), &CartStatus::Merged { into: mine.id() });
+        let again = carts.merge_on_sign_in(guest.token(), ann()).await.unwrap();
+        assert_eq!(again.lines(), merged.lines(), "repeating the sign-in merges nothing twice");
+    }
+
+    #[tokio::test]
+    async fn signing_in_without_a_cart_hands_the_guest_cart_over() {
+        let world = World::new();
+        let carts = world.shop().carts().clone();
+        let (guest, _) = world.guest_cart(&[("MUG", 1)]).await;
+
+        let mine = carts.merge_on_sign_in(guest.token(), ann()).await.unwrap();
+
+        assert_eq!((mine.id(), mine.customer()), (guest.id(), Some(ann())));
+        assert!(carts.by_token(guest.token()).await.is_err(), "the token no longer opens it");
+    }
+
+    #[tokio::test]
+    async fn the_sweep_emits_one_cart_abandoned_event_per_idle_customer_cart() {
+        let world = World::new();
+        let carts = world.shop().carts().clone();
+        let mine = carts.cart_for_customer(ann(), Currency::USD).await.unwrap();
+        carts.add_line(mine.id(), &CartAccess::Customer(ann()), sku("TEE"), qty(2)).await.unwrap();
+        world.guest_cart(&[("MUG", 1)]).await; // guests have no one to remind
+        let later = start() + Duration::hours(5);
+
+        assert_eq!(carts.sweep_abandoned(start() + Duration::hours(1), 100).await.unwrap(), 0);
+        assert_eq!(carts.sweep_abandoned(later, 100).await.unwrap(), 1);
+        assert_eq!(carts.sweep_abandoned(later, 100).await.unwrap(), 0, "notified once");
+
+        let entries = world.outbox.entries();
+        assert_eq!(entries.len(), 1);
+        let stored = world.carts.stored(mine.id()).unwrap();
+        assert_eq!(entries[0].envelope.id, keys::cart_abandoned_event_id(mine.id(), stored.updated_at()));
+        assert_eq!(
+            entries[0].envelope.event,
+            DomainEvent::CartAbandoned { cart_id: mine.id(), customer_id: ann(), item_count: 2 }
+        );
+        assert!(stored.abandoned_notified());
+    }
+}

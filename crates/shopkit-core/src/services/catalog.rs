@@ -344,3 +344,116 @@ pub fn search_document(product: &Product) -> SearchDocument {
         status: product.status,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::CatalogError;
+    use crate::ports::SearchError;
+    use crate::services::test_support::*;
+
+    fn draft(title: &str, sku_code: &str, status: ProductStatus) -> ProductDraft {
+        ProductDraft {
+            slug: None,
+            title: title.into(),
+            description: String::new(),
+            status,
+            categories: vec![],
+            attributes: Attributes::new(),
+            media: vec![],
+            variants: vec![VariantDraft {
+                sku: sku(sku_code),
+                title: "One size".into(),
+                options: BTreeMap::new(),
+                prices: vec![usd(15_00), Money::from_minor(14_00, Currency::EUR), Money::from_minor(2_000, Currency::JPY)],
+                weight_grams: 300,
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_product_gets_a_slug_from_its_title_and_a_search_document() {
+        let world = World::new();
+        let catalog = world.shop().catalog().clone();
+
+        let created = catalog.create_product(draft("Linen Shirt, Blue!", "LINEN-B", ProductStatus::Active)).await.unwrap();
+
+        assert_eq!(created.slug.as_str(), "linen-shirt-blue");
+        assert_eq!(created.version, 1);
+        let docs = world.search.docs.lock().unwrap().clone();
+        let doc = docs.iter().find(|d| d.product_id == created.id).unwrap();
+        assert_eq!(doc.skus, ["LINEN-B"]);
+        assert_eq!(doc.prices.len(), 3);
+        let by_slug = catalog.product_by_slug(&created.slug, Visibility::Storefront).await.unwrap();
+        assert_eq!(by_slug.id, created.id);
+    }
+
+    #[tokio::test]
+    async fn the_storefront_never_sees_drafts() {
+        let world = World::new();
+        let catalog = world.shop().catalog().clone();
+        let hidden = catalog.create_product(draft("Secret", "SECRET", ProductStatus::Draft)).await.unwrap();
+
+        let err = catalog.product(hidden.id, Visibility::Storefront).await.unwrap_err();
+        assert!(matches!(err, ShopError::NotFound { entity: "product", .. }));
+        assert_eq!(catalog.product(hidden.id, Visibility::BackOffice).await.unwrap().id, hidden.id);
+        let listing = ProductListing { status: Some(ProductStatus::Draft), limit: 50, ..ProductListing::default() };
+        let storefront = catalog.list(listing.clone(), Visibility::Storefront).await.unwrap();
+        assert!(storefront.items.iter().all(Product::is_active));
+        assert_eq!(catalog.list(listing, Visibility::BackOffice).await.unwrap().items.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_edit_based_on_a_stale_version_is_a_conflict_and_variants_keep_their_ids() {
+        let world = World::new();
+        let catalog = world.shop().catalog().clone();
+        let created = catalog.create_product(draft("Shirt", "SHIRT", ProductStatus::Active)).await.unwrap();
+
+        let mut edit = draft("Shirt (new)", "SHIRT", ProductStatus::Active);
+        edit.description = "Now in linen".into();
+        let updated = catalog.update_product(created.id, created.version, edit.clone()).await.unwrap();
+        let stale = catalog.update_product(created.id, created.version, edit).await.unwrap_err();
+
+        assert_eq!(updated.version, 2);
+        assert_eq!(updated.slug, created.slug, "slugs stay stable when titles change");
+        assert_eq!(updated.variants[0].id, created.variants[0].id);
+        assert!(matches!(stale, ShopError::Conflict { entity: "product", .. }));
+    }
+
+    #[tokio::test]
+    async fn a_product_that_breaks_a_catalog_rule_is_not_written() {
+        let world = World::new();
+        let catalog = world.shop().catalog().clone();
+        let mut empty = draft("Ghost", "GHOST", ProductStatus::Active);
+        empty.variants.clear();
+        assert!(matches!(catalog.create_product(empty).await, Err(ShopError::Catalog(CatalogError::NoVariants { .. }))));
+        let taken = catalog.create_product(draft("Tee", "TEE-2", ProductStatus::Active)).await.unwrap_err();
+        assert!(matches!(taken, ShopError::AlreadyExists { .. }), "slug tee is taken");
+        let punctuation = catalog.create_product(draft("!!!", "BANG", ProductStatus::Active)).await.unwrap_err();
+        assert!(matches!(punctuation, ShopError::Invalid { field: "slug", .. }));
+    }
+
+    #[tokio::test]
+    async fn a_search_outage_after_a_write_is_logged_and_the_write_stands() {
+        let world = World::new();
+        let mut search = MockSearch::new();
+        search.expect_index().times(1).returning(|_| Err(SearchError::Unavailable { message: "cluster red".into() }));
+        let catalog = CatalogService::new(world.products.clone(), Arc::new(search), world.clock.clone(), world.ids.clone());
+
+        let created = catalog.create_product(draft("Socks", "SOCKS", ProductStatus::Active)).await.unwrap();
+
+        assert_eq!(catalog.product(created.id, Visibility::Storefront).await.unwrap().title, "Socks");
+    }
+
+    #[tokio::test]
+    async fn publishing_retries_a_concurrent_edit() {
+        let world = World::new();
+        let catalog = world.shop().catalog().clone();
+        let created = catalog.create_product(draft("Hat", "HAT", ProductStatus::Draft)).await.unwrap();
+        let published = catalog.set_status(created.id, ProductStatus::Active).await.unwrap();
+        assert!(published.is_active());
+        assert_eq!(catalog.search(&SearchQuery::default()).await.unwrap().hits.iter().filter(|h| **h == created.id).count(), 1);
+    }
+}

@@ -45,7 +45,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::cart::Cart;
-use crate::events::{DomainEvent, EventEnvelope};
+use crate::events::EventEnvelope;
 use crate::ids::{CartId, Email, IdempotencyKey, LocationId, OrderId, PromotionId, ReservationId};
 use crate::inventory::{InventoryError, Reservation, ReservationLine, ReservationRequest, ReservationStatus};
 use crate::money::Money;
@@ -59,6 +59,7 @@ use crate::ports::{
 use super::MAX_ATTEMPTS;
 use super::access::CartAccess;
 use super::error::ShopError;
+use super::inventory::give_back;
 use super::keys;
 use super::quoting::{CartPricer, PricedCart};
 
@@ -530,12 +531,8 @@ impl CheckoutService {
 
     /// Gives committed stock back after the order could not be written.
     async fn restock(&self, committed: &Reservation) {
-        for line in &committed.lines {
-            let delta = i64::from(line.quantity.get());
-            if let Err(e) = self.ports.inventory.adjust(&line.sku, &committed.location, delta).await {
-                tracing::error!(sku = %line.sku, error = %e, "committed stock not given back; count it");
-            }
-        }
+        let lines: Vec<_> = committed.lines.iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
+        give_back(self.ports.inventory.as_ref(), &committed.location, &lines).await;
     }
 
     async fn close_cart(&self, cart_id: CartId, order: OrderId) {
@@ -625,4 +622,261 @@ fn new_order(
         },
         placed_at: now,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::Duration;
+
+    use super::*;
+    use crate::cart::CartStatus;
+    use crate::events::DomainEvent;
+    use crate::inventory::InventoryError;
+    use crate::pricing::CouponRejection;
+    use crate::services::test_support::*;
+
+    fn ok_authorization(request: &AuthorizeRequest) -> Result<Authorization, PaymentError> {
+        Ok(Authorization { reference: "pi_mock".into(), amount: request.amount })
+    }
+
+    #[tokio::test]
+    async fn checkout_places_the_quoted_order_and_replays_it_for_the_same_key() {
+        let world = World::new();
+        let shop = world.shop();
+        let (cart, access) = world.guest_cart(&[("TEE", 2), ("MUG", 1)]).await;
+        shop.carts().apply_coupon(cart.id(), &access, coupon("save10")).await.unwrap();
+        let quote = shop.carts().quote(cart.id(), &access).await.unwrap();
+
+        let order = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
+
+        assert_eq!(order.totals().grand_total, quote.grand_total());
+        assert_eq!(order.totals().grand_total, usd(48_00 - 4_80 + 5_00));
+        assert_eq!(order.lines().len(), 2);
+        assert_eq!(order.lines()[0].title, "Tee / TEE variant");
+        assert_eq!(order.coupons(), &[coupon("SAVE10")]);
+        assert_eq!(world.inventory.level("TEE"), (8, 0), "stock committed, nothing left reserved");
+        assert_eq!(world.inventory.level("MUG"), (2, 0));
+        assert_eq!(world.promotions.redeemed(ten_percent("X", 1).id()), 1);
+        assert!(matches!(world.carts.stored(cart.id()).unwrap().status(), CartStatus::CheckedOut { order: o } if *o == order.id()));
+        let placed: Vec<_> = world.outbox.entries().into_iter().filter(|e| e.envelope.event.kind() == "order_placed").collect();
+        assert_eq!(placed.len(), 1);
+        assert_eq!(world.idempotency.state("checkout", &key("k-1")), Some("completed"));
+
+        let again = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
+        assert_eq!(again.id(), order.id());
+        assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(world.orders.all().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn twenty_concurrent_retries_with_one_key_place_one_order_and_one_authorization() {
+        let world = World::new();
+        let shop = world.shop();
+        let (cart, access) = world.guest_cart(&[("TEE", 3)]).await;
+
+        let attempts = (0..20).map(|_| shop.checkout().checkout(request(&cart, &access, "same-key")));
+        let results = futures::future::join_all(attempts).await;
+
+        let placed: Vec<OrderId> = results.iter().filter_map(|r| r.as_ref().ok().map(Order::id)).collect();
+        assert!(!placed.is_empty());
+        assert!(placed.iter().all(|id| *id == placed[0]));
+        assert!(results.iter().all(|r| matches!(r, Ok(_) | Err(ShopError::CheckoutInProgress))));
+        assert!(results.iter().any(|r| matches!(r, Err(ShopError::CheckoutInProgress))), "the attempts overlapped");
+        assert_eq!(world.orders.all().len(), 1);
+        assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(world.inventory.level("TEE"), (7, 0), "stock taken once");
+    }
+
+    #[tokio::test]
+    async fn a_coupon_that_expired_since_it_was_applied_fails_the_checkout_before_anything_is_taken() {
+        let world = World::new();
+        let expiring = crate::pricing::Promotion::builder(
+            PromotionId::from_uuid(uuid::Uuid::from_u128(77)),
+            "Happy hour",
+            crate::pricing::PromotionKind::Percentage(20.into()),
+        )
+        .coupon(coupon("HAPPY"))
+        .ends_at(start() + Duration::hours(1))
+        .build()
+        .unwrap();
+        world.promotions.upsert(&expiring).await.unwrap();
+        let shop = world.shop();
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+        shop.carts().apply_coupon(cart.id(), &access, coupon("HAPPY")).await.unwrap();
+        world.clock.advance(Duration::hours(2));
+
+        let err = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap_err();
+
+        assert!(matches!(err, ShopError::Coupon { ref code, reason: CouponRejection::Expired { .. } } if code.as_str() == "HAPPY"));
+        assert_eq!(world.inventory.reserve_calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(world.idempotency.state("checkout", &key("k-1")), None, "the key is free for a corrected retry");
+    }
+
+    #[tokio::test]
+    async fn checkout_fails_when_stock_runs_out_and_releases_the_redemption() {
+        let world = World::new();
+        let shop = world.shop();
+        let (cart, access) = world.guest_cart(&[("TEE", 1), ("MUG", 3)]).await;
+        shop.carts().apply_coupon(cart.id(), &access, coupon("SAVE10")).await.unwrap();
+        world.inventory.adjust(&sku("MUG"), &LocationId::main(), -2).await.unwrap();
+
+        let err = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap_err();
+
+        let ShopError::Inventory(InventoryError::OutOfStock { sku: short, requested, available }) = err else {
+            panic!("expected out of stock, got {err:?}");
+        };
+        assert_eq!((short.as_str(), requested, available), ("MUG", 3, 1));
+        assert_eq!(world.inventory.level("TEE"), (10, 0), "all or nothing");
+        assert_eq!(world.promotions.redeemed(ten_percent("X", 1).id()), 0);
+        assert!(world.orders.all().is_empty());
+        assert_eq!(world.idempotency.state("checkout", &key("k-1")), None);
+    }
+
+    #[tokio::test]
+    async fn a_declined_payment_releases_the_reservation_and_the_redemption_and_places_no_order() {
+        let world = World::new();
+        let keys_seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let mut gateway = MockGateway::new();
+        let seen = keys_seen.clone();
+        gateway.expect_authorize().times(2).returning(move |r| {
+            seen.lock().unwrap().push(r.idempotency_key.clone());
+            if r.payment_method == visa() { Err(PaymentError::Declined { code: "card_declined".into() }) } else { ok_authorization(r) }
+        });
+        gateway.expect_void().never();
+        let checkout = world.checkout_with(Arc::new(gateway), world.orders.clone());
+        let (cart, access) = world.guest_cart(&[("TEE", 2)]).await;
+        world.shop().carts().apply_coupon(cart.id(), &access, coupon("SAVE10")).await.unwrap();
+
+        let err = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap_err();
+
+        assert!(matches!(err, ShopError::Payment(PaymentError::Declined { .. })));
+        assert_eq!(world.inventory.level("TEE"), (10, 0), "reservation released");
+        assert!(world.inventory.reservations().iter().all(|r| r.status == ReservationStatus::Released));
+        assert_eq!(world.promotions.redeemed(ten_percent("X", 1).id()), 0, "redemption released");
+        assert!(world.orders.all().is_empty());
+        assert_eq!(world.idempotency.state("checkout", &key("k-1")), None);
+
+        // The same key with another card goes through, under another gateway key.
+        let mut retry = request(&cart, &access, "k-1");
+        retry.payment_method = PaymentMethodToken("pm_card_amex".into());
+        let order = checkout.checkout(retry).await.unwrap();
+        assert_eq!(order.payment().reference, "pi_mock");
+        let seen = keys_seen.lock().unwrap().clone();
+        assert_ne!(seen[0], seen[1]);
+        assert_eq!(world.inventory.level("TEE"), (8, 0));
+    }
+
+    #[tokio::test]
+    async fn a_gateway_timeout_keeps_the_key_and_a_retry_after_the_lease_reuses_the_gateway_key() {
+        let world = World::new();
+        let keys_seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let mut gateway = MockGateway::new();
+        let seen = keys_seen.clone();
+        gateway.expect_authorize().times(2).returning(move |r| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(r.idempotency_key.clone());
+            if seen.len() == 1 { Err(PaymentError::Timeout) } else { ok_authorization(r) }
+        });
+        let checkout = world.checkout_with(Arc::new(gateway), world.orders.clone());
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+
+        let err = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap_err();
+        assert!(matches!(err, ShopError::Payment(PaymentError::Timeout)) && err.is_retryable());
+        assert_eq!(world.idempotency.state("checkout", &key("k-1")), Some("in_progress"));
+        assert_eq!(world.inventory.level("TEE"), (10, 0), "nothing held for an unknown outcome");
+
+        let early = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap_err();
+        assert!(matches!(early, ShopError::CheckoutInProgress));
+
+        world.clock.advance(Duration::seconds(31));
+        let order = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap();
+
+        let seen = keys_seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0], seen[1], "the retry asks the gateway with the same key");
+        assert_eq!(order.id(), keys::checkout_order_id(&key("k-1")));
+        assert_eq!(world.inventory.level("TEE"), (9, 0));
+    }
+
+    #[tokio::test]
+    async fn a_failed_order_write_voids_the_authorization_and_gives_everything_back() {
+        let world = World::new();
+        let mut gateway = MockGateway::new();
+        gateway.expect_authorize().times(1).returning(|r| ok_authorization(r));
+        gateway
+            .expect_void()
+            .withf(|reference, _| reference == "pi_mock")
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut orders = MockOrders::new();
+        orders.expect_insert().times(1).returning(|_, _| Err(unavailable()));
+        orders.expect_get().times(1).returning(|_| Ok(None));
+        let checkout = world.checkout_with(Arc::new(gateway), Arc::new(orders));
+        let (cart, access) = world.guest_cart(&[("TEE", 2)]).await;
+        world.shop().carts().apply_coupon(cart.id(), &access, coupon("SAVE10")).await.unwrap();
+
+        let err = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap_err();
+
+        assert!(matches!(err, ShopError::Unavailable { .. }));
+        assert_eq!(world.inventory.level("TEE"), (10, 0), "committed stock given back");
+        assert_eq!(world.promotions.redeemed(ten_percent("X", 1).id()), 0);
+        assert_eq!(world.carts.stored(cart.id()).unwrap().status(), &CartStatus::Open);
+        let spent = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap_err();
+        assert!(matches!(spent, ShopError::IdempotencyKeyReused), "its gateway key names a voided payment");
+    }
+
+    #[tokio::test]
+    async fn an_order_written_by_a_concurrent_twin_is_returned_instead() {
+        let world = World::new();
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+        let twin = world.shop().checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
+        // The twin's attempt placed the order, then its key record was lost (lease ran out).
+        world.idempotency.abandon("checkout", &key("k-1")).await.unwrap();
+        let mut reopened = world.carts.stored(cart.id()).unwrap();
+        reopened = serde_json::from_value({
+            let mut json = serde_json::to_value(&reopened).unwrap();
+            json["status"] = serde_json::json!({ "state": "open" });
+            json
+        })
+        .unwrap();
+        world.carts.save(&reopened).await.unwrap();
+
+        let order = world.shop().checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
+
+        assert_eq!(order.id(), twin.id());
+        assert_eq!(world.orders.all().len(), 1);
+        assert_eq!(world.inventory.level("TEE"), (9, 0), "the shared reservation was committed once");
+        assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn only_the_carts_owner_can_check_it_out_and_a_key_belongs_to_one_cart() {
+        let world = World::new();
+        let shop = world.shop();
+        let (cart, _) = world.guest_cart(&[("TEE", 1)]).await;
+        let stranger = CartAccess::Token(crate::ids::CartToken::new(&"ef".repeat(32)).unwrap());
+
+        let err = shop.checkout().checkout(request(&cart, &stranger, "k-1")).await.unwrap_err();
+        assert!(matches!(err, ShopError::NotFound { entity: "cart", .. }));
+
+        let (mine, access) = world.guest_cart(&[("MUG", 1)]).await;
+        shop.checkout().checkout(request(&mine, &access, "k-2")).await.unwrap();
+        let (other, other_access) = world.guest_cart(&[("MUG", 1)]).await;
+        let reused = shop.checkout().checkout(request(&other, &other_access, "k-2")).await.unwrap_err();
+        assert!(matches!(reused, ShopError::IdempotencyKeyReused));
+    }
+
+    #[tokio::test]
+    async fn the_order_placed_event_carries_the_totals_and_a_key_derived_id() {
+        let world = World::new();
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+        let order = world.shop().checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
+        let entry = world.outbox.entries().into_iter().find(|e| e.envelope.event.kind() == "order_placed").unwrap();
+        assert_eq!(entry.envelope.id, keys::event_id("order_placed", &order.id().to_string()));
+        let DomainEvent::OrderPlaced { total, shipping, .. } = entry.envelope.event else { unreachable!() };
+        assert_eq!((total, shipping), (usd(25_00), usd(5_00)));
+    }
 }

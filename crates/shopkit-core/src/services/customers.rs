@@ -233,3 +233,72 @@ impl CustomerService {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::test_support::*;
+    use crate::customers::Address;
+
+    fn registration(address: &str) -> Registration {
+        Registration {
+            email: Email::new(address).unwrap(),
+            first_name: " Ann ".into(),
+            last_name: "Smith".into(),
+            phone: None,
+            accepts_marketing: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn registering_writes_the_customer_and_its_event_together() {
+        let world = World::new();
+        let customers = world.shop().customers().clone();
+
+        let ann = customers.register(registration("ann@example.com")).await.unwrap();
+        let twice = customers.register(registration("ANN@example.com")).await.unwrap_err();
+
+        assert_eq!((ann.first_name.as_str(), ann.version), ("Ann", 1));
+        assert!(matches!(twice, ShopError::AlreadyExists { entity: "customer", .. }));
+        let entries = world.outbox.entries();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].envelope.event, DomainEvent::CustomerRegistered { customer_id: ann.id, email: ann.email.clone() });
+    }
+
+    #[tokio::test]
+    async fn customers_manage_their_own_address_book_only() {
+        let world = World::new();
+        let customers = world.shop().customers().clone();
+        let ann = customers.register(registration("ann@example.com")).await.unwrap();
+        let bob = customers.register(registration("bob@example.com")).await.unwrap();
+        let me = Caller::Customer(ann.id);
+
+        let with_home = customers.add_address(&me, ann.id, address()).await.unwrap();
+        let home = with_home.addresses[0].id.unwrap();
+        assert_eq!(with_home.default_address, Some(home), "the first address is the default");
+        let with_work = customers.add_address(&me, ann.id, Address { line1: "2 Office Rd".into(), ..address() }).await.unwrap();
+        let work = with_work.addresses[1].id.unwrap();
+        let switched = customers.set_default_address(&me, ann.id, work).await.unwrap();
+        assert_eq!(switched.default_address().map(|a| a.line1.as_str()), Some("2 Office Rd"));
+        let removed = customers.remove_address(&me, ann.id, work).await.unwrap();
+        assert_eq!((removed.addresses.len(), removed.default_address), (1, None));
+
+        let hidden = customers.add_address(&me, bob.id, address()).await.unwrap_err();
+        assert!(matches!(hidden, ShopError::NotFound { entity: "customer", .. }));
+        assert!(matches!(customers.list(&me, None, 10).await, Err(ShopError::Forbidden { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_profile_update_changes_only_what_is_given() {
+        let world = World::new();
+        let customers = world.shop().customers().clone();
+        let ann = customers.register(registration("ann@example.com")).await.unwrap();
+        let update = ProfileUpdate { accepts_marketing: Some(false), phone: Some(Some("+1 555 0100".into())), ..ProfileUpdate::default() };
+
+        let updated = customers.update_profile(&Caller::Customer(ann.id), ann.id, update).await.unwrap();
+
+        assert!(!updated.accepts_marketing);
+        assert_eq!(updated.phone.as_deref(), Some("+1 555 0100"));
+        assert_eq!((updated.first_name.as_str(), updated.version), ("Ann", 2));
+    }
+}

@@ -312,3 +312,115 @@ fn remaining_units(order: &Order) -> Vec<(LineId, Quantity)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::events::DomainEvent;
+    use crate::services::test_support::*;
+
+    fn bob() -> CustomerId {
+        CustomerId::from_uuid(uuid::Uuid::from_u128(0xb0b))
+    }
+
+    fn kinds(world: &World) -> Vec<&'static str> {
+        world.outbox.entries().iter().map(|e| e.envelope.event.kind()).collect()
+    }
+
+    #[tokio::test]
+    async fn customers_see_only_their_own_orders_and_others_are_not_found() {
+        let world = World::new();
+        let order = world.annes_order(&[("TEE", 1)]).await;
+        let orders = world.shop().orders().clone();
+
+        assert_eq!(orders.get(&Caller::Customer(ann()), order.id()).await.unwrap().id(), order.id());
+        let hidden = orders.get(&Caller::Customer(bob()), order.id()).await.unwrap_err();
+        assert!(matches!(hidden, ShopError::NotFound { entity: "order", .. }));
+        let listing = OrderListing { customer: Some(ann()), limit: 10, ..OrderListing::default() };
+        assert!(orders.list(&Caller::Customer(bob()), listing.clone()).await.unwrap().items.is_empty());
+        assert_eq!(orders.list(&Caller::Customer(ann()), listing.clone()).await.unwrap().items.len(), 1);
+        assert_eq!(orders.list(&Caller::Admin, listing).await.unwrap().items.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn shipping_a_placed_order_captures_it_first_and_records_the_tracking() {
+        let world = World::new();
+        let order = world.annes_order(&[("TEE", 2)]).await;
+        let orders = world.shop().orders().clone();
+        let tracking = Tracking { carrier: "DHL".into(), number: "JD0001".into(), url: None };
+
+        let shipped = orders
+            .fulfil(&Caller::Admin, order.id(), ShipmentRequest { lines: ShipLines::Remaining, tracking: Some(tracking.clone()) })
+            .await
+            .unwrap();
+
+        assert_eq!(shipped.status(), OrderStatus::Fulfilled);
+        assert_eq!(shipped.payment().captured, order.totals().grand_total);
+        assert_eq!(world.gateway.captures.lock().unwrap().len(), 1);
+        assert_eq!(kinds(&world), ["order_placed", "order_paid", "order_shipped"]);
+        let last = world.outbox.entries().pop().unwrap();
+        assert!(matches!(last.envelope.event, DomainEvent::OrderShipped { tracking: Some(t), .. } if t == tracking));
+        let again = orders.capture(&Caller::Admin, order.id()).await.unwrap();
+        assert_eq!(again.status(), OrderStatus::Fulfilled);
+        assert_eq!(world.gateway.captures.lock().unwrap().len(), 1, "no second capture");
+    }
+
+    #[tokio::test]
+    async fn back_office_operations_are_forbidden_to_customers() {
+        let world = World::new();
+        let order = world.annes_order(&[("TEE", 1)]).await;
+        let orders = world.shop().orders().clone();
+        let err = orders.capture(&Caller::Customer(ann()), order.id()).await.unwrap_err();
+        assert!(matches!(err, ShopError::Forbidden { .. }));
+        let ship = ShipmentRequest { lines: ShipLines::Remaining, tracking: None };
+        assert!(matches!(orders.fulfil(&Caller::Customer(ann()), order.id(), ship).await, Err(ShopError::Forbidden { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_capture_survives_a_concurrent_order_change() {
+        let world = World::new();
+        let order = world.annes_order(&[("TEE", 1)]).await;
+        world.orders.conflicts.store(1, Ordering::SeqCst);
+        let paid = world.shop().orders().capture(&Caller::Admin, order.id()).await.unwrap();
+        assert_eq!(paid.status(), OrderStatus::Paid);
+        assert_eq!(world.gateway.captures.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn cancelling_a_placed_order_voids_it_and_puts_the_stock_back_once() {
+        let world = World::new();
+        let order = world.annes_order(&[("TEE", 2)]).await;
+        assert_eq!(world.inventory.level("TEE"), (8, 0));
+        let orders = world.shop().orders().clone();
+
+        let cancelled = orders.cancel(&Caller::Customer(ann()), order.id(), "changed my mind".into()).await.unwrap();
+        let again = orders.cancel(&Caller::Customer(ann()), order.id(), "changed my mind".into()).await.unwrap();
+
+        assert_eq!(cancelled.status(), OrderStatus::Cancelled);
+        assert!(cancelled.payment().voided);
+        assert_eq!(world.gateway.voids.lock().unwrap().as_slice(), [order.payment().reference.clone()]);
+        assert_eq!(again.version(), cancelled.version());
+        assert_eq!(world.inventory.level("TEE"), (10, 0), "stock back, once");
+        assert_eq!(kinds(&world).iter().filter(|k| **k == "order_cancelled").count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_paid_order_is_cancelled_by_the_back_office_with_a_refund_of_the_capture() {
+        let world = World::new();
+        let order = world.annes_order(&[("MUG", 1)]).await;
+        let orders = world.shop().orders().clone();
+        orders.capture(&Caller::Admin, order.id()).await.unwrap();
+
+        let refused = orders.cancel(&Caller::Customer(ann()), order.id(), "too late".into()).await.unwrap_err();
+        assert!(matches!(refused, ShopError::Forbidden { .. }));
+        let cancelled = orders.cancel(&Caller::Admin, order.id(), "out of stock in the warehouse".into()).await.unwrap();
+
+        assert_eq!(cancelled.status(), OrderStatus::Cancelled);
+        let refunds = world.gateway.refunds.lock().unwrap().clone();
+        assert_eq!(refunds.len(), 1);
+        assert_eq!(refunds[&keys::cancel_refund_key(order.id())].amount, order.totals().grand_total);
+        assert_eq!(world.inventory.level("MUG"), (3, 0));
+    }
+}

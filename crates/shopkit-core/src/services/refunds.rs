@@ -172,3 +172,133 @@ impl RefundService {
 fn refund_of(order: &Order, id: RefundId) -> Result<Refund, ShopError> {
     order.refund(id).cloned().ok_or_else(|| ShopError::not_found("refund", id))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::orders::OrderStatus;
+    use crate::ports::RefundReceipt;
+    use crate::quantity::Quantity;
+    use crate::services::orders::{ShipLines, ShipmentRequest};
+    use crate::services::test_support::*;
+
+    async fn shipped_order(world: &World) -> Order {
+        let order = world.annes_order(&[("TEE", 2)]).await;
+        let ship = ShipmentRequest { lines: ShipLines::Remaining, tracking: None };
+        world.shop().orders().fulfil(&Caller::Admin, order.id(), ship).await.unwrap()
+    }
+
+    fn one_tee(order: &Order, restock: bool) -> RefundRequest {
+        RefundRequest {
+            lines: vec![(order.lines()[0].id, Quantity::ONE)],
+            extra_amount: None,
+            restock,
+            reason: "too small".into(),
+        }
+    }
+
+    fn refunds_with(world: &World, gateway: MockGateway) -> RefundService {
+        RefundService::new(
+            world.orders.clone(),
+            Arc::new(gateway),
+            world.inventory.clone(),
+            world.clock.clone(),
+            world.ids.clone(),
+            LocationId::main(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_processed_refund_pays_back_once_and_restocks() {
+        let world = World::new();
+        let order = shipped_order(&world).await;
+        assert_eq!(world.inventory.level("TEE"), (8, 0));
+        let refunds = world.shop().refunds().clone();
+
+        let requested = refunds.request(&Caller::Customer(ann()), order.id(), one_tee(&order, true)).await.unwrap();
+        let processed = refunds.approve_and_process(&Caller::Admin, requested.id).await.unwrap();
+        let again = refunds.process(&Caller::Admin, requested.id).await.unwrap();
+
+        assert_eq!(processed.status, RefundStatus::Processed);
+        assert_eq!(processed.amount, usd(20_00));
+        assert_eq!(again, processed);
+        assert_eq!(world.gateway.refunds.lock().unwrap().len(), 1, "paid once");
+        assert_eq!(world.inventory.level("TEE"), (9, 0), "restocked once");
+        let order = world.shop().orders().get(&Caller::Admin, order.id()).await.unwrap();
+        assert_eq!(order.payment().refunded, usd(20_00));
+    }
+
+    #[tokio::test]
+    async fn customers_refund_their_own_orders_and_cannot_approve() {
+        let world = World::new();
+        let order = shipped_order(&world).await;
+        let refunds = world.shop().refunds().clone();
+        let bob = Caller::Customer(crate::ids::CustomerId::from_uuid(uuid::Uuid::from_u128(0xb0b)));
+
+        let hidden = refunds.request(&bob, order.id(), one_tee(&order, false)).await.unwrap_err();
+        assert!(matches!(hidden, ShopError::NotFound { .. }));
+        let mine = refunds.request(&Caller::Customer(ann()), order.id(), one_tee(&order, false)).await.unwrap();
+        let forbidden = refunds.approve(&Caller::Customer(ann()), mine.id).await.unwrap_err();
+        assert!(matches!(forbidden, ShopError::Forbidden { .. }));
+        assert!(matches!(refunds.get(&bob, mine.id).await, Err(ShopError::NotFound { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_refund_above_what_is_left_is_refused_by_the_order() {
+        let world = World::new();
+        let order = shipped_order(&world).await;
+        let too_much = RefundRequest { lines: vec![], extra_amount: Some(usd(1_000_00)), restock: false, reason: "x".into() };
+        let err = world.shop().refunds().request(&Caller::Admin, order.id(), too_much).await.unwrap_err();
+        assert!(matches!(err, ShopError::Refund(RefundError::RefundExceedsCaptured { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_gateway_refusal_fails_the_refund_and_frees_its_amount() {
+        let world = World::new();
+        let order = shipped_order(&world).await;
+        let mut gateway = MockGateway::new();
+        gateway.expect_refund().times(1).returning(|reference, _, _| {
+            Err(PaymentError::InvalidState { reference: reference.into(), action: "refunded", reason: "disputed".into() })
+        });
+        let refunds = refunds_with(&world, gateway);
+        let requested = refunds.request(&Caller::Admin, order.id(), one_tee(&order, true)).await.unwrap();
+
+        let failed = refunds.approve_and_process(&Caller::Admin, requested.id).await.unwrap();
+
+        assert_eq!(failed.status, RefundStatus::Failed);
+        assert!(failed.outcome_note.as_deref().is_some_and(|n| n.contains("disputed")));
+        assert_eq!(world.inventory.level("TEE"), (8, 0), "nothing restocked");
+        let order = world.orders.get(order.id()).await.unwrap().unwrap();
+        assert_eq!(order.refundable_amount().unwrap(), order.payment().captured);
+        assert_eq!(order.status(), OrderStatus::Fulfilled);
+    }
+
+    #[tokio::test]
+    async fn a_gateway_timeout_leaves_the_refund_approved_and_a_retry_uses_the_same_key() {
+        let world = World::new();
+        let order = shipped_order(&world).await;
+        let keys_seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = keys_seen.clone();
+        let mut gateway = MockGateway::new();
+        gateway.expect_refund().times(2).returning(move |_, amount, key| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(key.to_owned());
+            if seen.len() == 1 { Err(PaymentError::Timeout) } else { Ok(RefundReceipt { reference: "re_1".into(), amount }) }
+        });
+        let refunds = refunds_with(&world, gateway);
+        let requested = refunds.request(&Caller::Admin, order.id(), one_tee(&order, false)).await.unwrap();
+
+        let err = refunds.approve_and_process(&Caller::Admin, requested.id).await.unwrap_err();
+        assert!(matches!(err, ShopError::Payment(PaymentError::Timeout)));
+        assert_eq!(refunds.get(&Caller::Admin, requested.id).await.unwrap().status, RefundStatus::Approved);
+
+        let processed = refunds.process(&Caller::Admin, requested.id).await.unwrap();
+        assert_eq!(processed.status, RefundStatus::Processed);
+        assert_eq!(processed.gateway_reference.as_deref(), Some("re_1"));
+        let seen = keys_seen.lock().unwrap().clone();
+        assert_eq!(seen[0], seen[1]);
+        assert_eq!(seen[0], keys::refund_key(requested.id));
+    }
+}

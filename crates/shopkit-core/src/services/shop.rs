@@ -1,0 +1,241 @@
+//! [`Shop`]: every service, built once from the ports.
+
+use std::sync::Arc;
+
+use crate::cart::CartPolicy;
+use crate::ports::{
+    CartStore, Clock, CustomerRepository, EventSubscriber, IdGenerator, IdempotencyStore, InventoryStore,
+    OrderRepository, OutboxStore, PaymentGateway, ProductRepository, PromotionRepository, SearchIndex,
+};
+
+use super::cart::CartService;
+use super::catalog::CatalogService;
+use super::checkout::{CheckoutConfig, CheckoutPorts, CheckoutService};
+use super::customers::CustomerService;
+use super::dispatcher::{DispatchConfig, Dispatcher};
+use super::inventory::InventoryService;
+use super::orders::OrderService;
+use super::refunds::RefundService;
+
+/// A port the builder was not given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Shop::builder() is missing the {port} port: call .{port}(..) before build()")]
+pub struct MissingPort {
+    /// The builder method to call.
+    pub port: &'static str,
+}
+
+/// The shop's use cases, each holding only the ports it needs. Cheap to clone (every
+/// service is a handful of `Arc`s); the HTTP layer keeps one in its state.
+///
+/// ```ignore
+/// let shop = Shop::builder()
+///     .products(products).search(search).carts(carts).promotions(promotions)
+///     .inventory(inventory).payments(gateway).orders(orders).outbox(outbox)
+///     .idempotency(idempotency).customers(customers).clock(clock).ids(ids)
+///     .build()?;
+/// let order = shop.checkout().checkout(request).await?;
+/// ```
+#[derive(Clone)]
+pub struct Shop {
+    catalog: CatalogService,
+    carts: CartService,
+    checkout: CheckoutService,
+    orders: OrderService,
+    refunds: RefundService,
+    customers: CustomerService,
+    inventory: InventoryService,
+    outbox: Arc<dyn OutboxStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Shop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shop")
+            .field("carts", &self.carts)
+            .field("checkout", &self.checkout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shop {
+    /// Starts a builder: every port is required; the policies have defaults.
+    pub fn builder() -> ShopBuilder {
+        ShopBuilder::default()
+    }
+
+    /// Browsing and catalog management.
+    pub fn catalog(&self) -> &CatalogService {
+        &self.catalog
+    }
+    /// Carts.
+    pub fn carts(&self) -> &CartService {
+        &self.carts
+    }
+    /// Checkout.
+    pub fn checkout(&self) -> &CheckoutService {
+        &self.checkout
+    }
+    /// Orders after checkout.
+    pub fn orders(&self) -> &OrderService {
+        &self.orders
+    }
+    /// Refunds.
+    pub fn refunds(&self) -> &RefundService {
+        &self.refunds
+    }
+    /// Customer accounts.
+    pub fn customers(&self) -> &CustomerService {
+        &self.customers
+    }
+    /// Stock administration.
+    pub fn inventory(&self) -> &InventoryService {
+        &self.inventory
+    }
+
+    /// A dispatcher delivering the outbox to `subscribers` with the default settings.
+    pub fn dispatcher(&self, subscribers: Vec<Arc<dyn EventSubscriber>>) -> Dispatcher {
+        self.dispatcher_with(subscribers, DispatchConfig::default())
+    }
+
+    /// A dispatcher with explicit settings.
+    pub fn dispatcher_with(&self, subscribers: Vec<Arc<dyn EventSubscriber>>, config: DispatchConfig) -> Dispatcher {
+        Dispatcher::new(self.outbox.clone(), self.clock.clone(), subscribers, config)
+    }
+}
+
+/// Collects the ports and policies of a [`Shop`].
+#[derive(Clone, Default)]
+pub struct ShopBuilder {
+    products: Option<Arc<dyn ProductRepository>>,
+    search: Option<Arc<dyn SearchIndex>>,
+    carts: Option<Arc<dyn CartStore>>,
+    promotions: Option<Arc<dyn PromotionRepository>>,
+    inventory: Option<Arc<dyn InventoryStore>>,
+    payments: Option<Arc<dyn PaymentGateway>>,
+    orders: Option<Arc<dyn OrderRepository>>,
+    outbox: Option<Arc<dyn OutboxStore>>,
+    idempotency: Option<Arc<dyn IdempotencyStore>>,
+    customers: Option<Arc<dyn CustomerRepository>>,
+    clock: Option<Arc<dyn Clock>>,
+    ids: Option<Arc<dyn IdGenerator>>,
+    cart_policy: CartPolicy,
+    checkout: CheckoutConfig,
+}
+
+impl std::fmt::Debug for ShopBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShopBuilder")
+            .field("cart_policy", &self.cart_policy)
+            .field("checkout", &self.checkout)
+            .finish_non_exhaustive()
+    }
+}
+
+macro_rules! port_setters {
+    ($($name:ident: $port:ident => $doc:literal;)+) => {
+        $(
+            #[doc = $doc]
+            #[must_use]
+            pub fn $name(mut self, port: Arc<dyn $port>) -> Self {
+                self.$name = Some(port);
+                self
+            }
+        )+
+    };
+}
+
+fn need<T: ?Sized>(port: &Option<Arc<T>>, name: &'static str) -> Result<Arc<T>, MissingPort> {
+    port.clone().ok_or(MissingPort { port: name })
+}
+
+impl ShopBuilder {
+    port_setters! {
+        products: ProductRepository => "Products and categories.";
+        search: SearchIndex => "Product search.";
+        carts: CartStore => "Carts.";
+        promotions: PromotionRepository => "Promotions and pricing settings.";
+        inventory: InventoryStore => "Stock and reservations.";
+        payments: PaymentGateway => "The payment gateway.";
+        orders: OrderRepository => "Orders, written with their outbox events.";
+        outbox: OutboxStore => "The outbox the dispatcher reads (and the cart sweep appends to).";
+        idempotency: IdempotencyStore => "Idempotency records for checkout.";
+        customers: CustomerRepository => "Customers.";
+        clock: Clock => "The time.";
+        ids: IdGenerator => "Fresh ids and cart tokens.";
+    }
+
+    /// Cart limits (default: [`CartPolicy::default`]).
+    #[must_use]
+    pub fn cart_policy(mut self, policy: CartPolicy) -> Self {
+        self.cart_policy = policy;
+        self
+    }
+
+    /// Checkout settings (default: [`CheckoutConfig::default`]); its location is also
+    /// where cancellations and refunds put stock back.
+    #[must_use]
+    pub fn checkout_config(mut self, config: CheckoutConfig) -> Self {
+        self.checkout = config;
+        self
+    }
+
+    /// Builds every service.
+    ///
+    /// # Errors
+    /// [`MissingPort`] naming the first port not given.
+    pub fn build(self) -> Result<Shop, MissingPort> {
+        let products = need(&self.products, "products")?;
+        let search = need(&self.search, "search")?;
+        let carts = need(&self.carts, "carts")?;
+        let promotions = need(&self.promotions, "promotions")?;
+        let inventory = need(&self.inventory, "inventory")?;
+        let gateway = need(&self.payments, "payments")?;
+        let orders = need(&self.orders, "orders")?;
+        let outbox = need(&self.outbox, "outbox")?;
+        let idempotency = need(&self.idempotency, "idempotency")?;
+        let customers = need(&self.customers, "customers")?;
+        let clock = need(&self.clock, "clock")?;
+        let ids = need(&self.ids, "ids")?;
+        let location = self.checkout.location.clone();
+        Ok(Shop {
+            catalog: CatalogService::new(products.clone(), search, clock.clone(), ids.clone()),
+            carts: CartService::new(
+                carts.clone(),
+                products.clone(),
+                promotions.clone(),
+                outbox.clone(),
+                clock.clone(),
+                ids.clone(),
+                self.cart_policy,
+            ),
+            checkout: CheckoutService::new(
+                CheckoutPorts {
+                    carts,
+                    products,
+                    promotions,
+                    inventory: inventory.clone(),
+                    gateway: gateway.clone(),
+                    orders: orders.clone(),
+                    idempotency,
+                    clock: clock.clone(),
+                    ids: ids.clone(),
+                },
+                self.checkout,
+            ),
+            orders: OrderService::new(
+                orders.clone(),
+                gateway.clone(),
+                inventory.clone(),
+                clock.clone(),
+                ids.clone(),
+                location.clone(),
+            ),
+            refunds: RefundService::new(orders, gateway, inventory.clone(), clock.clone(), ids.clone(), location),
+            customers: CustomerService::new(customers, clock.clone(), ids),
+            inventory: InventoryService::new(inventory),
+            outbox,
+            clock,
+        })
+    }
+}

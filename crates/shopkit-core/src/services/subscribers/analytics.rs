@@ -1,0 +1,115 @@
+//! Every event to the analytics sink.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::events::{DomainEvent, EventEnvelope};
+use crate::ids::CustomerId;
+use crate::money::Money;
+use crate::ports::{AnalyticsEvent, AnalyticsSink, EventSubscriber, SubscriberError};
+
+use super::integration;
+
+/// Tracks every event by its kind (`order_placed`), with ids, amounts and counts as
+/// properties. No personal data: emails, names, addresses and free-text reasons stay out.
+#[derive(Clone)]
+pub struct AnalyticsSubscriber {
+    sink: Arc<dyn AnalyticsSink>,
+}
+
+impl std::fmt::Debug for AnalyticsSubscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnalyticsSubscriber").finish_non_exhaustive()
+    }
+}
+
+impl AnalyticsSubscriber {
+    /// A subscriber feeding `sink`.
+    pub fn new(sink: Arc<dyn AnalyticsSink>) -> Self {
+        AnalyticsSubscriber { sink }
+    }
+}
+
+fn money(props: &mut BTreeMap<String, String>, name: &str, m: &Money) {
+    props.insert(name.to_owned(), m.amount().to_string());
+    props.insert("currency".to_owned(), m.currency().code().to_owned());
+}
+
+/// The customer and properties of an event.
+fn describe(event: &DomainEvent) -> (Option<CustomerId>, BTreeMap<String, String>) {
+    let mut props = BTreeMap::new();
+    if let Some(order) = event.order_id() {
+        props.insert("order_id".to_owned(), order.to_string());
+    }
+    let customer = match event {
+        DomainEvent::OrderPlaced { customer_id, total, tax, shipping, lines, .. } => {
+            money(&mut props, "total", total);
+            money(&mut props, "tax", tax);
+            money(&mut props, "shipping", shipping);
+            props.insert("lines".to_owned(), lines.len().to_string());
+            props.insert("units".to_owned(), lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string());
+            *customer_id
+        }
+        DomainEvent::OrderPaid { amount, .. } => {
+            money(&mut props, "amount", amount);
+            None
+        }
+        DomainEvent::OrderShipped { shipment_id, lines, tracking, .. } => {
+            props.insert("shipment_id".to_owned(), shipment_id.to_string());
+            props.insert("units".to_owned(), lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string());
+            if let Some(t) = tracking {
+                props.insert("carrier".to_owned(), t.carrier.clone());
+            }
+            None
+        }
+        DomainEvent::OrderCancelled { lines, .. } => {
+            props.insert("units".to_owned(), lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string());
+            None
+        }
+        DomainEvent::RefundRequested { refund_id, amount, .. }
+        | DomainEvent::RefundApproved { refund_id, amount, .. } => {
+            props.insert("refund_id".to_owned(), refund_id.to_string());
+            money(&mut props, "amount", amount);
+            None
+        }
+        DomainEvent::RefundProcessed { refund_id, amount, restock, .. } => {
+            props.insert("refund_id".to_owned(), refund_id.to_string());
+            money(&mut props, "amount", amount);
+            props.insert("restocked_units".to_owned(), restock.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string());
+            None
+        }
+        DomainEvent::RefundRejected { refund_id, .. } | DomainEvent::RefundFailed { refund_id, .. } => {
+            props.insert("refund_id".to_owned(), refund_id.to_string());
+            None
+        }
+        DomainEvent::OrderDelivered { .. } => None,
+        DomainEvent::CustomerRegistered { customer_id, .. } => Some(*customer_id),
+        DomainEvent::CartAbandoned { cart_id, customer_id, item_count } => {
+            props.insert("cart_id".to_owned(), cart_id.to_string());
+            props.insert("units".to_owned(), item_count.to_string());
+            Some(*customer_id)
+        }
+    };
+    (customer, props)
+}
+
+#[async_trait]
+impl EventSubscriber for AnalyticsSubscriber {
+    fn name(&self) -> &str {
+        "analytics"
+    }
+
+    async fn handle(&self, envelope: &EventEnvelope) -> Result<(), SubscriberError> {
+        let (customer, properties) = describe(&envelope.event);
+        let event = AnalyticsEvent {
+            id: envelope.id,
+            name: envelope.event.kind().to_owned(),
+            customer,
+            at: envelope.occurred_at,
+            properties,
+        };
+        self.sink.track(&event).await.map_err(integration)
+    }
+}
