@@ -1,92 +1,18 @@
-//! [`MemoryProducts`]: the in-memory product repository, and the opaque cursors every
-//! in-memory listing hands out ([`CursorCodec`]).
+//! [`MemoryProducts`]: the in-memory product repository.
 //!
 //! Uniqueness (id, slug, every variant SKU) is enforced through indexes kept in the same
 //! lock as the products, so two concurrent inserts can never both take a slug.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use shopkit_core::catalog::{Category, Product};
 use shopkit_core::ids::{CategoryId, ProductId, Sku, Slug};
-use shopkit_core::ports::{Cursor, Page, ProductQuery, ProductRepository, StoreError};
-use uuid::Uuid;
+use shopkit_core::ports::{Page, ProductQuery, ProductRepository, StoreError};
 
-/// The largest page any in-memory listing returns.
-pub(crate) const MAX_PAGE: usize = 100;
-
-/// Clamps a requested page size to `1..=100`, as the ports ask adapters to.
-pub(crate) fn clamp_limit(limit: usize) -> usize {
-    limit.clamp(1, MAX_PAGE)
-}
-
-/// Encodes and checks the opaque cursors of one listing of one store.
-///
-/// A cursor is `base64url(position) "." hex(mac)`, where the MAC is a SHA-256 over a key
-/// drawn at random when the store is created, the listing's tag and the position. So a
-/// cursor from another listing, another store instance, or with one character changed is
-/// rejected with [`StoreError::InvalidCursor`] instead of silently skipping or repeating
-/// items. (The memory store needs no secrecy: the MAC only makes cursors tamper-evident.)
-#[derive(Clone)]
-pub(crate) struct CursorCodec {
-    tag: &'static str,
-    key: [u8; 16],
-}
-
-impl fmt::Debug for CursorCodec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CursorCodec")
-            .field("tag", &self.tag)
-            .finish_non_exhaustive()
-    }
-}
-
-impl CursorCodec {
-    /// A codec for the listing named `tag`, with a fresh random key.
-    pub(crate) fn new(tag: &'static str) -> Self {
-        CursorCodec {
-            tag,
-            key: Uuid::new_v4().into_bytes(),
-        }
-    }
-
-    fn mac(&self, position: &[u8]) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(self.key);
-        hasher.update(self.tag.as_bytes());
-        hasher.update([0u8]);
-        hasher.update(position);
-        hex::encode(&hasher.finalize()[..12])
-    }
-
-    /// The cursor that continues after `position`.
-    pub(crate) fn encode(&self, position: &str) -> Cursor {
-        let body = URL_SAFE_NO_PAD.encode(position.as_bytes());
-        Cursor(format!("{body}.{}", self.mac(position.as_bytes())))
-    }
-
-    /// The position a cursor encodes.
-    ///
-    /// # Errors
-    /// [`StoreError::InvalidCursor`] when this codec did not produce the cursor.
-    pub(crate) fn decode(&self, cursor: &Cursor) -> Result<String, StoreError> {
-        let (body, mac) = cursor.0.split_once('.').ok_or(StoreError::InvalidCursor)?;
-        let position = URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|_| StoreError::InvalidCursor)?;
-        // Not constant-time: the MAC guards against mistakes, not attackers.
-        if self.mac(&position) != mac {
-            return Err(StoreError::InvalidCursor);
-        }
-        String::from_utf8(position).map_err(|_| StoreError::InvalidCursor)
-    }
-}
+use crate::cursor::{CursorCodec, clamp_limit};
 
 #[derive(Debug, Default)]
 struct State {
@@ -320,12 +246,16 @@ impl ProductRepository for MemoryProducts {
 mod tests {
     use std::collections::BTreeMap;
 
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use chrono::DateTime;
     use shopkit_core::catalog::{
         AttributeName, AttributeValue, Attributes, ProductStatus, Variant,
     };
     use shopkit_core::ids::VariantId;
     use shopkit_core::money::{Currency, Money};
+    use shopkit_core::ports::Cursor;
+    use uuid::Uuid;
 
     use super::*;
 
@@ -486,7 +416,7 @@ mod tests {
         let (_, mac) = cursor.0.split_once('.').unwrap();
         let forged = Cursor(format!(
             "{}.{mac}",
-            URL_SAFE_NO_PAD.encode(ProductId::from_uuid(Uuid::from_u128(2)).to_string())
+            URL_SAFE_NO_PAD.encode(format!("\n{}", ProductId::from_uuid(Uuid::from_u128(2))))
         ));
         let other_store = MemoryProducts::new();
 

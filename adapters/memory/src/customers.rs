@@ -11,7 +11,7 @@ use shopkit_core::events::EventEnvelope;
 use shopkit_core::ids::{CustomerId, Email};
 use shopkit_core::ports::{Cursor, CustomerRepository, Page, StoreError};
 
-use crate::catalog::{CursorCodec, clamp_limit};
+use crate::cursor::{CursorCodec, clamp_limit};
 use crate::outbox::MemoryOutbox;
 
 /// The uniqueness key of an email: the whole address lower-cased.

@@ -20,6 +20,7 @@
 mod cache;
 mod carts;
 mod catalog;
+mod cursor;
 mod customers;
 mod idempotency;
 mod inventory;

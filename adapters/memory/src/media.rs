@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use hmac::Mac as _;
 use sha2::{Digest, Sha256};
 use shopkit_core::ports::{Clock, MediaError, MediaObject, MediaStore, MediaUpload};
 
-use crate::ids::{constant_time_eq, hmac_sha256, os_random};
+use crate::ids::{HmacSha256, hmac_sha256, os_random};
 
 /// The default size limit: 50 MiB.
 pub const DEFAULT_MAX_MEDIA_BYTES: u64 = 50 * 1024 * 1024;
@@ -210,10 +211,9 @@ impl MemoryMediaStore {
             .map_err(|_| PresignedError::Malformed)?;
         let signature = signature.ok_or(PresignedError::Malformed)?;
         let signature = hex::decode(signature).map_err(|_| PresignedError::Malformed)?;
-        let expected = self.sign(method, key, expires_ms, content_type.as_deref());
-        if !constant_time_eq(&signature, &expected) {
-            return Err(PresignedError::BadSignature);
-        }
+        self.mac(method, key, expires_ms, content_type.as_deref())
+            .verify_slice(&signature)
+            .map_err(|_| PresignedError::BadSignature)?;
         let expires_at =
             DateTime::from_timestamp_millis(expires_ms).ok_or(PresignedError::Malformed)?;
         if now >= expires_at {
@@ -242,19 +242,21 @@ impl MemoryMediaStore {
         Ok(())
     }
 
-    fn sign(
+    /// The HMAC of a presigned URL's fields under the store's secret: `finalize` it to sign,
+    /// `verify_slice` a signature against it.
+    fn mac(
         &self,
         method: PresignedMethod,
         key: &str,
         expires_ms: i64,
         content_type: Option<&str>,
-    ) -> [u8; 32] {
+    ) -> HmacSha256 {
         let message = format!(
             "{}\n{key}\n{expires_ms}\n{}",
             method.as_str(),
             content_type.unwrap_or("")
         );
-        hmac_sha256(&self.secret, message.as_bytes())
+        hmac_sha256(&self.secret).chain_update(message.as_bytes())
     }
 
     fn presign(
@@ -280,7 +282,11 @@ impl MemoryMediaStore {
             })?;
         // Rounded down to the millisecond: the URL never lives longer than asked.
         let expires_ms = expires_at.timestamp_millis();
-        let signature = hex::encode(self.sign(method, key, expires_ms, content_type));
+        let signature = hex::encode(
+            self.mac(method, key, expires_ms, content_type)
+                .finalize()
+                .into_bytes(),
+        );
         let content_type = content_type
             .map(|ct| format!("&content_type={}", percent_encode(ct)))
             .unwrap_or_default();

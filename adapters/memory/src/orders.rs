@@ -19,7 +19,7 @@ use shopkit_core::ids::{OrderId, RefundId};
 use shopkit_core::orders::Order;
 use shopkit_core::ports::{OrderQuery, OrderRepository, Page, StoreError};
 
-use crate::catalog::{CursorCodec, clamp_limit};
+use crate::cursor::{CursorCodec, clamp_limit};
 use crate::outbox::MemoryOutbox;
 
 /// Listing order: newest `placed_at` first, then by id.

@@ -19,7 +19,7 @@ use shopkit_core::events::{EventEnvelope, OutboxEntry, OutboxStatus};
 use shopkit_core::ids::EventId;
 use shopkit_core::ports::{Cursor, OutboxStore, Page, StoreError};
 
-use crate::catalog::{CursorCodec, clamp_limit};
+use crate::cursor::{CursorCodec, clamp_limit};
 
 /// Where an entry sits in the log: when it happened, then the order it was appended in.
 type Position = (DateTime<Utc>, u64);
@@ -331,6 +331,18 @@ mod tests {
         }
     }
 
+    /// An outbox holding one event at `t0()`, claimed (`InFlight`) with a 30 s lease.
+    async fn outbox_with_one_claimed_event() -> (MemoryOutbox, EventEnvelope) {
+        let outbox = MemoryOutbox::new();
+        let e = event(t0());
+        outbox.append(std::slice::from_ref(&e)).await.unwrap();
+        outbox
+            .claim_due(t0(), Duration::seconds(30), 10)
+            .await
+            .unwrap();
+        (outbox, e)
+    }
+
     fn ids(entries: &[OutboxEntry]) -> Vec<EventId> {
         entries.iter().map(|e| e.envelope.id).collect()
     }
@@ -413,13 +425,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_late_failure_cannot_undo_a_delivery() {
-        let outbox = MemoryOutbox::new();
-        let e = event(t0());
-        outbox.append(std::slice::from_ref(&e)).await.unwrap();
-        outbox
-            .claim_due(t0(), Duration::seconds(30), 10)
-            .await
-            .unwrap();
+        let (outbox, e) = outbox_with_one_claimed_event().await;
         outbox.mark_delivered(e.id, &["crm".into()]).await.unwrap();
 
         let late = outbox.mark_failed(e.id, &[], "timeout", t0()).await;
@@ -432,13 +438,7 @@ mod tests {
 
     #[tokio::test]
     async fn failure_keeps_who_has_it_and_waits_for_the_retry_time() {
-        let outbox = MemoryOutbox::new();
-        let e = event(t0());
-        outbox.append(std::slice::from_ref(&e)).await.unwrap();
-        outbox
-            .claim_due(t0(), Duration::seconds(30), 10)
-            .await
-            .unwrap();
+        let (outbox, e) = outbox_with_one_claimed_event().await;
         let retry_at = t0() + Duration::minutes(1);
 
         outbox
@@ -463,13 +463,7 @@ mod tests {
 
     #[tokio::test]
     async fn redelivery_clears_recipients_and_makes_the_entry_due() {
-        let outbox = MemoryOutbox::new();
-        let e = event(t0());
-        outbox.append(std::slice::from_ref(&e)).await.unwrap();
-        outbox
-            .claim_due(t0(), Duration::seconds(30), 10)
-            .await
-            .unwrap();
+        let (outbox, e) = outbox_with_one_claimed_event().await;
         outbox
             .mark_dead(e.id, &["crm".into()], "malformed")
             .await

@@ -7,8 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use shopkit_core::catalog::{AttributeName, ProductStatus};
@@ -19,7 +17,7 @@ use shopkit_core::ports::{
     SearchResults, SearchSort,
 };
 
-use crate::ids::{constant_time_eq, hmac_sha256, os_random};
+use crate::cursor::{CursorCodec, CursorError};
 
 /// The largest page a search returns.
 pub const MAX_SEARCH_LIMIT: usize = 100;
@@ -48,7 +46,7 @@ const CATEGORY_FACET: &str = "category";
 /// - [`set_down`](Self::set_down) makes every call `Unavailable`.
 pub struct MemorySearch {
     docs: Mutex<BTreeMap<ProductId, SearchDocument>>,
-    cursor_key: [u8; 32],
+    cursors: CursorCodec,
     down: AtomicBool,
 }
 
@@ -89,7 +87,7 @@ impl MemorySearch {
     pub fn new() -> Self {
         MemorySearch {
             docs: Mutex::new(BTreeMap::new()),
-            cursor_key: os_random::<32>(),
+            cursors: CursorCodec::new("search"),
             down: AtomicBool::new(false),
         }
     }
@@ -127,36 +125,20 @@ impl MemorySearch {
         Ok(())
     }
 
-    fn cursor_mac(&self, payload: &str) -> String {
-        hex::encode(&hmac_sha256(&self.cursor_key, payload.as_bytes())[..16])
-    }
-
-    fn encode_cursor(&self, offset: usize, fingerprint: &str) -> Cursor {
-        let payload = format!("{offset}:{fingerprint}");
-        Cursor(format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&payload),
-            self.cursor_mac(&payload)
-        ))
-    }
-
     fn decode_cursor(&self, cursor: &Cursor, fingerprint: &str) -> Result<usize, SearchError> {
-        let tampered = || {
+        let not_issued = || {
             invalid("the cursor was not handed out by this index: pass back next_cursor unchanged")
         };
-        let (body, mac) = cursor.0.split_once('.').ok_or_else(tampered)?;
-        let payload = URL_SAFE_NO_PAD.decode(body).map_err(|_| tampered())?;
-        let payload = String::from_utf8(payload).map_err(|_| tampered())?;
-        if !constant_time_eq(self.cursor_mac(&payload).as_bytes(), mac.as_bytes()) {
-            return Err(tampered());
-        }
-        let (offset, query) = payload.split_once(':').ok_or_else(tampered)?;
-        if query != fingerprint {
-            return Err(invalid(
-                "the cursor belongs to another search: keep the query unchanged between pages",
-            ));
-        }
-        offset.parse().map_err(|_| tampered())
+        let offset = self
+            .cursors
+            .decode_scoped(fingerprint, cursor)
+            .map_err(|err| match err {
+                CursorError::NotIssued => not_issued(),
+                CursorError::OtherScope => invalid(
+                    "the cursor belongs to another search: keep the query unchanged between pages",
+                ),
+            })?;
+        offset.parse().map_err(|_| not_issued())
     }
 }
 
@@ -378,7 +360,8 @@ impl SearchIndex for MemorySearch {
             .iter()
             .map(|h| h.doc.product_id)
             .collect();
-        let next_cursor = (end < total).then(|| self.encode_cursor(end, &fingerprint));
+        let next_cursor =
+            (end < total).then(|| self.cursors.encode_scoped(&fingerprint, &end.to_string()));
         Ok(SearchResults {
             hits: page,
             total: u64::try_from(total).unwrap_or(u64::MAX),
@@ -693,11 +676,11 @@ mod tests {
         ));
         assert!(matches!(
             other.search(&with(&cursor.0, "sock")).await,
-            Err(SearchError::Invalid { .. })
+            Err(SearchError::Invalid { ref reason }) if reason.contains("not handed out by this index")
         ));
         assert!(matches!(
             search.search(&with(&cursor.0, "other")).await,
-            Err(SearchError::Invalid { .. })
+            Err(SearchError::Invalid { ref reason }) if reason.contains("another search")
         ));
         assert!(search.search(&with(&cursor.0, "sock")).await.is_ok());
     }
