@@ -20,9 +20,7 @@ fn id<T: std::str::FromStr>(n: usize) -> T
 where
     T::Err: std::fmt::Debug,
 {
-    format!("00000000-0000-0000-0000-{n:012}")
-        .parse()
-        .expect("a valid uuid")
+    format!("00000000-0000-0000-0000-{n:012}").parse().expect("a valid uuid")
 }
 
 fn usd(minor: i64) -> Money {
@@ -59,43 +57,26 @@ fn rules() -> PricingRules {
         .target(PromotionTarget::Categories(vec![
             CategoryId::new("sale").expect("a valid category"),
         ])),
-        Promotion::builder(
-            id::<PromotionId>(2),
-            "Ten off",
-            PromotionKind::FixedAmount(usd(1000)),
-        )
-        .coupon(coupon)
-        .min_subtotal(usd(5000)),
+        Promotion::builder(id::<PromotionId>(2), "Ten off", PromotionKind::FixedAmount(usd(1000)))
+            .coupon(coupon)
+            .min_subtotal(usd(5000)),
         Promotion::builder(
             id::<PromotionId>(3),
             "3 for 2",
-            PromotionKind::BuyXGetY {
-                buy: 2,
-                get: 1,
-                percent_off: Decimal::ONE_HUNDRED,
-            },
+            PromotionKind::BuyXGetY { buy: 2, get: 1, percent_off: Decimal::ONE_HUNDRED },
         ),
     ]
     .into_iter()
     .map(|b| b.build().expect("a valid promotion"))
     .collect();
     let rate = |region: &str, bp: i64| {
-        TaxRate::new(
-            RegionCode::new(region).expect("a valid region"),
-            Decimal::new(bp, 4),
-            region,
-        )
-        .expect("a valid rate")
+        TaxRate::new(RegionCode::new(region).expect("a valid region"), Decimal::new(bp, 4), region)
+            .expect("a valid rate")
     };
     PricingRules {
         promotions,
         taxes: TaxTable {
-            rates: vec![
-                rate("US", 500),
-                rate("US-CA", 725),
-                rate("US-NY", 400),
-                rate("DE", 1900),
-            ],
+            rates: vec![rate("US", 500), rate("US-CA", 725), rate("US-NY", 400), rate("DE", 1900)],
             prices_include_tax: false,
             tax_shipping: true,
         },
@@ -127,11 +108,7 @@ fn bench_quote(c: &mut Criterion) {
             .ship_to(&ship_to)
             .shipping_method(&method);
         let sample = quote(&rules, &request).expect("the cart quotes");
-        assert_eq!(
-            sample.applied_promotions().len(),
-            3,
-            "every promotion applies"
-        );
+        assert_eq!(sample.applied_promotions().len(), 3, "every promotion applies");
         assert!(sample.reconciles());
         group.bench_function(format!("{n}_lines_3_promotions_tax"), |b| {
             b.iter(|| quote(black_box(&rules), black_box(&request)))

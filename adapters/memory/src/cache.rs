@@ -70,11 +70,7 @@ impl MemoryCache {
 
     /// An empty cache that keeps at most `capacity` entries (at least 1).
     pub fn with_capacity(clock: Arc<dyn Clock>, capacity: usize) -> Self {
-        MemoryCache {
-            state: Arc::default(),
-            clock,
-            capacity: capacity.max(1),
-        }
+        MemoryCache { state: Arc::default(), clock, capacity: capacity.max(1) }
     }
 
     /// How many entries are stored, counting expired ones not yet dropped.
@@ -115,9 +111,7 @@ impl Cache for MemoryCache {
         }
         let now = self.clock.now();
         // A TTL beyond the calendar means "for as long as the cache keeps it".
-        let expires_at = now
-            .checked_add_signed(ttl)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let expires_at = now.checked_add_signed(ttl).unwrap_or(DateTime::<Utc>::MAX_UTC);
         let mut state = self.lock();
         state.remove(key);
         while state.entries.len() >= self.capacity {
@@ -129,14 +123,7 @@ impl Cache for MemoryCache {
         let seq = state.next_seq;
         state.next_seq += 1;
         state.by_age.insert(seq, key.to_owned());
-        state.entries.insert(
-            key.to_owned(),
-            Entry {
-                value: value.to_vec(),
-                expires_at,
-                seq,
-            },
-        );
+        state.entries.insert(key.to_owned(), Entry { value: value.to_vec(), expires_at, seq });
         Ok(())
     }
 

@@ -36,10 +36,7 @@ impl State {
     fn index(&mut self, cart: &Cart) {
         self.tokens.insert(cart.token().clone(), cart.id());
         if let Some(customer) = cart.customer() {
-            self.by_customer
-                .entry(customer)
-                .or_default()
-                .insert(cart.id());
+            self.by_customer.entry(customer).or_default().insert(cart.id());
         }
     }
 }
@@ -83,11 +80,7 @@ impl CartStore for MemoryCarts {
         now: DateTime<Utc>,
     ) -> Result<Option<Cart>, StoreError> {
         let state = self.lock();
-        Ok(state
-            .tokens
-            .get(token)
-            .and_then(|id| state.visible(id, now))
-            .cloned())
+        Ok(state.tokens.get(token).and_then(|id| state.visible(id, now)).cloned())
     }
 
     async fn open_cart_of(
@@ -196,14 +189,8 @@ mod tests {
 
     fn add(cart: &mut Cart, sku: &str, at: DateTime<Utc>) {
         let line = LineId::from_uuid(Uuid::new_v4());
-        cart.add_line(
-            line,
-            Sku::new(sku).unwrap(),
-            Quantity::ONE,
-            at,
-            &CartPolicy::default(),
-        )
-        .unwrap();
+        cart.add_line(line, Sku::new(sku).unwrap(), Quantity::ONE, at, &CartPolicy::default())
+            .unwrap();
     }
 
     #[tokio::test]
@@ -231,25 +218,12 @@ mod tests {
                 }
                 Err(err) => assert!(matches!(
                     err,
-                    StoreError::VersionConflict {
-                        expected: 1,
-                        actual: 2,
-                        ..
-                    }
+                    StoreError::VersionConflict { expected: 1, actual: 2, .. }
                 )),
             }
         }
         assert_eq!(wins, 1);
-        assert_eq!(
-            store
-                .get(c.id(), now())
-                .await
-                .unwrap()
-                .unwrap()
-                .lines()
-                .len(),
-            1
-        );
+        assert_eq!(store.get(c.id(), now()).await.unwrap().unwrap().lines().len(), 1);
     }
 
     #[tokio::test]
@@ -257,10 +231,7 @@ mod tests {
         let store = MemoryCarts::new();
         let c = cart(None, now());
         store.save(&c).await.unwrap();
-        assert!(matches!(
-            store.save(&c).await,
-            Err(StoreError::AlreadyExists { .. })
-        ));
+        assert!(matches!(store.save(&c).await, Err(StoreError::AlreadyExists { .. })));
     }
 
     #[tokio::test]
@@ -274,17 +245,8 @@ mod tests {
         assert!(store.get(c.id(), later).await.unwrap().is_none());
         assert!(store.by_token(c.token(), later).await.unwrap().is_none());
         assert!(store.open_cart_of(customer, later).await.unwrap().is_none());
-        let sweep = CartQuery {
-            updated_before: later,
-            limit: 10,
-        };
-        assert!(
-            store
-                .stale_open_carts(&sweep, later)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        let sweep = CartQuery { updated_before: later, limit: 10 };
+        assert!(store.stale_open_carts(&sweep, later).await.unwrap().is_empty());
         assert!(store.by_token(c.token(), now()).await.unwrap().is_some());
     }
 
@@ -302,11 +264,8 @@ mod tests {
             store.save(c).await.unwrap();
         }
 
-        let found = store
-            .open_cart_of(customer, now() + Duration::minutes(10))
-            .await
-            .unwrap()
-            .unwrap();
+        let found =
+            store.open_cart_of(customer, now() + Duration::minutes(10)).await.unwrap().unwrap();
 
         assert_eq!(found.id(), newer.id());
     }
@@ -317,19 +276,10 @@ mod tests {
         let customer = CustomerId::from_uuid(Uuid::new_v4());
         let mut c = cart(None, now());
         c.set_version(store.save(&c).await.unwrap());
-        c.assign_to(customer, now(), &CartPolicy::default())
-            .unwrap();
+        c.assign_to(customer, now(), &CartPolicy::default()).unwrap();
         store.save(&c).await.unwrap();
 
-        assert_eq!(
-            store
-                .open_cart_of(customer, now())
-                .await
-                .unwrap()
-                .unwrap()
-                .id(),
-            c.id()
-        );
+        assert_eq!(store.open_cart_of(customer, now()).await.unwrap().unwrap().id(), c.id());
     }
 
     #[tokio::test]
@@ -341,19 +291,10 @@ mod tests {
             store.save(&c).await.unwrap();
             ids.push(c.id());
         }
-        let query = CartQuery {
-            updated_before: now() + Duration::hours(5),
-            limit: 2,
-        };
+        let query = CartQuery { updated_before: now() + Duration::hours(5), limit: 2 };
 
-        let stale = store
-            .stale_open_carts(&query, now() + Duration::hours(10))
-            .await
-            .unwrap();
+        let stale = store.stale_open_carts(&query, now() + Duration::hours(10)).await.unwrap();
 
-        assert_eq!(
-            stale.iter().map(Cart::id).collect::<Vec<_>>(),
-            [ids[1], ids[2]]
-        );
+        assert_eq!(stale.iter().map(Cart::id).collect::<Vec<_>>(), [ids[1], ids[2]]);
     }
 }

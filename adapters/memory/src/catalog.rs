@@ -25,22 +25,14 @@ struct State {
 impl State {
     /// Fails with `AlreadyExists` when `product`'s slug or a SKU belongs to another product.
     fn check_unique_keys(&self, product: &Product) -> Result<(), StoreError> {
-        if self
-            .slugs
-            .get(&product.slug)
-            .is_some_and(|owner| *owner != product.id)
-        {
+        if self.slugs.get(&product.slug).is_some_and(|owner| *owner != product.id) {
             return Err(StoreError::AlreadyExists {
                 entity: "product",
                 key: format!("slug {}", product.slug),
             });
         }
         for variant in &product.variants {
-            if self
-                .skus
-                .get(&variant.sku)
-                .is_some_and(|owner| *owner != product.id)
-            {
+            if self.skus.get(&variant.sku).is_some_and(|owner| *owner != product.id) {
                 return Err(StoreError::AlreadyExists {
                     entity: "product",
                     key: format!("sku {}", variant.sku),
@@ -91,10 +83,7 @@ impl Default for MemoryProducts {
 impl MemoryProducts {
     /// An empty catalog.
     pub fn new() -> Self {
-        MemoryProducts {
-            state: Arc::default(),
-            cursors: CursorCodec::new("products"),
-        }
+        MemoryProducts { state: Arc::default(), cursors: CursorCodec::new("products") }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -104,15 +93,9 @@ impl MemoryProducts {
 
 fn matches_query(product: &Product, query: &ProductQuery) -> bool {
     query.status.is_none_or(|status| product.status == status)
-        && query
-            .category
-            .as_ref()
-            .is_none_or(|c| product.categories.contains(c))
+        && query.category.as_ref().is_none_or(|c| product.categories.contains(c))
         && query.attributes.iter().all(|(name, wanted)| {
-            product
-                .attributes
-                .get(name)
-                .is_some_and(|value| value.matches(wanted))
+            product.attributes.get(name).is_some_and(|value| value.matches(wanted))
         })
 }
 
@@ -162,10 +145,7 @@ impl ProductRepository for MemoryProducts {
 
     async fn delete(&self, id: ProductId) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let old = state
-            .products
-            .remove(&id)
-            .ok_or_else(|| StoreError::not_found("product", id))?;
+        let old = state.products.remove(&id).ok_or_else(|| StoreError::not_found("product", id))?;
         state.unindex(&old);
         Ok(())
     }
@@ -176,11 +156,7 @@ impl ProductRepository for MemoryProducts {
 
     async fn by_slug(&self, slug: &Slug) -> Result<Option<Product>, StoreError> {
         let state = self.lock();
-        Ok(state
-            .slugs
-            .get(slug)
-            .and_then(|id| state.products.get(id))
-            .cloned())
+        Ok(state.slugs.get(slug).and_then(|id| state.products.get(id)).cloned())
     }
 
     async fn by_skus(&self, skus: &[Sku]) -> Result<Vec<Product>, StoreError> {
@@ -193,11 +169,7 @@ impl ProductRepository for MemoryProducts {
                 ids.push(*id);
             }
         }
-        Ok(ids
-            .iter()
-            .filter_map(|id| state.products.get(id))
-            .cloned()
-            .collect())
+        Ok(ids.iter().filter_map(|id| state.products.get(id)).cloned().collect())
     }
 
     async fn list(&self, query: &ProductQuery) -> Result<Page<Product>, StoreError> {
@@ -229,9 +201,7 @@ impl ProductRepository for MemoryProducts {
     }
 
     async fn upsert_category(&self, category: &Category) -> Result<(), StoreError> {
-        self.lock()
-            .categories
-            .insert(category.id.clone(), category.clone());
+        self.lock().categories.insert(category.id.clone(), category.clone());
         Ok(())
     }
 
@@ -287,11 +257,7 @@ mod tests {
     }
 
     fn query(limit: usize, cursor: Option<Cursor>) -> ProductQuery {
-        ProductQuery {
-            limit,
-            cursor,
-            ..ProductQuery::default()
-        }
+        ProductQuery { limit, cursor, ..ProductQuery::default() }
     }
 
     #[tokio::test]
@@ -299,21 +265,12 @@ mod tests {
         let repo = MemoryProducts::new();
         repo.insert(&product(1, "tee", &["TEE-M"])).await.unwrap();
 
-        let slug = repo
-            .insert(&product(2, "tee", &["OTHER"]))
-            .await
-            .unwrap_err();
-        let sku = repo
-            .insert(&product(3, "other", &["TEE-M"]))
-            .await
-            .unwrap_err();
+        let slug = repo.insert(&product(2, "tee", &["OTHER"])).await.unwrap_err();
+        let sku = repo.insert(&product(3, "other", &["TEE-M"])).await.unwrap_err();
 
         assert!(matches!(slug, StoreError::AlreadyExists { ref key, .. } if key == "slug tee"));
         assert!(matches!(sku, StoreError::AlreadyExists { ref key, .. } if key == "sku TEE-M"));
-        assert_eq!(
-            repo.by_skus(&[Sku::new("OTHER").unwrap()]).await.unwrap(),
-            vec![]
-        );
+        assert_eq!(repo.by_skus(&[Sku::new("OTHER").unwrap()]).await.unwrap(), vec![]);
     }
 
     #[tokio::test]
@@ -326,18 +283,8 @@ mod tests {
 
         assert_eq!(repo.update(&p).await.unwrap(), 2);
 
-        assert!(
-            repo.by_slug(&Slug::new("tee").unwrap())
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            repo.by_skus(&[Sku::new("TEE-M").unwrap()])
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(repo.by_slug(&Slug::new("tee").unwrap()).await.unwrap().is_none());
+        assert!(repo.by_skus(&[Sku::new("TEE-M").unwrap()]).await.unwrap().is_empty());
         repo.insert(&product(2, "tee", &["TEE-M"])).await.unwrap();
     }
 
@@ -352,14 +299,7 @@ mod tests {
 
         let err = repo.update(&stale).await.unwrap_err();
 
-        assert!(matches!(
-            err,
-            StoreError::VersionConflict {
-                expected: 1,
-                actual: 2,
-                ..
-            }
-        ));
+        assert!(matches!(err, StoreError::VersionConflict { expected: 1, actual: 2, .. }));
         assert_eq!(repo.get(p.id).await.unwrap().unwrap().title, "first");
     }
 
@@ -367,9 +307,7 @@ mod tests {
     async fn pages_cover_every_product_once_in_id_order() {
         let repo = MemoryProducts::new();
         for n in (1..=7).rev() {
-            repo.insert(&product(n, &format!("p{n}"), &[&format!("SKU{n}")]))
-                .await
-                .unwrap();
+            repo.insert(&product(n, &format!("p{n}"), &[&format!("SKU{n}")])).await.unwrap();
         }
         let mut seen = Vec::new();
         let mut cursor = None;
@@ -388,9 +326,7 @@ mod tests {
     async fn the_last_full_page_has_no_next_cursor() {
         let repo = MemoryProducts::new();
         for n in 1..=4 {
-            repo.insert(&product(n, &format!("p{n}"), &[&format!("SKU{n}")]))
-                .await
-                .unwrap();
+            repo.insert(&product(n, &format!("p{n}"), &[&format!("SKU{n}")])).await.unwrap();
         }
         let first = repo.list(&query(2, None)).await.unwrap();
         let second = repo.list(&query(2, first.next_cursor)).await.unwrap();
@@ -402,16 +338,9 @@ mod tests {
     async fn tampered_or_foreign_cursors_are_rejected() {
         let repo = MemoryProducts::new();
         for n in 1..=3 {
-            repo.insert(&product(n, &format!("p{n}"), &[&format!("SKU{n}")]))
-                .await
-                .unwrap();
+            repo.insert(&product(n, &format!("p{n}"), &[&format!("SKU{n}")])).await.unwrap();
         }
-        let cursor = repo
-            .list(&query(1, None))
-            .await
-            .unwrap()
-            .next_cursor
-            .unwrap();
+        let cursor = repo.list(&query(1, None)).await.unwrap().next_cursor.unwrap();
         // Point the cursor at another id but keep the MAC.
         let (_, mac) = cursor.0.split_once('.').unwrap();
         let forged = Cursor(format!(
@@ -440,8 +369,7 @@ mod tests {
         for n in 1..=120 {
             let mut p = product(n, &format!("p{n}"), &[&format!("SKU{n}")]);
             if n % 2 == 0 {
-                p.attributes
-                    .insert(colour.clone(), AttributeValue::List(vec!["Red".into()]));
+                p.attributes.insert(colour.clone(), AttributeValue::List(vec!["Red".into()]));
                 p.categories.push(CategoryId::new("shirts").unwrap());
             }
             if n == 4 {
@@ -451,10 +379,7 @@ mod tests {
         }
 
         assert_eq!(repo.list(&query(0, None)).await.unwrap().items.len(), 1);
-        assert_eq!(
-            repo.list(&query(1000, None)).await.unwrap().items.len(),
-            100
-        );
+        assert_eq!(repo.list(&query(1000, None)).await.unwrap().items.len(), 100);
         let filtered = repo
             .list(&ProductQuery {
                 category: Some(CategoryId::new("shirts").unwrap()),
@@ -466,12 +391,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(filtered.items.len(), 59);
-        assert!(
-            filtered
-                .items
-                .iter()
-                .all(|p| p.id.as_uuid().as_u128() % 2 == 0)
-        );
+        assert!(filtered.items.iter().all(|p| p.id.as_uuid().as_u128() % 2 == 0));
         assert_eq!(filtered.next_cursor, None);
     }
 
@@ -487,13 +407,8 @@ mod tests {
             };
             repo.upsert_category(&category).await.unwrap();
         }
-        let ids: Vec<String> = repo
-            .categories()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| c.id.to_string())
-            .collect();
+        let ids: Vec<String> =
+            repo.categories().await.unwrap().into_iter().map(|c| c.id.to_string()).collect();
         assert_eq!(ids, ["c", "a", "b"]);
     }
 }

@@ -35,17 +35,13 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock stopped at `start`.
     pub fn new(start: DateTime<Utc>) -> Self {
-        ManualClock {
-            now: Arc::new(Mutex::new(start)),
-        }
+        ManualClock { now: Arc::new(Mutex::new(start)) }
     }
 
     /// A clock stopped at 2025-01-01T00:00:00Z, a fixed instant so tests are repeatable.
     pub fn at_fixed_start() -> Self {
         ManualClock::new(
-            Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
-                .single()
-                .unwrap_or(DateTime::UNIX_EPOCH),
+            Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().unwrap_or(DateTime::UNIX_EPOCH),
         )
     }
 
@@ -58,11 +54,8 @@ impl ManualClock {
     /// at the limits of `DateTime<Utc>` rather than overflowing.
     pub fn advance(&self, by: Duration) -> DateTime<Utc> {
         let mut now = self.lock();
-        let saturated = if by < Duration::zero() {
-            DateTime::<Utc>::MIN_UTC
-        } else {
-            DateTime::<Utc>::MAX_UTC
-        };
+        let saturated =
+            if by < Duration::zero() { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC };
         *now = now.checked_add_signed(by).unwrap_or(saturated);
         *now
     }

@@ -61,9 +61,7 @@ pub(crate) struct CursorCodec {
 
 impl fmt::Debug for CursorCodec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CursorCodec")
-            .field("listing", &self.listing)
-            .finish_non_exhaustive()
+        f.debug_struct("CursorCodec").field("listing", &self.listing).finish_non_exhaustive()
     }
 }
 
@@ -73,10 +71,7 @@ impl CursorCodec {
     /// # Panics
     /// When the operating system cannot provide randomness for the key.
     pub(crate) fn new(listing: &'static str) -> Self {
-        CursorCodec {
-            listing,
-            key: os_random::<32>(),
-        }
+        CursorCodec { listing, key: os_random::<32>() }
     }
 
     fn tag(&self, payload: &[u8]) -> HmacSha256 {
@@ -105,11 +100,7 @@ impl CursorCodec {
         debug_assert!(!scope.contains(SCOPE_END), "a cursor scope has no newline");
         let payload = format!("{scope}{SCOPE_END}{position}");
         let tag = self.tag(payload.as_bytes()).finalize().into_bytes();
-        Cursor(format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(payload),
-            URL_SAFE_NO_PAD.encode(tag)
-        ))
+        Cursor(format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag)))
     }
 
     /// The position a cursor from [`encode_scoped`](Self::encode_scoped) continues after.
@@ -123,19 +114,11 @@ impl CursorCodec {
         cursor: &Cursor,
     ) -> Result<String, CursorError> {
         let (payload, tag) = cursor.0.split_once('.').ok_or(CursorError::NotIssued)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| CursorError::NotIssued)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(tag)
-            .map_err(|_| CursorError::NotIssued)?;
-        self.tag(&payload)
-            .verify_slice(&tag)
-            .map_err(|_| CursorError::NotIssued)?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| CursorError::NotIssued)?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| CursorError::NotIssued)?;
+        self.tag(&payload).verify_slice(&tag).map_err(|_| CursorError::NotIssued)?;
         let payload = String::from_utf8(payload).map_err(|_| CursorError::NotIssued)?;
-        let (issued_for, position) = payload
-            .split_once(SCOPE_END)
-            .ok_or(CursorError::NotIssued)?;
+        let (issued_for, position) = payload.split_once(SCOPE_END).ok_or(CursorError::NotIssued)?;
         if issued_for != scope {
             return Err(CursorError::OtherScope);
         }
@@ -153,14 +136,8 @@ mod tests {
 
         let cursor = codec.encode("2024-01-01T00:00:00Z|7");
 
-        assert_eq!(
-            codec.decode(&cursor),
-            Ok("2024-01-01T00:00:00Z|7".to_owned())
-        );
-        assert_eq!(
-            codec.clone().decode(&cursor),
-            Ok("2024-01-01T00:00:00Z|7".to_owned())
-        );
+        assert_eq!(codec.decode(&cursor), Ok("2024-01-01T00:00:00Z|7".to_owned()));
+        assert_eq!(codec.clone().decode(&cursor), Ok("2024-01-01T00:00:00Z|7".to_owned()));
     }
 
     #[test]
@@ -171,11 +148,7 @@ mod tests {
         let moved = Cursor(format!("{}.{tag}", URL_SAFE_NO_PAD.encode("\n8")));
         let short_tag = Cursor(format!("{}.{}", URL_SAFE_NO_PAD.encode("\n7"), &tag[..4]));
         let other_instance = CursorCodec::new("orders").encode("7");
-        let other_listing = CursorCodec {
-            listing: "outbox",
-            ..codec.clone()
-        }
-        .encode("7");
+        let other_listing = CursorCodec { listing: "outbox", ..codec.clone() }.encode("7");
 
         for bad in [
             moved,
@@ -197,10 +170,7 @@ mod tests {
         let cursor = codec.encode_scoped("q1", "20");
 
         assert_eq!(codec.decode_scoped("q1", &cursor), Ok("20".to_owned()));
-        assert_eq!(
-            codec.decode_scoped("q2", &cursor),
-            Err(CursorError::OtherScope)
-        );
+        assert_eq!(codec.decode_scoped("q2", &cursor), Err(CursorError::OtherScope));
         assert_eq!(codec.decode(&cursor), Err(CursorError::OtherScope));
     }
 

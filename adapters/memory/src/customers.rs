@@ -21,10 +21,7 @@ fn email_key(email: &Email) -> String {
 
 /// The clashing-key text for an email, without the address (personal data in error logs).
 fn email_clash() -> StoreError {
-    StoreError::AlreadyExists {
-        entity: "customer",
-        key: "this email address".into(),
-    }
+    StoreError::AlreadyExists { entity: "customer", key: "this email address".into() }
 }
 
 #[derive(Debug, Default)]
@@ -72,11 +69,7 @@ pub struct MemoryCustomers {
 impl MemoryCustomers {
     /// An empty repository whose events go to `outbox`.
     pub fn new(outbox: MemoryOutbox) -> Self {
-        MemoryCustomers {
-            state: Arc::default(),
-            outbox,
-            cursors: CursorCodec::new("customers"),
-        }
+        MemoryCustomers { state: Arc::default(), outbox, cursors: CursorCodec::new("customers") }
     }
 
     /// The outbox this repository appends to.
@@ -137,11 +130,7 @@ impl CustomerRepository for MemoryCustomers {
 
     async fn by_email(&self, email: &Email) -> Result<Option<Customer>, StoreError> {
         let state = self.lock();
-        Ok(state
-            .emails
-            .get(&email_key(email))
-            .and_then(|id| state.customers.get(id))
-            .cloned())
+        Ok(state.emails.get(&email_key(email)).and_then(|id| state.customers.get(id)).cloned())
     }
 
     async fn list(
@@ -160,10 +149,7 @@ impl CustomerRepository for MemoryCustomers {
         };
         let limit = clamp_limit(limit);
         let state = self.lock();
-        let mut rest = state
-            .customers
-            .range((after, Bound::Unbounded))
-            .map(|(_, c)| c);
+        let mut rest = state.customers.range((after, Bound::Unbounded)).map(|(_, c)| c);
         let items: Vec<Customer> = rest.by_ref().take(limit).cloned().collect();
         let next_cursor = match items.last() {
             Some(last) if rest.next().is_some() => Some(self.cursors.encode(&last.id.to_string())),
@@ -203,10 +189,7 @@ mod tests {
         vec![EventEnvelope {
             id: EventId::from_uuid(Uuid::new_v4()),
             occurred_at: c.created_at,
-            event: DomainEvent::CustomerRegistered {
-                customer_id: c.id,
-                email: c.email.clone(),
-            },
+            event: DomainEvent::CustomerRegistered { customer_id: c.id, email: c.email.clone() },
         }]
     }
 
@@ -221,17 +204,10 @@ mod tests {
         let err = repo.insert(&twin, &registered(&twin)).await.unwrap_err();
 
         assert!(matches!(err, StoreError::AlreadyExists { .. }));
-        assert!(
-            !err.to_string().contains("ann"),
-            "no address in the error: {err}"
-        );
+        assert!(!err.to_string().contains("ann"), "no address in the error: {err}");
         assert!(repo.get(twin.id).await.unwrap().is_none());
         assert_eq!(outbox.list(None, None, 10).await.unwrap().items.len(), 1);
-        let found = repo
-            .by_email(&Email::new("aNN@example.COM").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let found = repo.by_email(&Email::new("aNN@example.COM").unwrap()).await.unwrap().unwrap();
         assert_eq!(found.id, ann.id);
     }
 
@@ -245,22 +221,12 @@ mod tests {
 
         let mut taken = ann.clone();
         taken.email = Email::new("Bob@example.com").unwrap();
-        assert!(matches!(
-            repo.update(&taken).await,
-            Err(StoreError::AlreadyExists { .. })
-        ));
+        assert!(matches!(repo.update(&taken).await, Err(StoreError::AlreadyExists { .. })));
         ann.email = Email::new("ann.lee@example.com").unwrap();
         assert_eq!(repo.update(&ann).await.unwrap(), 2);
 
-        assert!(
-            repo.by_email(&Email::new("ann@example.com").unwrap())
-                .await
-                .unwrap()
-                .is_none()
-        );
-        repo.insert(&customer("ann@example.com"), &[])
-            .await
-            .unwrap();
+        assert!(repo.by_email(&Email::new("ann@example.com").unwrap()).await.unwrap().is_none());
+        repo.insert(&customer("ann@example.com"), &[]).await.unwrap();
     }
 
     #[tokio::test]
@@ -272,14 +238,7 @@ mod tests {
 
         let err = repo.update(&ann).await.unwrap_err();
 
-        assert!(matches!(
-            err,
-            StoreError::VersionConflict {
-                expected: 1,
-                actual: 2,
-                ..
-            }
-        ));
+        assert!(matches!(err, StoreError::VersionConflict { expected: 1, actual: 2, .. }));
     }
 
     #[tokio::test]
@@ -296,12 +255,7 @@ mod tests {
         let first = repo.list(None, 3).await.unwrap();
         let second = repo.list(first.next_cursor.clone(), 3).await.unwrap();
 
-        let got: Vec<CustomerId> = first
-            .items
-            .iter()
-            .chain(&second.items)
-            .map(|c| c.id)
-            .collect();
+        let got: Vec<CustomerId> = first.items.iter().chain(&second.items).map(|c| c.id).collect();
         assert_eq!(got, ids);
         assert_eq!(second.next_cursor, None);
         assert!(matches!(

@@ -46,10 +46,9 @@ impl State {
 }
 
 fn after(now: DateTime<Utc>, span: Duration, what: &str) -> Result<DateTime<Utc>, StoreError> {
-    now.checked_add_signed(span)
-        .ok_or_else(|| StoreError::Invalid {
-            reason: format!("a {what} of {span} from {now} is out of range: use a shorter one"),
-        })
+    now.checked_add_signed(span).ok_or_else(|| StoreError::Invalid {
+        reason: format!("a {what} of {span} from {now} is out of range: use a shorter one"),
+    })
 }
 
 /// The in-memory [`IdempotencyStore`].
@@ -108,9 +107,7 @@ impl IdempotencyStore for MemoryIdempotency {
         }
         Ok(match &mut record.progress {
             Progress::Completed { result } => IdempotencyBegin::Completed(result.clone()),
-            Progress::Started {
-                lease_until: current,
-            } if now >= *current => {
+            Progress::Started { lease_until: current } if now >= *current => {
                 *current = lease_until;
                 IdempotencyBegin::Started
             }
@@ -137,9 +134,7 @@ impl IdempotencyStore for MemoryIdempotency {
         if let Progress::Completed { .. } = record.progress {
             return Ok(());
         }
-        record.progress = Progress::Completed {
-            result: result.to_owned(),
-        };
+        record.progress = Progress::Completed { result: result.to_owned() };
         state.expiries.insert((expires_at, record_key));
         Ok(())
     }
@@ -147,10 +142,8 @@ impl IdempotencyStore for MemoryIdempotency {
     async fn abandon(&self, scope: &str, key: &IdempotencyKey) -> Result<(), StoreError> {
         let mut state = self.lock();
         let record_key = (scope.to_owned(), key.clone());
-        if let Some(Record {
-            progress: Progress::Started { .. },
-            ..
-        }) = state.records.get(&record_key)
+        if let Some(Record { progress: Progress::Started { .. }, .. }) =
+            state.records.get(&record_key)
         {
             state.records.remove(&record_key);
         }
@@ -196,30 +189,15 @@ mod tests {
     #[tokio::test]
     async fn a_lapsed_lease_can_be_taken_over_once() {
         let store = MemoryIdempotency::new();
-        store
-            .begin("checkout", &key("k1"), "fp", t0(), LEASE)
-            .await
-            .unwrap();
+        store.begin("checkout", &key("k1"), "fp", t0(), LEASE).await.unwrap();
         let later = t0() + LEASE;
 
         let before = store
-            .begin(
-                "checkout",
-                &key("k1"),
-                "fp",
-                later - Duration::seconds(1),
-                LEASE,
-            )
+            .begin("checkout", &key("k1"), "fp", later - Duration::seconds(1), LEASE)
             .await
             .unwrap();
-        let takeover = store
-            .begin("checkout", &key("k1"), "fp", later, LEASE)
-            .await
-            .unwrap();
-        let after_takeover = store
-            .begin("checkout", &key("k1"), "fp", later, LEASE)
-            .await
-            .unwrap();
+        let takeover = store.begin("checkout", &key("k1"), "fp", later, LEASE).await.unwrap();
+        let after_takeover = store.begin("checkout", &key("k1"), "fp", later, LEASE).await.unwrap();
 
         assert_eq!(before, IdempotencyBegin::InProgress);
         assert_eq!(takeover, IdempotencyBegin::Started);
@@ -229,47 +207,20 @@ mod tests {
     #[tokio::test]
     async fn a_result_is_replayed_until_its_retention_ends_and_then_vanishes() {
         let store = MemoryIdempotency::new();
-        store
-            .begin("checkout", &key("k1"), "fp", t0(), LEASE)
-            .await
-            .unwrap();
-        store
-            .complete("checkout", &key("k1"), "order-1", t0(), Duration::hours(24))
-            .await
-            .unwrap();
-        store
-            .complete("checkout", &key("k1"), "order-2", t0(), Duration::hours(24))
-            .await
-            .unwrap();
+        store.begin("checkout", &key("k1"), "fp", t0(), LEASE).await.unwrap();
+        store.complete("checkout", &key("k1"), "order-1", t0(), Duration::hours(24)).await.unwrap();
+        store.complete("checkout", &key("k1"), "order-2", t0(), Duration::hours(24)).await.unwrap();
 
         let replay = store
-            .begin(
-                "checkout",
-                &key("k1"),
-                "fp",
-                t0() + Duration::hours(23),
-                LEASE,
-            )
+            .begin("checkout", &key("k1"), "fp", t0() + Duration::hours(23), LEASE)
             .await
             .unwrap();
         let other = store
-            .begin(
-                "checkout",
-                &key("k1"),
-                "other",
-                t0() + Duration::hours(23),
-                LEASE,
-            )
+            .begin("checkout", &key("k1"), "other", t0() + Duration::hours(23), LEASE)
             .await
             .unwrap();
         let fresh = store
-            .begin(
-                "checkout",
-                &key("k1"),
-                "other",
-                t0() + Duration::hours(24),
-                LEASE,
-            )
+            .begin("checkout", &key("k1"), "other", t0() + Duration::hours(24), LEASE)
             .await
             .unwrap();
 
@@ -282,20 +233,11 @@ mod tests {
     #[tokio::test]
     async fn scopes_keep_keys_apart_and_abandon_frees_a_key() {
         let store = MemoryIdempotency::new();
-        store
-            .begin("checkout", &key("k1"), "fp", t0(), LEASE)
-            .await
-            .unwrap();
-        let other_scope = store
-            .begin("refund", &key("k1"), "fp2", t0(), LEASE)
-            .await
-            .unwrap();
+        store.begin("checkout", &key("k1"), "fp", t0(), LEASE).await.unwrap();
+        let other_scope = store.begin("refund", &key("k1"), "fp2", t0(), LEASE).await.unwrap();
         store.abandon("checkout", &key("k1")).await.unwrap();
 
-        let again = store
-            .begin("checkout", &key("k1"), "fp3", t0(), LEASE)
-            .await
-            .unwrap();
+        let again = store.begin("checkout", &key("k1"), "fp3", t0(), LEASE).await.unwrap();
 
         assert_eq!(other_scope, IdempotencyBegin::Started);
         assert_eq!(again, IdempotencyBegin::Started);
@@ -314,21 +256,12 @@ mod tests {
     #[tokio::test]
     async fn abandon_keeps_a_completed_result() {
         let store = MemoryIdempotency::new();
-        store
-            .begin("checkout", &key("k1"), "fp", t0(), LEASE)
-            .await
-            .unwrap();
-        store
-            .complete("checkout", &key("k1"), "order-1", t0(), Duration::hours(1))
-            .await
-            .unwrap();
+        store.begin("checkout", &key("k1"), "fp", t0(), LEASE).await.unwrap();
+        store.complete("checkout", &key("k1"), "order-1", t0(), Duration::hours(1)).await.unwrap();
 
         store.abandon("checkout", &key("k1")).await.unwrap();
 
-        let replay = store
-            .begin("checkout", &key("k1"), "fp", t0(), LEASE)
-            .await
-            .unwrap();
+        let replay = store.begin("checkout", &key("k1"), "fp", t0(), LEASE).await.unwrap();
         assert_eq!(replay, IdempotencyBegin::Completed("order-1".into()));
     }
 }

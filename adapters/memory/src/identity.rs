@@ -83,11 +83,8 @@ impl IdentityVerifier for StaticIdentityVerifier {
                 message: "the identity provider is down (set_down(true))".into(),
             });
         }
-        let (principal, expires_at) = self
-            .lock()
-            .get(&digest(bearer_token))
-            .cloned()
-            .ok_or(IdentityError::Invalid)?;
+        let (principal, expires_at) =
+            self.lock().get(&digest(bearer_token)).cloned().ok_or(IdentityError::Invalid)?;
         if self.clock.now() >= expires_at {
             return Err(IdentityError::Expired);
         }
@@ -136,14 +133,8 @@ mod tests {
     async fn an_unknown_token_is_invalid() {
         let (verifier, _) = verifier();
 
-        assert!(matches!(
-            verifier.verify("forged").await,
-            Err(IdentityError::Invalid)
-        ));
-        assert!(matches!(
-            verifier.verify("").await,
-            Err(IdentityError::Invalid)
-        ));
+        assert!(matches!(verifier.verify("forged").await, Err(IdentityError::Invalid)));
+        assert!(matches!(verifier.verify("").await, Err(IdentityError::Invalid)));
     }
 
     #[tokio::test]
@@ -165,10 +156,7 @@ mod tests {
 
         verifier.revoke("good-token");
 
-        assert!(matches!(
-            verifier.verify("good-token").await,
-            Err(IdentityError::Invalid)
-        ));
+        assert!(matches!(verifier.verify("good-token").await, Err(IdentityError::Invalid)));
     }
 
     #[tokio::test]

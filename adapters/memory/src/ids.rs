@@ -131,10 +131,7 @@ mod tests {
 
         assert!(made.iter().all(|u| u.get_version_num() == 7));
         assert_eq!(made.iter().collect::<HashSet<_>>().len(), made.len());
-        assert!(
-            made.windows(2).all(|w| w[0] < w[1]),
-            "v7 uuids of one process are ordered"
-        );
+        assert!(made.windows(2).all(|w| w[0] < w[1]), "v7 uuids of one process are ordered");
     }
 
     #[test]
@@ -175,24 +172,14 @@ mod tests {
 
     #[test]
     fn an_hmac_signature_verifies_and_a_tampered_one_does_not() {
-        let signature = hmac_sha256(b"key")
-            .chain_update(b"message")
-            .finalize()
-            .into_bytes();
+        let signature = hmac_sha256(b"key").chain_update(b"message").finalize().into_bytes();
         let mut tampered = signature;
         tampered[0] ^= 1;
 
-        let check = |sig: &[u8]| {
-            hmac_sha256(b"key")
-                .chain_update(b"message")
-                .verify_slice(sig)
-        };
+        let check = |sig: &[u8]| hmac_sha256(b"key").chain_update(b"message").verify_slice(sig);
 
         assert!(check(&signature).is_ok());
         assert!(check(&tampered).is_err());
-        assert!(
-            check(&signature[..16]).is_err(),
-            "a truncated signature does not verify"
-        );
+        assert!(check(&signature[..16]).is_err(), "a truncated signature does not verify");
     }
 }

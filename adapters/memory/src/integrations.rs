@@ -40,9 +40,7 @@ fn conflicting_repeat(kind: &str, id: EventId) -> IntegrationError {
 }
 
 fn rejected(reason: impl Into<String>) -> IntegrationError {
-    IntegrationError::Rejected {
-        reason: reason.into(),
-    }
+    IntegrationError::Rejected { reason: reason.into() }
 }
 
 /// An [`AccountingLedger`] that keeps the posted journal entries.
@@ -151,9 +149,7 @@ fn check_fulfilment(request: &FulfilmentRequest) -> Result<(), IntegrationError>
     let Some(address) = &request.address else {
         return Err(rejected("a shipment needs a shipping address"));
     };
-    address
-        .validate()
-        .map_err(|e| rejected(format!("the shipping address is unusable: {e}")))
+    address.validate().map_err(|e| rejected(format!("the shipping address is unusable: {e}")))
 }
 
 #[async_trait]
@@ -169,10 +165,7 @@ impl FulfilmentProvider for RecordingFulfilment {
         }
         check_fulfilment(request)?;
         let reference = format!("ful_{:06}", requests.len() + 1);
-        requests.push(FulfilmentRecord {
-            reference: reference.clone(),
-            request: request.clone(),
-        });
+        requests.push(FulfilmentRecord { reference: reference.clone(), request: request.clone() });
         Ok(reference)
     }
 }
@@ -232,9 +225,7 @@ impl RecordingCrm {
 impl Crm for RecordingCrm {
     async fn upsert_contact(&self, contact: &CrmContact) -> Result<(), IntegrationError> {
         check_up(&self.down, "CRM")?;
-        lock(&self.state)
-            .contacts
-            .insert(contact.customer, contact.clone());
+        lock(&self.state).contacts.insert(contact.customer, contact.clone());
         Ok(())
     }
 
@@ -249,11 +240,7 @@ impl Crm for RecordingCrm {
             return Err(rejected("an activity needs a name"));
         }
         let mut state = lock(&self.state);
-        let record = CrmActivity {
-            customer,
-            event,
-            activity: activity.to_owned(),
-        };
+        let record = CrmActivity { customer, event, activity: activity.to_owned() };
         match state.activities.iter().find(|a| a.event == event) {
             Some(first) if *first == record => Ok(()),
             Some(_) => Err(conflicting_repeat("activity for event", event)),
@@ -285,11 +272,7 @@ impl RecordingAnalytics {
 
     /// The tracked events named `name`.
     pub fn named(&self, name: &str) -> Vec<AnalyticsEvent> {
-        lock(&self.events)
-            .iter()
-            .filter(|e| e.name == name)
-            .cloned()
-            .collect()
+        lock(&self.events).iter().filter(|e| e.name == name).cloned().collect()
     }
 
     /// Takes the sink down (`true`): every call is `Unavailable` until `set_down(false)`.
@@ -339,21 +322,13 @@ mod tests {
     }
 
     fn sale(n: u128, memo: &str) -> JournalEntry {
-        let leg = |account, side, amount| Posting {
-            account,
-            side,
-            amount,
-        };
+        let leg = |account, side, amount| Posting { account, side, amount };
         JournalEntry::new(
             event_id(n),
             DateTime::UNIX_EPOCH,
             memo.into(),
             vec![
-                leg(
-                    LedgerAccount::PaymentsReceivable,
-                    PostingSide::Debit,
-                    usd(1100),
-                ),
+                leg(LedgerAccount::PaymentsReceivable, PostingSide::Debit, usd(1100)),
                 leg(LedgerAccount::Revenue, PostingSide::Credit, usd(1000)),
                 leg(LedgerAccount::TaxPayable, PostingSide::Credit, usd(100)),
             ],
@@ -378,11 +353,7 @@ mod tests {
         FulfilmentRequest {
             id: event_id(n),
             order_id: OrderId::from_uuid(Uuid::from_u128(77)),
-            lines: vec![EventLine {
-                sku: Sku::new("TEE-M").unwrap(),
-                quantity: 2,
-                total: None,
-            }],
+            lines: vec![EventLine { sku: Sku::new("TEE-M").unwrap(), quantity: 2, total: None }],
             address: Some(address()),
         }
     }
@@ -405,16 +376,9 @@ mod tests {
         ledger.post(&sale(1, "order 77")).await.unwrap();
 
         assert_eq!(ledger.entries().len(), 1);
+        assert_eq!(ledger.balance(LedgerAccount::Revenue, Currency::USD).unwrap(), usd(-1000));
         assert_eq!(
-            ledger
-                .balance(LedgerAccount::Revenue, Currency::USD)
-                .unwrap(),
-            usd(-1000)
-        );
-        assert_eq!(
-            ledger
-                .balance(LedgerAccount::PaymentsReceivable, Currency::USD)
-                .unwrap(),
+            ledger.balance(LedgerAccount::PaymentsReceivable, Currency::USD).unwrap(),
             usd(1100)
         );
     }
@@ -457,19 +421,10 @@ mod tests {
     #[tokio::test]
     async fn a_shipment_without_lines_or_address_is_rejected() {
         let provider = RecordingFulfilment::new();
-        let no_lines = FulfilmentRequest {
-            lines: vec![],
-            ..shipment(1)
-        };
-        let no_address = FulfilmentRequest {
-            address: None,
-            ..shipment(2)
-        };
+        let no_lines = FulfilmentRequest { lines: vec![], ..shipment(1) };
+        let no_address = FulfilmentRequest { address: None, ..shipment(2) };
         let bad_address = FulfilmentRequest {
-            address: Some(Address {
-                city: " ".into(),
-                ..address()
-            }),
+            address: Some(Address { city: " ".into(), ..address() }),
             ..shipment(3)
         };
 
@@ -499,29 +454,13 @@ mod tests {
         let customer = CustomerId::from_uuid(Uuid::from_u128(5));
         let email = Email::new("ann@example.com").unwrap();
 
-        crm.upsert_contact(&CrmContact {
-            customer,
-            email: email.clone(),
-            orders: 1,
-        })
-        .await
-        .unwrap();
-        crm.upsert_contact(&CrmContact {
-            customer,
-            email,
-            orders: 2,
-        })
-        .await
-        .unwrap();
-        crm.record_activity(customer, event_id(1), "order_placed")
+        crm.upsert_contact(&CrmContact { customer, email: email.clone(), orders: 1 })
             .await
             .unwrap();
-        crm.record_activity(customer, event_id(1), "order_placed")
-            .await
-            .unwrap();
-        let conflict = crm
-            .record_activity(customer, event_id(1), "order_paid")
-            .await;
+        crm.upsert_contact(&CrmContact { customer, email, orders: 2 }).await.unwrap();
+        crm.record_activity(customer, event_id(1), "order_placed").await.unwrap();
+        crm.record_activity(customer, event_id(1), "order_placed").await.unwrap();
+        let conflict = crm.record_activity(customer, event_id(1), "order_paid").await;
 
         assert_eq!(crm.contacts().len(), 1);
         assert_eq!(crm.contact(customer).unwrap().orders, 2);
@@ -534,9 +473,8 @@ mod tests {
         let crm = RecordingCrm::new();
         crm.set_down(true);
 
-        let result = crm
-            .record_activity(CustomerId::from_uuid(Uuid::nil()), event_id(1), "x")
-            .await;
+        let result =
+            crm.record_activity(CustomerId::from_uuid(Uuid::nil()), event_id(1), "x").await;
 
         assert!(matches!(result, Err(IntegrationError::Unavailable { .. })));
     }

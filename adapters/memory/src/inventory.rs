@@ -31,13 +31,9 @@ impl State {
         sku: &Sku,
         location: &LocationId,
     ) -> Result<&mut StockLevel, InventoryError> {
-        self.levels
-            .get_mut(sku)
-            .and_then(|at| at.get_mut(location))
-            .ok_or_else(|| InventoryError::UnknownSku {
-                sku: sku.clone(),
-                location: location.clone(),
-            })
+        self.levels.get_mut(sku).and_then(|at| at.get_mut(location)).ok_or_else(|| {
+            InventoryError::UnknownSku { sku: sku.clone(), location: location.clone() }
+        })
     }
 
     /// Ends an active reservation: gives its stock back (`Released`, `Expired`) or takes it
@@ -49,10 +45,8 @@ impl State {
         self.active.remove(&(reservation.expires_at, id));
         for line in &reservation.lines {
             let quantity = i64::from(line.quantity.get());
-            if let Some(level) = self
-                .levels
-                .get_mut(&line.sku)
-                .and_then(|at| at.get_mut(&reservation.location))
+            if let Some(level) =
+                self.levels.get_mut(&line.sku).and_then(|at| at.get_mut(&reservation.location))
             {
                 level.reserved -= quantity;
                 if status == ReservationStatus::Committed {
@@ -67,10 +61,8 @@ impl State {
 /// Whether two line lists hold the same SKUs and quantities, in any order.
 fn same_lines(a: &[ReservationLine], b: &[ReservationLine]) -> bool {
     let key = |lines: &[ReservationLine]| {
-        let mut pairs: Vec<(Sku, u32)> = lines
-            .iter()
-            .map(|l| (l.sku.clone(), l.quantity.get()))
-            .collect();
+        let mut pairs: Vec<(Sku, u32)> =
+            lines.iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
         pairs.sort();
         pairs
     };
@@ -78,9 +70,7 @@ fn same_lines(a: &[ReservationLine], b: &[ReservationLine]) -> bool {
 }
 
 fn invalid(reason: impl Into<String>) -> InventoryError {
-    InventoryError::Invalid {
-        reason: reason.into(),
-    }
+    InventoryError::Invalid { reason: reason.into() }
 }
 
 /// The in-memory [`InventoryStore`].
@@ -130,18 +120,16 @@ impl InventoryStore for MemoryInventory {
             )));
         }
         let mut state = self.lock();
-        let level = state
-            .levels
-            .entry(sku.clone())
-            .or_default()
-            .entry(location.clone())
-            .or_insert_with(|| StockLevel {
-                sku: sku.clone(),
-                location: location.clone(),
-                on_hand: 0,
-                reserved: 0,
-                backorder,
-            });
+        let level =
+            state.levels.entry(sku.clone()).or_default().entry(location.clone()).or_insert_with(
+                || StockLevel {
+                    sku: sku.clone(),
+                    location: location.clone(),
+                    on_hand: 0,
+                    reserved: 0,
+                    backorder,
+                },
+            );
         level.on_hand = on_hand;
         level.backorder = backorder;
         Ok(level.clone())
@@ -156,9 +144,7 @@ impl InventoryStore for MemoryInventory {
         let mut state = self.lock();
         let level = state.level_mut(sku, location)?;
         let on_hand = level.on_hand.checked_add(delta).ok_or_else(|| {
-            invalid(format!(
-                "adjusting {sku} at {location} by {delta} overflows"
-            ))
+            invalid(format!("adjusting {sku} at {location} by {delta} overflows"))
         })?;
         if level.backorder == BackorderPolicy::Deny && on_hand < level.reserved {
             return Err(invalid(format!(
@@ -204,10 +190,7 @@ impl InventoryStore for MemoryInventory {
                 });
             }
             if level.reserved.checked_add(requested).is_none() {
-                return Err(invalid(format!(
-                    "reserving {requested} of {} overflows",
-                    line.sku
-                )));
+                return Err(invalid(format!("reserving {requested} of {} overflows", line.sku)));
             }
         }
         for line in &request.lines {
@@ -221,12 +204,8 @@ impl InventoryStore for MemoryInventory {
             status: ReservationStatus::Active,
             expires_at: request.expires_at,
         };
-        state
-            .active
-            .insert((reservation.expires_at, reservation.id));
-        state
-            .reservations
-            .insert(reservation.id, reservation.clone());
+        state.active.insert((reservation.expires_at, reservation.id));
+        state.reservations.insert(reservation.id, reservation.clone());
         Ok(reservation)
     }
 
@@ -320,10 +299,7 @@ mod tests {
             location: LocationId::main(),
             lines: lines
                 .iter()
-                .map(|(s, q)| ReservationLine {
-                    sku: sku(s),
-                    quantity: Quantity::new(*q).unwrap(),
-                })
+                .map(|(s, q)| ReservationLine { sku: sku(s), quantity: Quantity::new(*q).unwrap() })
                 .collect(),
             expires_at: t0() + Duration::minutes(15),
         }
@@ -332,10 +308,7 @@ mod tests {
     async fn stocked(items: &[(&str, i64, BackorderPolicy)]) -> MemoryInventory {
         let inventory = MemoryInventory::new();
         for (s, on_hand, policy) in items {
-            inventory
-                .set_stock(&sku(s), &LocationId::main(), *on_hand, *policy)
-                .await
-                .unwrap();
+            inventory.set_stock(&sku(s), &LocationId::main(), *on_hand, *policy).await.unwrap();
         }
         inventory
     }
@@ -375,10 +348,7 @@ mod tests {
         ])
         .await;
 
-        let err = inventory
-            .reserve(&request(&[("A", 2), ("B", 3), ("C", 1)]))
-            .await
-            .unwrap_err();
+        let err = inventory.reserve(&request(&[("A", 2), ("B", 3), ("C", 1)])).await.unwrap_err();
 
         assert!(
             matches!(err, InventoryError::OutOfStock { ref sku, requested: 3, available: 1 } if sku.as_str() == "B")
@@ -389,21 +359,15 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_sku_fails_before_anything_is_held() {
         let inventory = stocked(&[("A", 5, BackorderPolicy::Deny)]).await;
-        let err = inventory
-            .reserve(&request(&[("A", 1), ("NOPE", 1)]))
-            .await
-            .unwrap_err();
+        let err = inventory.reserve(&request(&[("A", 1), ("NOPE", 1)])).await.unwrap_err();
         assert!(matches!(err, InventoryError::UnknownSku { .. }));
         assert_eq!(level(&inventory, "A").await.reserved, 0);
     }
 
     #[tokio::test]
     async fn a_retried_reservation_holds_stock_once() {
-        let inventory = stocked(&[
-            ("A", 5, BackorderPolicy::Deny),
-            ("B", 5, BackorderPolicy::Deny),
-        ])
-        .await;
+        let inventory =
+            stocked(&[("A", 5, BackorderPolicy::Deny), ("B", 5, BackorderPolicy::Deny)]).await;
         let first = request(&[("A", 2), ("B", 1)]);
         let mut retry = first.clone();
         retry.lines.reverse();
@@ -416,10 +380,7 @@ mod tests {
 
         assert_eq!(a, b);
         assert_eq!(level(&inventory, "A").await.reserved, 2);
-        assert!(matches!(
-            mismatch,
-            InventoryError::ReservationMismatch { .. }
-        ));
+        assert!(matches!(mismatch, InventoryError::ReservationMismatch { .. }));
     }
 
     #[tokio::test]
@@ -450,10 +411,7 @@ mod tests {
 
         assert!(matches!(
             err,
-            InventoryError::ReservationClosed {
-                status: ReservationStatus::Released,
-                ..
-            }
+            InventoryError::ReservationClosed { status: ReservationStatus::Released, .. }
         ));
         let a = level(&inventory, "A").await;
         assert_eq!((a.on_hand, a.reserved), (5, 0));
@@ -471,18 +429,10 @@ mod tests {
 
         assert_eq!(expired, 1);
         assert_eq!(
-            inventory
-                .reservation(early.id)
-                .await
-                .unwrap()
-                .unwrap()
-                .status,
+            inventory.reservation(early.id).await.unwrap().unwrap().status,
             ReservationStatus::Expired
         );
-        assert_eq!(
-            inventory.active_reservations(&sku("A")).await.unwrap(),
-            vec![later]
-        );
+        assert_eq!(inventory.active_reservations(&sku("A")).await.unwrap(), vec![later]);
         assert_eq!(level(&inventory, "A").await.reserved, 1);
         assert!(matches!(
             inventory.commit(early.id).await,
@@ -495,14 +445,8 @@ mod tests {
         let inventory = stocked(&[("A", 5, BackorderPolicy::Deny)]).await;
         inventory.reserve(&request(&[("A", 3)])).await.unwrap();
 
-        let err = inventory
-            .adjust(&sku("A"), &LocationId::main(), -3)
-            .await
-            .unwrap_err();
-        let ok = inventory
-            .adjust(&sku("A"), &LocationId::main(), -2)
-            .await
-            .unwrap();
+        let err = inventory.adjust(&sku("A"), &LocationId::main(), -3).await.unwrap_err();
+        let ok = inventory.adjust(&sku("A"), &LocationId::main(), -2).await.unwrap();
 
         assert!(matches!(err, InventoryError::Invalid { .. }));
         assert_eq!((ok.on_hand, ok.reserved), (3, 3));
@@ -517,15 +461,9 @@ mod tests {
         let inventory = stocked(&[("PRE", 1, BackorderPolicy::Allow { limit: Some(2) })]).await;
 
         inventory.reserve(&request(&[("PRE", 3)])).await.unwrap();
-        let err = inventory
-            .reserve(&request(&[("PRE", 1)]))
-            .await
-            .unwrap_err();
+        let err = inventory.reserve(&request(&[("PRE", 1)])).await.unwrap_err();
 
-        assert!(matches!(
-            err,
-            InventoryError::OutOfStock { available: 0, .. }
-        ));
+        assert!(matches!(err, InventoryError::OutOfStock { available: 0, .. }));
     }
 
     #[tokio::test]

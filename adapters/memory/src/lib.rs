@@ -15,8 +15,10 @@
 //! - the world: [`FakePaymentGateway`] (scriptable), [`RecordingNotifier`],
 //!   [`MemoryMediaStore`], [`MemorySearch`], [`MemoryRecommender`],
 //!   [`StaticIdentityVerifier`], [`RecordingLedger`] and the other integration recorders;
-//! - [`SystemClock`], [`ManualClock`], [`RandomIds`].
+//! - [`SystemClock`], [`ManualClock`], [`RandomIds`];
+//! - [`InMemory`]: all of the above wired together, with `shop()` and `subscribers()`.
 
+mod backend;
 mod cache;
 mod carts;
 mod catalog;
@@ -38,6 +40,7 @@ mod payments;
 mod recommender;
 mod search;
 
+pub use backend::InMemory;
 pub use cache::MemoryCache;
 pub use carts::MemoryCarts;
 pub use catalog::MemoryProducts;
@@ -52,11 +55,12 @@ pub use clock::{ManualClock, SystemClock};
 pub use identity::StaticIdentityVerifier;
 pub use ids::{RandomIds, SequentialIds};
 pub use integrations::{
-    CrmActivity, FulfilmentRecord, RecordingAnalytics, RecordingCrm, RecordingFulfilment, RecordingLedger,
+    CrmActivity, FulfilmentRecord, RecordingAnalytics, RecordingCrm, RecordingFulfilment,
+    RecordingLedger,
 };
 pub use media::{
-    DEFAULT_MAX_MEDIA_BYTES, DEFAULT_PRESIGN_BASE_URL, MAX_PRESIGNED_VALIDITY, MemoryMediaStore, PresignedError,
-    PresignedMethod, PresignedRequest,
+    DEFAULT_MAX_MEDIA_BYTES, DEFAULT_PRESIGN_BASE_URL, MAX_PRESIGNED_VALIDITY, MemoryMediaStore,
+    PresignedError, PresignedMethod, PresignedRequest,
 };
 pub use notifier::{RecordingNotifier, SentMessage};
 pub use payments::{FakePayment, FakePaymentGateway, Fault, GatewayCall, GatewayOperation};

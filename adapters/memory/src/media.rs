@@ -217,16 +217,9 @@ impl MemoryMediaStore {
         let expires_at =
             DateTime::from_timestamp_millis(expires_ms).ok_or(PresignedError::Malformed)?;
         if now >= expires_at {
-            return Err(PresignedError::Expired {
-                expired_at: expires_at,
-            });
+            return Err(PresignedError::Expired { expired_at: expires_at });
         }
-        Ok(PresignedRequest {
-            method,
-            key: key.to_owned(),
-            content_type,
-            expires_at,
-        })
+        Ok(PresignedRequest { method, key: key.to_owned(), content_type, expires_at })
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, StoredObject>> {
@@ -251,11 +244,8 @@ impl MemoryMediaStore {
         expires_ms: i64,
         content_type: Option<&str>,
     ) -> HmacSha256 {
-        let message = format!(
-            "{}\n{key}\n{expires_ms}\n{}",
-            method.as_str(),
-            content_type.unwrap_or("")
-        );
+        let message =
+            format!("{}\n{key}\n{expires_ms}\n{}", method.as_str(), content_type.unwrap_or(""));
         hmac_sha256(&self.secret).chain_update(message.as_bytes())
     }
 
@@ -273,20 +263,13 @@ impl MemoryMediaStore {
                 reason: format!("a presigned URL is valid for 1 ms to 7 days, not {expires_in}"),
             });
         }
-        let expires_at = self
-            .clock
-            .now()
-            .checked_add_signed(expires_in)
-            .ok_or_else(|| MediaError::Invalid {
-                reason: "the expiry is out of the clock's range".into(),
-            })?;
+        let expires_at = self.clock.now().checked_add_signed(expires_in).ok_or_else(|| {
+            MediaError::Invalid { reason: "the expiry is out of the clock's range".into() }
+        })?;
         // Rounded down to the millisecond: the URL never lives longer than asked.
         let expires_ms = expires_at.timestamp_millis();
-        let signature = hex::encode(
-            self.mac(method, key, expires_ms, content_type)
-                .finalize()
-                .into_bytes(),
-        );
+        let signature =
+            hex::encode(self.mac(method, key, expires_ms, content_type).finalize().into_bytes());
         let content_type = content_type
             .map(|ct| format!("&content_type={}", percent_encode(ct)))
             .unwrap_or_default();
@@ -302,9 +285,7 @@ impl MemoryMediaStore {
 fn check_key(key: &str) -> Result<(), MediaError> {
     let ok = !key.is_empty()
         && key.len() <= MAX_KEY_LEN
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
         && !key.contains("..");
     if !ok {
         return Err(MediaError::Invalid {
@@ -320,13 +301,8 @@ fn check_key(key: &str) -> Result<(), MediaError> {
 /// An RFC 6838 restricted name: a letter or digit, then up to 126 of `a-z 0-9 ! # $ & - ^ _ . +`.
 fn is_restricted_name(name: &str) -> bool {
     name.len() <= 127
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
 }
 
 /// Checks that a content type looks like `type/subtype`, optionally followed by parameters.
@@ -335,9 +311,7 @@ fn check_content_type(content_type: &str) -> Result<(), MediaError> {
     let essence_ok = essence
         .split_once('/')
         .is_some_and(|(t, s)| is_restricted_name(t) && is_restricted_name(s));
-    let params_ok = params
-        .chars()
-        .all(|c| c.is_ascii() && !c.is_ascii_control());
+    let params_ok = params.chars().all(|c| c.is_ascii() && !c.is_ascii_control());
     if content_type.len() > 255 || !essence_ok || !params_ok {
         return Err(MediaError::Invalid {
             reason: format!(
@@ -386,10 +360,7 @@ impl MediaStore for MemoryMediaStore {
         check_content_type(&upload.content_type)?;
         let size = u64::try_from(upload.bytes.len()).unwrap_or(u64::MAX);
         if size > self.max_bytes {
-            return Err(MediaError::TooLarge {
-                size,
-                max: self.max_bytes,
-            });
+            return Err(MediaError::TooLarge { size, max: self.max_bytes });
         }
         let meta = MediaObject {
             key: upload.key.clone(),
@@ -397,13 +368,7 @@ impl MediaStore for MemoryMediaStore {
             size,
             sha256: hex::encode(Sha256::digest(&upload.bytes)),
         };
-        self.lock().insert(
-            upload.key,
-            StoredObject {
-                meta: meta.clone(),
-                bytes: upload.bytes,
-            },
-        );
+        self.lock().insert(upload.key, StoredObject { meta: meta.clone(), bytes: upload.bytes });
         Ok(meta)
     }
 
@@ -413,9 +378,7 @@ impl MediaStore for MemoryMediaStore {
         self.lock()
             .get(key)
             .map(|o| (o.meta.clone(), o.bytes.clone()))
-            .ok_or_else(|| MediaError::NotFound {
-                key: key.to_owned(),
-            })
+            .ok_or_else(|| MediaError::NotFound { key: key.to_owned() })
     }
 
     async fn delete(&self, key: &str) -> Result<(), MediaError> {
@@ -467,30 +430,20 @@ mod tests {
     }
 
     fn upload(key: &str, bytes: &[u8]) -> MediaUpload {
-        MediaUpload {
-            key: key.into(),
-            content_type: "image/jpeg".into(),
-            bytes: bytes.to_vec(),
-        }
+        MediaUpload { key: key.into(), content_type: "image/jpeg".into(), bytes: bytes.to_vec() }
     }
 
     #[tokio::test]
     async fn a_stored_object_reads_back_with_its_size_and_sha256() {
         let (media, _) = store();
 
-        let meta = media
-            .put(upload("products/1/front.jpg", b"abc"))
-            .await
-            .unwrap();
+        let meta = media.put(upload("products/1/front.jpg", b"abc")).await.unwrap();
         let (read, bytes) = media.get("products/1/front.jpg").await.unwrap();
 
         assert_eq!(meta, read);
         assert_eq!(bytes, b"abc");
         assert_eq!(meta.size, 3);
-        assert_eq!(
-            meta.sha256,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(meta.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[tokio::test]
@@ -508,19 +461,11 @@ mod tests {
         let (media, _) = store();
         let long = "a".repeat(513);
 
-        for key in [
-            "",
-            "products/../secret",
-            "with space.jpg",
-            "ünicode.jpg",
-            "q?x=1",
-            long.as_str(),
-        ] {
+        for key in
+            ["", "products/../secret", "with space.jpg", "ünicode.jpg", "q?x=1", long.as_str()]
+        {
             let result = media.put(upload(key, b"x")).await;
-            assert!(
-                matches!(result, Err(MediaError::Invalid { .. })),
-                "key {key:?} was accepted"
-            );
+            assert!(matches!(result, Err(MediaError::Invalid { .. })), "key {key:?} was accepted");
         }
         assert!(media.put(upload(&"a".repeat(512), b"x")).await.is_ok());
     }
@@ -528,10 +473,7 @@ mod tests {
     #[tokio::test]
     async fn content_types_must_look_like_type_slash_subtype() {
         let (media, _) = store();
-        let with = |ct: &str| MediaUpload {
-            content_type: ct.into(),
-            ..upload("a.bin", b"x")
-        };
+        let with = |ct: &str| MediaUpload { content_type: ct.into(), ..upload("a.bin", b"x") };
 
         for bad in ["", "jpeg", "image/", "/jpeg", "image/jp eg", "image/jpeg/x"] {
             assert!(
@@ -553,27 +495,16 @@ mod tests {
         let above = media.put(upload("b.jpg", b"12345")).await;
 
         assert!(at_limit.is_ok());
-        assert!(matches!(
-            above,
-            Err(MediaError::TooLarge { size: 5, max: 4 })
-        ));
+        assert!(matches!(above, Err(MediaError::TooLarge { size: 5, max: 4 })));
     }
 
     #[tokio::test]
     async fn the_default_limit_is_50_mib() {
         let (media, _) = store();
 
-        let result = media
-            .put(upload("big.mp4", &vec![0; 50 * 1024 * 1024 + 1]))
-            .await;
+        let result = media.put(upload("big.mp4", &vec![0; 50 * 1024 * 1024 + 1])).await;
 
-        assert!(matches!(
-            result,
-            Err(MediaError::TooLarge {
-                max: DEFAULT_MAX_MEDIA_BYTES,
-                ..
-            })
-        ));
+        assert!(matches!(result, Err(MediaError::TooLarge { max: DEFAULT_MAX_MEDIA_BYTES, .. })));
     }
 
     #[tokio::test]
@@ -594,31 +525,19 @@ mod tests {
 
         media.delete("a.jpg").await.unwrap();
 
-        assert!(matches!(
-            media.get("a.jpg").await,
-            Err(MediaError::NotFound { .. })
-        ));
+        assert!(matches!(media.get("a.jpg").await, Err(MediaError::NotFound { .. })));
     }
 
     #[tokio::test]
     async fn listing_returns_the_objects_under_a_prefix_by_key() {
         let (media, _) = store();
-        for key in [
-            "products/2/b.jpg",
-            "products/1/b.jpg",
-            "products/1/a.jpg",
-            "products/10/a.jpg",
-        ] {
+        for key in ["products/2/b.jpg", "products/1/b.jpg", "products/1/a.jpg", "products/10/a.jpg"]
+        {
             media.put(upload(key, b"x")).await.unwrap();
         }
 
-        let listed: Vec<String> = media
-            .list("products/1/")
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|o| o.key)
-            .collect();
+        let listed: Vec<String> =
+            media.list("products/1/").await.unwrap().into_iter().map(|o| o.key).collect();
 
         assert_eq!(listed, ["products/1/a.jpg", "products/1/b.jpg"]);
         assert_eq!(media.list("").await.unwrap().len(), 4);
@@ -627,10 +546,7 @@ mod tests {
     #[tokio::test]
     async fn a_presigned_get_works_until_it_expires() {
         let (media, clock) = store();
-        let url = media
-            .presigned_get("products/1/a.jpg", Duration::minutes(15))
-            .await
-            .unwrap();
+        let url = media.presigned_get("products/1/a.jpg", Duration::minutes(15)).await.unwrap();
 
         let fresh = media.verify_presigned(&url, clock.now());
         let almost = media.verify_presigned(
@@ -650,10 +566,8 @@ mod tests {
     async fn a_presigned_put_carries_its_content_type() {
         let (media, clock) = store();
 
-        let url = media
-            .presigned_put("v/clip.mp4", "image/svg+xml", Duration::hours(1))
-            .await
-            .unwrap();
+        let url =
+            media.presigned_put("v/clip.mp4", "image/svg+xml", Duration::hours(1)).await.unwrap();
 
         let request = media.verify_presigned(&url, clock.now()).unwrap();
         assert_eq!(request.method, PresignedMethod::Put);
@@ -663,10 +577,7 @@ mod tests {
     #[tokio::test]
     async fn a_tampered_presigned_url_is_refused() {
         let (media, clock) = store();
-        let url = media
-            .presigned_get("a.jpg", Duration::minutes(5))
-            .await
-            .unwrap();
+        let url = media.presigned_get("a.jpg", Duration::minutes(5)).await.unwrap();
 
         let other_key = url.replace("/a.jpg?", "/b.jpg?");
         let longer = url.replace("expires=", "expires=9");
@@ -676,10 +587,7 @@ mod tests {
             media.verify_presigned(&other_key, clock.now()),
             Err(PresignedError::BadSignature)
         );
-        assert_eq!(
-            media.verify_presigned(&longer, clock.now()),
-            Err(PresignedError::BadSignature)
-        );
+        assert_eq!(media.verify_presigned(&longer, clock.now()), Err(PresignedError::BadSignature));
         assert!(media.verify_presigned(&as_put, clock.now()).is_err());
         assert_eq!(
             media.verify_presigned("https://elsewhere/a.jpg", clock.now()),
@@ -693,15 +601,9 @@ mod tests {
         let ours = MemoryMediaStore::new(Arc::new(clock.clone())).with_signing_secret("ours");
         let theirs = MemoryMediaStore::new(Arc::new(clock.clone())).with_signing_secret("theirs");
 
-        let url = theirs
-            .presigned_get("a.jpg", Duration::minutes(5))
-            .await
-            .unwrap();
+        let url = theirs.presigned_get("a.jpg", Duration::minutes(5)).await.unwrap();
 
-        assert_eq!(
-            ours.verify_presigned(&url, clock.now()),
-            Err(PresignedError::BadSignature)
-        );
+        assert_eq!(ours.verify_presigned(&url, clock.now()), Err(PresignedError::BadSignature));
     }
 
     #[tokio::test]
@@ -709,9 +611,7 @@ mod tests {
         let (media, _) = store();
 
         let zero = media.presigned_get("a.jpg", Duration::zero()).await;
-        let too_long = media
-            .presigned_get("a.jpg", Duration::days(7) + Duration::seconds(1))
-            .await;
+        let too_long = media.presigned_get("a.jpg", Duration::days(7) + Duration::seconds(1)).await;
         let week = media.presigned_get("a.jpg", Duration::days(7)).await;
 
         assert!(matches!(zero, Err(MediaError::Invalid { .. })));

@@ -57,12 +57,7 @@ impl RecordingNotifier {
 
     /// The accepted messages to `to`, in order.
     pub fn sent_to(&self, to: &str) -> Vec<SentMessage> {
-        self.lock()
-            .sent
-            .iter()
-            .filter(|s| s.message.to == to)
-            .cloned()
-            .collect()
+        self.lock().sent.iter().filter(|s| s.message.to == to).cloned().collect()
     }
 
     /// How many times `send` was called, failures and repeats included.
@@ -100,11 +95,7 @@ fn is_e164(to: &str) -> bool {
 }
 
 fn check_recipient(message: &Message) -> Result<(), NotifyError> {
-    let rejected = |reason: &str| {
-        Err(NotifyError::Rejected {
-            reason: reason.to_owned(),
-        })
-    };
+    let rejected = |reason: &str| Err(NotifyError::Rejected { reason: reason.to_owned() });
     if message.to.trim().is_empty() {
         return rejected("the recipient is empty");
     }
@@ -140,21 +131,14 @@ impl Notifier for RecordingNotifier {
             });
         }
         if message.dedup_key.is_empty() {
-            return Err(NotifyError::Rejected {
-                reason: "the message has no dedup_key".into(),
-            });
+            return Err(NotifyError::Rejected { reason: "the message has no dedup_key".into() });
         }
         if let Some(id) = state.by_dedup_key.get(&message.dedup_key) {
             return Ok(id.clone());
         }
         let id = format!("msg-{:06}", state.sent.len() + 1);
-        state
-            .by_dedup_key
-            .insert(message.dedup_key.clone(), id.clone());
-        state.sent.push(SentMessage {
-            id: id.clone(),
-            message: message.clone(),
-        });
+        state.by_dedup_key.insert(message.dedup_key.clone(), id.clone());
+        state.sent.push(SentMessage { id: id.clone(), message: message.clone() });
         Ok(id)
     }
 }
@@ -178,10 +162,7 @@ mod tests {
     async fn an_accepted_message_is_recorded_with_its_id() {
         let notifier = RecordingNotifier::new();
 
-        let id = notifier
-            .send(&email("e1:confirm", "ann@example.com"))
-            .await
-            .unwrap();
+        let id = notifier.send(&email("e1:confirm", "ann@example.com")).await.unwrap();
 
         let sent = notifier.sent();
         assert_eq!(sent.len(), 1);
@@ -192,15 +173,9 @@ mod tests {
     #[tokio::test]
     async fn a_repeated_dedup_key_returns_the_first_id_and_is_not_recorded_twice() {
         let notifier = RecordingNotifier::new();
-        let first = notifier
-            .send(&email("e1:confirm", "ann@example.com"))
-            .await
-            .unwrap();
+        let first = notifier.send(&email("e1:confirm", "ann@example.com")).await.unwrap();
 
-        let again = notifier
-            .send(&email("e1:confirm", "ann@example.com"))
-            .await
-            .unwrap();
+        let again = notifier.send(&email("e1:confirm", "ann@example.com")).await.unwrap();
 
         assert_eq!(first, again);
         assert_eq!(notifier.sent().len(), 1);
@@ -220,10 +195,7 @@ mod tests {
     #[tokio::test]
     async fn recipients_must_fit_their_channel() {
         let notifier = RecordingNotifier::new();
-        let sms = |to: &str| Message {
-            channel: Channel::Sms,
-            ..email("s1", to)
-        };
+        let sms = |to: &str| Message { channel: Channel::Sms, ..email("s1", to) };
 
         let bad_email = notifier.send(&email("e1", "not-an-address")).await;
         let bad_phone = notifier.send(&sms("0151 1234")).await;

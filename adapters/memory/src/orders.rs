@@ -40,11 +40,7 @@ impl State {
     /// Fails with `AlreadyExists` when a refund of `order` is recorded on another order.
     fn check_refunds(&self, order: &Order) -> Result<(), StoreError> {
         for refund in order.refunds() {
-            if self
-                .by_refund
-                .get(&refund.id)
-                .is_some_and(|owner| *owner != order.id())
-            {
+            if self.by_refund.get(&refund.id).is_some_and(|owner| *owner != order.id()) {
                 return Err(StoreError::AlreadyExists {
                     entity: "refund",
                     key: format!("id {}", refund.id),
@@ -103,11 +99,7 @@ impl MemoryOrders {
     /// An empty repository whose events go to `outbox` (pass a clone of the outbox the
     /// dispatcher reads).
     pub fn new(outbox: MemoryOutbox) -> Self {
-        MemoryOrders {
-            state: Arc::default(),
-            outbox,
-            cursors: CursorCodec::new("orders"),
-        }
+        MemoryOrders { state: Arc::default(), outbox, cursors: CursorCodec::new("orders") }
     }
 
     /// The outbox this repository appends to.
@@ -168,11 +160,7 @@ impl OrderRepository for MemoryOrders {
 
     async fn by_refund(&self, id: RefundId) -> Result<Option<Order>, StoreError> {
         let state = self.lock();
-        Ok(state
-            .by_refund
-            .get(&id)
-            .and_then(|order| state.orders.get(order))
-            .cloned())
+        Ok(state.by_refund.get(&id).and_then(|order| state.orders.get(order)).cloned())
     }
 
     async fn list(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError> {
@@ -270,11 +258,7 @@ mod tests {
     }
 
     fn envelope(event: DomainEvent, at: DateTime<Utc>) -> EventEnvelope {
-        EventEnvelope {
-            id: EventId::from_uuid(Uuid::new_v4()),
-            occurred_at: at,
-            event,
-        }
+        EventEnvelope { id: EventId::from_uuid(Uuid::new_v4()), occurred_at: at, event }
     }
 
     async fn event_count(outbox: &MemoryOutbox) -> usize {
@@ -287,22 +271,12 @@ mod tests {
         let orders = MemoryOrders::new(outbox.clone());
         let (order, events) = placed(None, t0());
         assert_eq!(orders.insert(&order, &events).await.unwrap(), 1);
-        let retry_events = vec![envelope(
-            DomainEvent::OrderDelivered {
-                order_id: order.id(),
-            },
-            t0(),
-        )];
+        let retry_events =
+            vec![envelope(DomainEvent::OrderDelivered { order_id: order.id() }, t0())];
 
         let err = orders.insert(&order, &retry_events).await.unwrap_err();
 
-        assert!(matches!(
-            err,
-            StoreError::AlreadyExists {
-                entity: "order",
-                ..
-            }
-        ));
+        assert!(matches!(err, StoreError::AlreadyExists { entity: "order", .. }));
         assert_eq!(event_count(&outbox).await, 1);
     }
 
@@ -314,33 +288,14 @@ mod tests {
         order.set_version(orders.insert(&order, &events).await.unwrap());
         let stale = order.clone();
         let paid = order.mark_paid(usd(2000), t0()).unwrap();
-        assert_eq!(
-            orders
-                .update(&order, &[envelope(paid, t0())])
-                .await
-                .unwrap(),
-            2
-        );
+        assert_eq!(orders.update(&order, &[envelope(paid, t0())]).await.unwrap(), 2);
 
         let mut conflicting = stale;
         let cancelled = conflicting.cancel("changed my mind".into(), t0()).unwrap();
-        let err = orders
-            .update(&conflicting, &[envelope(cancelled, t0())])
-            .await
-            .unwrap_err();
+        let err = orders.update(&conflicting, &[envelope(cancelled, t0())]).await.unwrap_err();
 
-        assert!(matches!(
-            err,
-            StoreError::VersionConflict {
-                expected: 1,
-                actual: 2,
-                ..
-            }
-        ));
-        assert_eq!(
-            orders.get(order.id()).await.unwrap().unwrap().status(),
-            OrderStatus::Paid
-        );
+        assert!(matches!(err, StoreError::VersionConflict { expected: 1, actual: 2, .. }));
+        assert_eq!(orders.get(order.id()).await.unwrap().unwrap().status(), OrderStatus::Paid);
         assert_eq!(event_count(&outbox).await, 2);
     }
 
@@ -363,13 +318,7 @@ mod tests {
 
         let found = orders.by_refund(refund).await.unwrap().unwrap();
         assert_eq!((found.id(), found.version()), (order.id(), 2));
-        assert!(
-            orders
-                .by_refund(RefundId::from_uuid(Uuid::new_v4()))
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(orders.by_refund(RefundId::from_uuid(Uuid::new_v4())).await.unwrap().is_none());
     }
 
     #[tokio::test]
@@ -391,23 +340,12 @@ mod tests {
         };
 
         let first = orders.list(&query(None)).await.unwrap();
-        let second = orders
-            .list(&query(first.next_cursor.clone()))
-            .await
-            .unwrap();
+        let second = orders.list(&query(first.next_cursor.clone())).await.unwrap();
 
-        let got: Vec<OrderId> = first
-            .items
-            .iter()
-            .chain(&second.items)
-            .map(Order::id)
-            .collect();
+        let got: Vec<OrderId> = first.items.iter().chain(&second.items).map(Order::id).collect();
         assert_eq!(got, [ids[4], ids[3], ids[1], ids[0]]);
         assert_eq!(second.next_cursor, None);
-        let paid = OrderQuery {
-            status: Some(OrderStatus::Paid),
-            ..query(None)
-        };
+        let paid = OrderQuery { status: Some(OrderStatus::Paid), ..query(None) };
         assert!(orders.list(&paid).await.unwrap().items.is_empty());
     }
 
@@ -420,15 +358,8 @@ mod tests {
             orders.insert(&order, &events).await.unwrap();
         }
         let outbox_cursor = outbox.list(None, None, 1).await.unwrap().next_cursor;
-        let query = OrderQuery {
-            cursor: outbox_cursor,
-            limit: 1,
-            ..OrderQuery::default()
-        };
+        let query = OrderQuery { cursor: outbox_cursor, limit: 1, ..OrderQuery::default() };
 
-        assert!(matches!(
-            orders.list(&query).await,
-            Err(StoreError::InvalidCursor)
-        ));
+        assert!(matches!(orders.list(&query).await, Err(StoreError::InvalidCursor)));
     }
 }

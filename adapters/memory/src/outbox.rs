@@ -54,20 +54,13 @@ impl OutboxState {
             self.next_seq += 1;
             self.log.insert(position, envelope.id);
             self.undelivered.insert(position, envelope.id);
-            self.slots.insert(
-                envelope.id,
-                Slot {
-                    position,
-                    entry: OutboxEntry::new(envelope.clone()),
-                },
-            );
+            self.slots
+                .insert(envelope.id, Slot { position, entry: OutboxEntry::new(envelope.clone()) });
         }
     }
 
     fn slot_mut(&mut self, id: EventId) -> Result<&mut Slot, StoreError> {
-        self.slots
-            .get_mut(&id)
-            .ok_or_else(|| StoreError::not_found("event", id))
+        self.slots.get_mut(&id).ok_or_else(|| StoreError::not_found("event", id))
     }
 
     /// Applies `change` to entry `id` and keeps the `undelivered` index in step.
@@ -150,10 +143,7 @@ impl Default for MemoryOutbox {
 impl MemoryOutbox {
     /// An empty outbox.
     pub fn new() -> Self {
-        MemoryOutbox {
-            state: Arc::default(),
-            cursors: CursorCodec::new("outbox"),
-        }
+        MemoryOutbox { state: Arc::default(), cursors: CursorCodec::new("outbox") }
     }
 
     /// Locks the outbox. Callers that hold a lock of their own must have taken it first
@@ -176,17 +166,11 @@ impl OutboxStore for MemoryOutbox {
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let lease_until = now
-            .checked_add_signed(lease)
-            .ok_or_else(|| StoreError::Invalid {
-                reason: format!(
-                    "a lease of {lease} from {now} is out of range: use a shorter lease"
-                ),
-            })?;
+        let lease_until = now.checked_add_signed(lease).ok_or_else(|| StoreError::Invalid {
+            reason: format!("a lease of {lease} from {now} is out of range: use a shorter lease"),
+        })?;
         if lease_until <= now {
-            return Err(StoreError::Invalid {
-                reason: format!("lease {lease} must be positive"),
-            });
+            return Err(StoreError::Invalid { reason: format!("lease {lease} must be positive") });
         }
         let mut state = self.lock();
         let due: Vec<EventId> = state
@@ -194,10 +178,8 @@ impl OutboxStore for MemoryOutbox {
             .values()
             .filter(|id| {
                 state.slots.get(id).is_some_and(|slot| {
-                    matches!(
-                        slot.entry.status,
-                        OutboxStatus::Pending | OutboxStatus::InFlight
-                    ) && slot.entry.next_attempt_at <= now
+                    matches!(slot.entry.status, OutboxStatus::Pending | OutboxStatus::InFlight)
+                        && slot.entry.next_attempt_at <= now
                 })
             })
             .take(limit)
@@ -300,10 +282,7 @@ impl OutboxStore for MemoryOutbox {
             }
             _ => None,
         };
-        Ok(Page {
-            items: page.into_iter().map(|slot| slot.entry.clone()).collect(),
-            next_cursor,
-        })
+        Ok(Page { items: page.into_iter().map(|slot| slot.entry.clone()).collect(), next_cursor })
     }
 }
 
@@ -336,10 +315,7 @@ mod tests {
         let outbox = MemoryOutbox::new();
         let e = event(t0());
         outbox.append(std::slice::from_ref(&e)).await.unwrap();
-        outbox
-            .claim_due(t0(), Duration::seconds(30), 10)
-            .await
-            .unwrap();
+        outbox.claim_due(t0(), Duration::seconds(30), 10).await.unwrap();
         (outbox, e)
     }
 
@@ -365,21 +341,11 @@ mod tests {
         let now = t0() + Duration::seconds(5);
 
         let first = outbox.claim_due(now, lease, 10).await.unwrap();
-        let second = outbox
-            .claim_due(now + Duration::seconds(29), lease, 10)
-            .await
-            .unwrap();
-        let after_lease = outbox
-            .claim_due(now + Duration::seconds(30), lease, 1)
-            .await
-            .unwrap();
+        let second = outbox.claim_due(now + Duration::seconds(29), lease, 10).await.unwrap();
+        let after_lease = outbox.claim_due(now + Duration::seconds(30), lease, 1).await.unwrap();
 
         assert_eq!(ids(&first), [old.id, new.id], "oldest first");
-        assert!(
-            first
-                .iter()
-                .all(|e| e.status == OutboxStatus::InFlight && e.attempts == 1)
-        );
+        assert!(first.iter().all(|e| e.status == OutboxStatus::InFlight && e.attempts == 1));
         assert!(second.is_empty());
         assert_eq!(ids(&after_lease), [old.id]);
         assert_eq!(after_lease[0].attempts, 2);
@@ -388,9 +354,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_dispatchers_never_claim_the_same_entry() {
         let outbox = MemoryOutbox::new();
-        let events: Vec<EventEnvelope> = (0..200)
-            .map(|i| event(t0() + Duration::milliseconds(i)))
-            .collect();
+        let events: Vec<EventEnvelope> =
+            (0..200).map(|i| event(t0() + Duration::milliseconds(i))).collect();
         outbox.append(&events).await.unwrap();
         let now = t0() + Duration::hours(1);
 
@@ -400,10 +365,7 @@ mod tests {
                 tokio::spawn(async move {
                     let mut mine = Vec::new();
                     loop {
-                        let batch = outbox
-                            .claim_due(now, Duration::minutes(5), 7)
-                            .await
-                            .unwrap();
+                        let batch = outbox.claim_due(now, Duration::minutes(5), 7).await.unwrap();
                         if batch.is_empty() {
                             return mine;
                         }
@@ -441,10 +403,7 @@ mod tests {
         let (outbox, e) = outbox_with_one_claimed_event().await;
         let retry_at = t0() + Duration::minutes(1);
 
-        outbox
-            .mark_failed(e.id, &["crm".into()], "ledger down", retry_at)
-            .await
-            .unwrap();
+        outbox.mark_failed(e.id, &["crm".into()], "ledger down", retry_at).await.unwrap();
 
         assert!(
             outbox
@@ -453,10 +412,7 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        let again = outbox
-            .claim_due(retry_at, Duration::seconds(30), 10)
-            .await
-            .unwrap();
+        let again = outbox.claim_due(retry_at, Duration::seconds(30), 10).await.unwrap();
         assert_eq!(again[0].delivered_to, ["crm"]);
         assert_eq!(again[0].last_error.as_deref(), Some("ledger down"));
     }
@@ -464,10 +420,7 @@ mod tests {
     #[tokio::test]
     async fn redelivery_clears_recipients_and_makes_the_entry_due() {
         let (outbox, e) = outbox_with_one_claimed_event().await;
-        outbox
-            .mark_dead(e.id, &["crm".into()], "malformed")
-            .await
-            .unwrap();
+        outbox.mark_dead(e.id, &["crm".into()], "malformed").await.unwrap();
         assert!(
             outbox
                 .claim_due(t0() + Duration::days(1), Duration::seconds(30), 10)
@@ -479,10 +432,7 @@ mod tests {
 
         outbox.redeliver(e.id, now).await.unwrap();
 
-        let entry = &outbox
-            .claim_due(now, Duration::seconds(30), 10)
-            .await
-            .unwrap()[0];
+        let entry = &outbox.claim_due(now, Duration::seconds(30), 10).await.unwrap()[0];
         assert!(entry.delivered_to.is_empty());
         assert_eq!(entry.attempts, 1);
     }
@@ -491,14 +441,8 @@ mod tests {
     async fn unknown_ids_are_not_found() {
         let outbox = MemoryOutbox::new();
         let id = EventId::from_uuid(Uuid::new_v4());
-        assert!(matches!(
-            outbox.mark_delivered(id, &[]).await,
-            Err(StoreError::NotFound { .. })
-        ));
-        assert!(matches!(
-            outbox.redeliver(id, t0()).await,
-            Err(StoreError::NotFound { .. })
-        ));
+        assert!(matches!(outbox.mark_delivered(id, &[]).await, Err(StoreError::NotFound { .. })));
+        assert!(matches!(outbox.redeliver(id, t0()).await, Err(StoreError::NotFound { .. })));
     }
 
     #[tokio::test]
@@ -507,25 +451,13 @@ mod tests {
         let events: Vec<EventEnvelope> =
             (0..5).map(|i| event(t0() + Duration::seconds(i))).collect();
         outbox.append(&events).await.unwrap();
-        outbox
-            .claim_due(t0(), Duration::seconds(30), 1)
-            .await
-            .unwrap();
+        outbox.claim_due(t0(), Duration::seconds(30), 1).await.unwrap();
         outbox.mark_delivered(events[0].id, &[]).await.unwrap();
 
         let first = outbox.list(None, None, 2).await.unwrap();
-        let second = outbox
-            .list(None, first.next_cursor.clone(), 2)
-            .await
-            .unwrap();
-        let third = outbox
-            .list(None, second.next_cursor.clone(), 2)
-            .await
-            .unwrap();
-        let delivered = outbox
-            .list(Some(OutboxStatus::Delivered), None, 10)
-            .await
-            .unwrap();
+        let second = outbox.list(None, first.next_cursor.clone(), 2).await.unwrap();
+        let third = outbox.list(None, second.next_cursor.clone(), 2).await.unwrap();
+        let delivered = outbox.list(Some(OutboxStatus::Delivered), None, 10).await.unwrap();
 
         assert_eq!(ids(&first.items), [events[4].id, events[3].id]);
         assert_eq!(ids(&second.items), [events[2].id, events[1].id]);
@@ -533,9 +465,6 @@ mod tests {
         assert_eq!(third.next_cursor, None);
         assert_eq!(ids(&delivered.items), [events[0].id]);
         let forged = Cursor(first.next_cursor.unwrap().0.replace('.', "x."));
-        assert!(matches!(
-            outbox.list(None, Some(forged), 2).await,
-            Err(StoreError::InvalidCursor)
-        ));
+        assert!(matches!(outbox.list(None, Some(forged), 2).await, Err(StoreError::InvalidCursor)));
     }
 }

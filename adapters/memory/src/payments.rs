@@ -162,9 +162,7 @@ impl FakePaymentGateway {
     /// Makes the next `n` calls (of any operation) time out after the gateway processed
     /// them: see [`Fault::Timeout`].
     pub fn timeout_next(&self, n: usize) {
-        self.lock()
-            .plan
-            .extend(std::iter::repeat_n(Some(Fault::Timeout), n));
+        self.lock().plan.extend(std::iter::repeat_n(Some(Fault::Timeout), n));
     }
 
     /// Lets the next `n_calls` calls through, then fails the one after with `fault`.
@@ -253,11 +251,7 @@ fn invalid(
     action: &'static str,
     reason: impl Into<String>,
 ) -> PaymentError {
-    PaymentError::InvalidState {
-        reference: reference.into(),
-        action,
-        reason: reason.into(),
-    }
+    PaymentError::InvalidState { reference: reference.into(), action, reason: reason.into() }
 }
 
 fn check_key(key: &str, reference: &str, action: &'static str) -> Result<(), PaymentError> {
@@ -342,11 +336,7 @@ impl State {
                     AuthorizeOutcome::Authorized(a) => a.reference.clone(),
                     AuthorizeOutcome::Declined(_) => subject,
                 };
-                return Err(invalid(
-                    reference,
-                    "authorized",
-                    key_reused(&request.idempotency_key),
-                ));
+                return Err(invalid(reference, "authorized", key_reused(&request.idempotency_key)));
             }
             return match &prev.outcome {
                 AuthorizeOutcome::Authorized(a) => Ok(a.clone()),
@@ -385,10 +375,7 @@ impl State {
                         refunds: Vec::new(),
                     },
                 );
-                AuthorizeOutcome::Authorized(Authorization {
-                    reference,
-                    amount: request.amount,
-                })
+                AuthorizeOutcome::Authorized(Authorization { reference, amount: request.amount })
             }
         };
         let result = match &outcome {
@@ -420,12 +407,10 @@ impl State {
             }
             return Ok(prev.result);
         }
-        let payment =
-            self.payments
-                .get_mut(reference)
-                .ok_or_else(|| PaymentError::UnknownPayment {
-                    reference: reference.to_owned(),
-                })?;
+        let payment = self
+            .payments
+            .get_mut(reference)
+            .ok_or_else(|| PaymentError::UnknownPayment { reference: reference.to_owned() })?;
         if payment.voided {
             return Err(invalid(
                 reference,
@@ -448,20 +433,13 @@ impl State {
             return Err(invalid(
                 reference,
                 "captured",
-                format!(
-                    "{amount} is more than the {} authorized",
-                    payment.authorized
-                ),
+                format!("{amount} is more than the {} authorized", payment.authorized),
             ));
         }
         payment.captured = amount;
         self.capture_keys.insert(
             key.to_owned(),
-            KeyedAmount {
-                reference: reference.to_owned(),
-                amount,
-                result: amount,
-            },
+            KeyedAmount { reference: reference.to_owned(), amount, result: amount },
         );
         Ok(amount)
     }
@@ -474,18 +452,12 @@ impl State {
             }
             return Ok(());
         }
-        let payment =
-            self.payments
-                .get_mut(reference)
-                .ok_or_else(|| PaymentError::UnknownPayment {
-                    reference: reference.to_owned(),
-                })?;
+        let payment = self
+            .payments
+            .get_mut(reference)
+            .ok_or_else(|| PaymentError::UnknownPayment { reference: reference.to_owned() })?;
         if !payment.voided && payment.captured.is_positive() {
-            return Err(invalid(
-                reference,
-                "voided",
-                "it was captured: refund it instead",
-            ));
+            return Err(invalid(reference, "voided", "it was captured: refund it instead"));
         }
         payment.voided = true;
         self.void_keys.insert(key.to_owned(), reference.to_owned());
@@ -505,12 +477,10 @@ impl State {
             }
             return Ok(prev.result.clone());
         }
-        let payment =
-            self.payments
-                .get_mut(reference)
-                .ok_or_else(|| PaymentError::UnknownPayment {
-                    reference: reference.to_owned(),
-                })?;
+        let payment = self
+            .payments
+            .get_mut(reference)
+            .ok_or_else(|| PaymentError::UnknownPayment { reference: reference.to_owned() })?;
         if !payment.captured.is_positive() {
             return Err(invalid(
                 reference,
@@ -524,10 +494,7 @@ impl State {
             .checked_add(&amount)
             .map_err(|e| invalid(reference, "refunded", e.to_string()))?;
         if refunded.amount() > payment.captured.amount() {
-            let left = payment
-                .captured
-                .checked_sub(&payment.refunded)
-                .unwrap_or(payment.captured);
+            let left = payment.captured.checked_sub(&payment.refunded).unwrap_or(payment.captured);
             return Err(invalid(
                 reference,
                 "refunded",
@@ -538,19 +505,13 @@ impl State {
             ));
         }
         self.next_refund += 1;
-        let receipt = RefundReceipt {
-            reference: format!("re_fake_{:06}", self.next_refund),
-            amount,
-        };
+        let receipt =
+            RefundReceipt { reference: format!("re_fake_{:06}", self.next_refund), amount };
         payment.refunded = refunded;
         payment.refunds.push(receipt.clone());
         self.refund_keys.insert(
             key.to_owned(),
-            KeyedAmount {
-                reference: reference.to_owned(),
-                amount,
-                result: receipt.clone(),
-            },
+            KeyedAmount { reference: reference.to_owned(), amount, result: receipt.clone() },
         );
         Ok(receipt)
     }
@@ -637,10 +598,7 @@ mod tests {
     }
 
     async fn authorized(gateway: &FakePaymentGateway, key: &str, minor: i64) -> Authorization {
-        gateway
-            .authorize(&request(key, minor, "pm_card_visa"))
-            .await
-            .unwrap()
+        gateway.authorize(&request(key, minor, "pm_card_visa")).await.unwrap()
     }
 
     #[tokio::test]
@@ -673,10 +631,7 @@ mod tests {
         let gateway = FakePaymentGateway::new();
         let first = authorized(&gateway, "k1", 5000).await;
 
-        let err = gateway
-            .authorize(&request("k1", 4000, "pm_card_visa"))
-            .await
-            .unwrap_err();
+        let err = gateway.authorize(&request("k1", 4000, "pm_card_visa")).await.unwrap_err();
 
         assert!(
             matches!(err, PaymentError::InvalidState { ref reference, .. } if *reference == first.reference)
@@ -699,15 +654,10 @@ mod tests {
     async fn declining_test_cards_are_declined_with_their_code() {
         let gateway = FakePaymentGateway::new();
 
-        let declined = gateway
-            .authorize(&request("k1", 100, "pm_card_chargeDeclined"))
-            .await;
-        let broke = gateway
-            .authorize(&request("k2", 100, "pm_card_insufficientFunds"))
-            .await;
-        let expired = gateway
-            .authorize(&request("k3", 100, "pm_card_chargeDeclinedExpiredCard"))
-            .await;
+        let declined = gateway.authorize(&request("k1", 100, "pm_card_chargeDeclined")).await;
+        let broke = gateway.authorize(&request("k2", 100, "pm_card_insufficientFunds")).await;
+        let expired =
+            gateway.authorize(&request("k3", 100, "pm_card_chargeDeclinedExpiredCard")).await;
 
         assert!(
             matches!(declined, Err(PaymentError::Declined { code }) if code == "card_declined")
@@ -723,9 +673,7 @@ mod tests {
     async fn other_pm_card_tokens_are_approved() {
         let gateway = FakePaymentGateway::new();
 
-        let result = gateway
-            .authorize(&request("k1", 100, "pm_card_mastercard"))
-            .await;
+        let result = gateway.authorize(&request("k1", 100, "pm_card_mastercard")).await;
 
         assert!(result.is_ok());
     }
@@ -734,10 +682,7 @@ mod tests {
     async fn a_token_that_is_not_a_payment_method_is_refused_without_echoing_it() {
         let gateway = FakePaymentGateway::new();
 
-        let err = gateway
-            .authorize(&request("k1", 100, "4242424242424242"))
-            .await
-            .unwrap_err();
+        let err = gateway.authorize(&request("k1", 100, "4242424242424242")).await.unwrap_err();
 
         assert!(matches!(err, PaymentError::InvalidPaymentMethod { .. }));
         assert!(!err.to_string().contains("4242"));
@@ -779,13 +724,7 @@ mod tests {
 
         let result = gateway.authorize(&request("k1", 0, "pm_card_visa")).await;
 
-        assert!(matches!(
-            result,
-            Err(PaymentError::InvalidState {
-                action: "authorized",
-                ..
-            })
-        ));
+        assert!(matches!(result, Err(PaymentError::InvalidState { action: "authorized", .. })));
     }
 
     #[tokio::test]
@@ -796,18 +735,9 @@ mod tests {
         let too_much = gateway.capture(&auth.reference, usd(5001), "c1").await;
         let exact = gateway.capture(&auth.reference, usd(5000), "c2").await;
 
-        assert!(matches!(
-            too_much,
-            Err(PaymentError::InvalidState {
-                action: "captured",
-                ..
-            })
-        ));
+        assert!(matches!(too_much, Err(PaymentError::InvalidState { action: "captured", .. })));
         assert_eq!(exact.unwrap(), usd(5000));
-        assert_eq!(
-            gateway.payment(&auth.reference).unwrap().captured,
-            usd(5000)
-        );
+        assert_eq!(gateway.payment(&auth.reference).unwrap().captured, usd(5000));
     }
 
     #[tokio::test]
@@ -826,22 +756,13 @@ mod tests {
     async fn a_capture_with_the_same_key_returns_the_same_result() {
         let gateway = FakePaymentGateway::new();
         let auth = authorized(&gateway, "k1", 5000).await;
-        let first = gateway
-            .capture(&auth.reference, usd(5000), "c1")
-            .await
-            .unwrap();
+        let first = gateway.capture(&auth.reference, usd(5000), "c1").await.unwrap();
 
-        let again = gateway
-            .capture(&auth.reference, usd(5000), "c1")
-            .await
-            .unwrap();
+        let again = gateway.capture(&auth.reference, usd(5000), "c1").await.unwrap();
         let other_amount = gateway.capture(&auth.reference, usd(4000), "c1").await;
 
         assert_eq!(first, again);
-        assert!(matches!(
-            other_amount,
-            Err(PaymentError::InvalidState { .. })
-        ));
+        assert!(matches!(other_amount, Err(PaymentError::InvalidState { .. })));
     }
 
     #[tokio::test]
@@ -849,13 +770,8 @@ mod tests {
         let gateway = FakePaymentGateway::new();
         let auth = authorized(&gateway, "k1", 5000).await;
 
-        let result = gateway
-            .capture(
-                &auth.reference,
-                Money::from_minor(5000, Currency::EUR),
-                "c1",
-            )
-            .await;
+        let result =
+            gateway.capture(&auth.reference, Money::from_minor(5000, Currency::EUR), "c1").await;
 
         assert!(matches!(result, Err(PaymentError::InvalidState { .. })));
     }
@@ -868,13 +784,7 @@ mod tests {
 
         let result = gateway.capture(&auth.reference, usd(5000), "c1").await;
 
-        assert!(matches!(
-            result,
-            Err(PaymentError::InvalidState {
-                action: "captured",
-                ..
-            })
-        ));
+        assert!(matches!(result, Err(PaymentError::InvalidState { action: "captured", .. })));
         assert!(gateway.payment(&auth.reference).unwrap().voided);
     }
 
@@ -894,43 +804,25 @@ mod tests {
     async fn a_captured_payment_cannot_be_voided() {
         let gateway = FakePaymentGateway::new();
         let auth = authorized(&gateway, "k1", 5000).await;
-        gateway
-            .capture(&auth.reference, usd(5000), "c1")
-            .await
-            .unwrap();
+        gateway.capture(&auth.reference, usd(5000), "c1").await.unwrap();
 
         let result = gateway.void(&auth.reference, "v1").await;
 
-        assert!(matches!(
-            result,
-            Err(PaymentError::InvalidState {
-                action: "voided",
-                ..
-            })
-        ));
+        assert!(matches!(result, Err(PaymentError::InvalidState { action: "voided", .. })));
     }
 
     #[tokio::test]
     async fn refunds_never_exceed_what_was_captured_in_total() {
         let gateway = FakePaymentGateway::new();
         let auth = authorized(&gateway, "k1", 5000).await;
-        gateway
-            .capture(&auth.reference, usd(4000), "c1")
-            .await
-            .unwrap();
+        gateway.capture(&auth.reference, usd(4000), "c1").await.unwrap();
 
         let first = gateway.refund(&auth.reference, usd(3000), "r1").await;
         let too_much = gateway.refund(&auth.reference, usd(1001), "r2").await;
         let rest = gateway.refund(&auth.reference, usd(1000), "r3").await;
 
         assert_eq!(first.unwrap().amount, usd(3000));
-        assert!(matches!(
-            too_much,
-            Err(PaymentError::InvalidState {
-                action: "refunded",
-                ..
-            })
-        ));
+        assert!(matches!(too_much, Err(PaymentError::InvalidState { action: "refunded", .. })));
         assert_eq!(rest.unwrap().amount, usd(1000));
         let payment = gateway.payment(&auth.reference).unwrap();
         assert_eq!(payment.refunded, usd(4000));
@@ -941,25 +833,13 @@ mod tests {
     async fn a_refund_with_the_same_key_refunds_once() {
         let gateway = FakePaymentGateway::new();
         let auth = authorized(&gateway, "k1", 5000).await;
-        gateway
-            .capture(&auth.reference, usd(5000), "c1")
-            .await
-            .unwrap();
+        gateway.capture(&auth.reference, usd(5000), "c1").await.unwrap();
 
-        let first = gateway
-            .refund(&auth.reference, usd(1000), "r1")
-            .await
-            .unwrap();
-        let again = gateway
-            .refund(&auth.reference, usd(1000), "r1")
-            .await
-            .unwrap();
+        let first = gateway.refund(&auth.reference, usd(1000), "r1").await.unwrap();
+        let again = gateway.refund(&auth.reference, usd(1000), "r1").await.unwrap();
 
         assert_eq!(first, again);
-        assert_eq!(
-            gateway.payment(&auth.reference).unwrap().refunded,
-            usd(1000)
-        );
+        assert_eq!(gateway.payment(&auth.reference).unwrap().refunded, usd(1000));
     }
 
     #[tokio::test]
@@ -990,12 +870,8 @@ mod tests {
         let gateway = FakePaymentGateway::new();
         gateway.timeout_next(1);
 
-        let lost = gateway
-            .authorize(&request("k1", 5000, "pm_card_visa"))
-            .await;
-        let retry = gateway
-            .authorize(&request("k1", 5000, "pm_card_visa"))
-            .await;
+        let lost = gateway.authorize(&request("k1", 5000, "pm_card_visa")).await;
+        let retry = gateway.authorize(&request("k1", 5000, "pm_card_visa")).await;
 
         assert!(matches!(lost, Err(PaymentError::Timeout)));
         assert!(retry.is_ok());
@@ -1007,12 +883,8 @@ mod tests {
         let gateway = FakePaymentGateway::new();
         gateway.timeout_next(1);
 
-        let _lost = gateway
-            .authorize(&request("k1", 5000, "pm_card_visa"))
-            .await;
-        let _wrong_retry = gateway
-            .authorize(&request("k2", 5000, "pm_card_visa"))
-            .await;
+        let _lost = gateway.authorize(&request("k1", 5000, "pm_card_visa")).await;
+        let _wrong_retry = gateway.authorize(&request("k2", 5000, "pm_card_visa")).await;
 
         assert_eq!(gateway.authorizations(), 2);
     }
@@ -1035,13 +907,9 @@ mod tests {
         let gateway = FakePaymentGateway::new();
         gateway.unavailable(true);
 
-        let down = gateway
-            .authorize(&request("k1", 5000, "pm_card_visa"))
-            .await;
+        let down = gateway.authorize(&request("k1", 5000, "pm_card_visa")).await;
         gateway.unavailable(false);
-        let up = gateway
-            .authorize(&request("k1", 5000, "pm_card_visa"))
-            .await;
+        let up = gateway.authorize(&request("k1", 5000, "pm_card_visa")).await;
 
         assert!(matches!(&down, Err(e) if e.is_retryable()));
         assert!(up.is_ok());
@@ -1073,9 +941,7 @@ mod tests {
             .map(|_| {
                 let gateway = Arc::clone(&gateway);
                 tokio::spawn(async move {
-                    gateway
-                        .authorize(&request("same", 5000, "pm_card_visa"))
-                        .await
+                    gateway.authorize(&request("same", 5000, "pm_card_visa")).await
                 })
             })
             .collect();

@@ -85,9 +85,7 @@ impl PromotionRepository for MemoryPromotions {
         let old_code = match state.promotions.get_mut(&id) {
             Some(old) => {
                 let replacement = promotion.clone().with_times_used(old.times_used());
-                std::mem::replace(&mut old.promotion, replacement)
-                    .coupon()
-                    .cloned()
+                std::mem::replace(&mut old.promotion, replacement).coupon().cloned()
             }
             None => {
                 let stored = Stored {
@@ -122,26 +120,16 @@ impl PromotionRepository for MemoryPromotions {
     }
 
     async fn all(&self) -> Result<Vec<Promotion>, StoreError> {
-        let mut all: Vec<Promotion> = self
-            .lock()
-            .promotions
-            .values()
-            .map(|s| s.promotion.clone())
-            .collect();
-        all.sort_by(|a, b| {
-            b.priority()
-                .cmp(&a.priority())
-                .then_with(|| a.id().cmp(&b.id()))
-        });
+        let mut all: Vec<Promotion> =
+            self.lock().promotions.values().map(|s| s.promotion.clone()).collect();
+        all.sort_by(|a, b| b.priority().cmp(&a.priority()).then_with(|| a.id().cmp(&b.id())));
         Ok(all)
     }
 
     async fn delete(&self, id: PromotionId) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let old = state
-            .promotions
-            .remove(&id)
-            .ok_or_else(|| StoreError::not_found("promotion", id))?;
+        let old =
+            state.promotions.remove(&id).ok_or_else(|| StoreError::not_found("promotion", id))?;
         if let Some(code) = old.promotion.coupon() {
             state.coupons.remove(code);
         }
@@ -150,18 +138,12 @@ impl PromotionRepository for MemoryPromotions {
 
     async fn redeem(&self, id: PromotionId, order: OrderId) -> Result<(), RedeemError> {
         let mut state = self.lock();
-        let stored = state
-            .promotions
-            .get_mut(&id)
-            .ok_or_else(|| StoreError::not_found("promotion", id))?;
+        let stored =
+            state.promotions.get_mut(&id).ok_or_else(|| StoreError::not_found("promotion", id))?;
         if stored.redeemed_by.contains(&order) {
             return Ok(());
         }
-        if stored
-            .promotion
-            .usage_limit()
-            .is_some_and(|limit| stored.times_used() >= limit)
-        {
+        if stored.promotion.usage_limit().is_some_and(|limit| stored.times_used() >= limit) {
             return Err(RedeemError::UsageLimitReached { promotion: id });
         }
         stored.redeemed_by.insert(order);
@@ -254,10 +236,7 @@ mod tests {
         repo.release(p.id(), first).await.unwrap();
         repo.redeem(p.id(), second).await.unwrap();
 
-        assert!(matches!(
-            blocked,
-            Err(RedeemError::UsageLimitReached { .. })
-        ));
+        assert!(matches!(blocked, Err(RedeemError::UsageLimitReached { .. })));
         assert_eq!(repo.all().await.unwrap()[0].times_used(), 1);
     }
 
@@ -271,52 +250,27 @@ mod tests {
 
         repo.upsert(&edited).await.unwrap();
 
-        let stored = repo
-            .by_coupon(&CouponCode::new("save2").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = repo.by_coupon(&CouponCode::new("save2").unwrap()).await.unwrap().unwrap();
         assert_eq!(stored.times_used(), 1);
-        assert!(
-            repo.by_coupon(&CouponCode::new("SAVE").unwrap())
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(repo.by_coupon(&CouponCode::new("SAVE").unwrap()).await.unwrap().is_none());
     }
 
     #[tokio::test]
     async fn a_coupon_code_belongs_to_one_promotion() {
         let repo = MemoryPromotions::new();
-        repo.upsert(&promotion(1, Some("SAVE"), None))
-            .await
-            .unwrap();
+        repo.upsert(&promotion(1, Some("SAVE"), None)).await.unwrap();
 
-        let err = repo
-            .upsert(&promotion(2, Some("save"), None))
-            .await
-            .unwrap_err();
+        let err = repo.upsert(&promotion(2, Some("save"), None)).await.unwrap_err();
 
         assert!(matches!(err, StoreError::AlreadyExists { ref key, .. } if key == "coupon SAVE"));
-        assert!(
-            repo.get(PromotionId::from_uuid(Uuid::from_u128(2)))
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(repo.get(PromotionId::from_uuid(Uuid::from_u128(2))).await.unwrap().is_none());
     }
 
     #[tokio::test]
     async fn redeeming_an_unknown_promotion_is_not_found() {
         let repo = MemoryPromotions::new();
-        let err = repo
-            .redeem(PromotionId::from_uuid(Uuid::new_v4()), order())
-            .await
-            .unwrap_err();
-        assert!(matches!(
-            err,
-            RedeemError::Store(StoreError::NotFound { .. })
-        ));
+        let err = repo.redeem(PromotionId::from_uuid(Uuid::new_v4()), order()).await.unwrap_err();
+        assert!(matches!(err, RedeemError::Store(StoreError::NotFound { .. })));
     }
 
     #[tokio::test]
@@ -333,10 +287,7 @@ mod tests {
         repo.redeem(id, order()).await.unwrap();
         let blocked = repo.redeem(id, order()).await;
 
-        assert!(matches!(
-            blocked,
-            Err(RedeemError::UsageLimitReached { .. })
-        ));
+        assert!(matches!(blocked, Err(RedeemError::UsageLimitReached { .. })));
         assert_eq!(repo.get(id).await.unwrap().unwrap().times_used(), 3);
     }
 
@@ -354,13 +305,8 @@ mod tests {
         for p in [promotion(2, None, None), high, promotion(1, None, None)] {
             repo.upsert(&p).await.unwrap();
         }
-        let order: Vec<u128> = repo
-            .all()
-            .await
-            .unwrap()
-            .iter()
-            .map(|p| p.id().as_uuid().as_u128())
-            .collect();
+        let order: Vec<u128> =
+            repo.all().await.unwrap().iter().map(|p| p.id().as_uuid().as_u128()).collect();
         assert_eq!(order, [9, 1, 2]);
     }
 }

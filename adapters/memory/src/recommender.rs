@@ -101,11 +101,8 @@ impl Recommender for MemoryRecommender {
     async fn record(&self, interaction: &Interaction) -> Result<(), StoreError> {
         self.check_up()?;
         let mut ties = self.lock();
-        let tie = ties
-            .entry(interaction.customer)
-            .or_default()
-            .entry(interaction.product)
-            .or_default();
+        let tie =
+            ties.entry(interaction.customer).or_default().entry(interaction.product).or_default();
         *tie = (*tie).max(weight(interaction.kind));
         Ok(())
     }
@@ -242,14 +239,8 @@ mod tests {
         // Product 2 (viewed, not bought) is strongly tied to their purchase of 1 through
         // customer 2; product 3 less so (only carted there).
         assert_eq!(suggested, [product(2), product(3)]);
-        assert!(
-            !suggested.contains(&product(1)),
-            "bought products are not suggested"
-        );
-        assert!(
-            !suggested.contains(&product(9)),
-            "unrelated products are not suggested"
-        );
+        assert!(!suggested.contains(&product(1)), "bought products are not suggested");
+        assert!(!suggested.contains(&product(9)), "unrelated products are not suggested");
     }
 
     #[tokio::test]

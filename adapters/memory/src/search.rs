@@ -129,30 +129,23 @@ impl MemorySearch {
         let not_issued = || {
             invalid("the cursor was not handed out by this index: pass back next_cursor unchanged")
         };
-        let offset = self
-            .cursors
-            .decode_scoped(fingerprint, cursor)
-            .map_err(|err| match err {
-                CursorError::NotIssued => not_issued(),
-                CursorError::OtherScope => invalid(
-                    "the cursor belongs to another search: keep the query unchanged between pages",
-                ),
-            })?;
+        let offset = self.cursors.decode_scoped(fingerprint, cursor).map_err(|err| match err {
+            CursorError::NotIssued => not_issued(),
+            CursorError::OtherScope => invalid(
+                "the cursor belongs to another search: keep the query unchanged between pages",
+            ),
+        })?;
         offset.parse().map_err(|_| not_issued())
     }
 }
 
 fn invalid(reason: &str) -> SearchError {
-    SearchError::Invalid {
-        reason: reason.to_owned(),
-    }
+    SearchError::Invalid { reason: reason.to_owned() }
 }
 
 /// Lower-cased words: runs of letters and digits.
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
 }
 
 /// What identifies a search apart from its page: a cursor is only valid for the same one.
@@ -172,11 +165,7 @@ fn fingerprint(query: &SearchQuery) -> String {
 
 fn price_in(doc: &SearchDocument, currency: Option<Currency>) -> Option<Decimal> {
     let currency = currency?;
-    doc.prices
-        .iter()
-        .filter(|(c, _)| *c == currency)
-        .map(|(_, p)| *p)
-        .min()
+    doc.prices.iter().filter(|(c, _)| *c == currency).map(|(_, p)| *p).min()
 }
 
 fn value_matches(have: &str, wanted: &str) -> bool {
@@ -199,16 +188,9 @@ fn relevance(doc: &SearchDocument, query_words: &[String], whole_text: &str) -> 
     let title: BTreeSet<String> = words(&doc.title).collect();
     let description: BTreeSet<String> = words(&doc.description).collect();
     let skus: BTreeSet<String> = doc.skus.iter().flat_map(|s| words(s)).collect();
-    let mut relevance = Relevance {
-        exact_sku,
-        ..Relevance::default()
-    };
+    let mut relevance = Relevance { exact_sku, ..Relevance::default() };
     for word in query_words {
-        let (t, d, s) = (
-            title.contains(word),
-            description.contains(word),
-            skus.contains(word),
-        );
+        let (t, d, s) = (title.contains(word), description.contains(word), skus.contains(word));
         if !(t || d || s || exact_sku) {
             return None;
         }
@@ -248,16 +230,11 @@ fn facet(name: &str, hits: &[Hit<'_>]) -> Facet {
             *counts.entry(value.to_owned()).or_default() += 1;
         }
     }
-    let mut counts: Vec<FacetCount> = counts
-        .into_iter()
-        .map(|(value, count)| FacetCount { value, count })
-        .collect();
+    let mut counts: Vec<FacetCount> =
+        counts.into_iter().map(|(value, count)| FacetCount { value, count }).collect();
     // Stable sort over value order: equal counts stay sorted by value.
     counts.sort_by_key(|c| Reverse(c.count));
-    Facet {
-        name: name.to_owned(),
-        counts,
-    }
+    Facet { name: name.to_owned(), counts }
 }
 
 fn check_query(query: &SearchQuery) -> Result<Vec<String>, SearchError> {
@@ -322,17 +299,9 @@ impl SearchIndex for MemorySearch {
         let mut hits: Vec<Hit<'_>> = docs
             .values()
             .filter(|doc| doc.status == ProductStatus::Active)
+            .filter(|doc| query.category.as_ref().is_none_or(|c| doc.categories.contains(c)))
             .filter(|doc| {
-                query
-                    .category
-                    .as_ref()
-                    .is_none_or(|c| doc.categories.contains(c))
-            })
-            .filter(|doc| {
-                query
-                    .attributes
-                    .iter()
-                    .all(|(name, value)| has_attribute(doc, name, value))
+                query.attributes.iter().all(|(name, value)| has_attribute(doc, name, value))
             })
             .filter_map(|doc| {
                 let price = price_in(doc, query.currency);
@@ -342,11 +311,7 @@ impl SearchIndex for MemorySearch {
                     (Some(p), min, max) => min.is_none_or(|m| p >= m) && max.is_none_or(|m| p <= m),
                 };
                 let relevance = relevance(doc, &query_words, &whole_text)?;
-                in_range.then_some(Hit {
-                    doc,
-                    relevance,
-                    price,
-                })
+                in_range.then_some(Hit { doc, relevance, price })
             })
             .collect();
         hits.sort_by(|a, b| compare(query.sort, a, b));
@@ -354,12 +319,8 @@ impl SearchIndex for MemorySearch {
         let facets = facet_names.iter().map(|name| facet(name, &hits)).collect();
         let total = hits.len();
         let end = offset.saturating_add(query.limit).min(total);
-        let page = hits
-            .get(offset..end)
-            .unwrap_or_default()
-            .iter()
-            .map(|h| h.doc.product_id)
-            .collect();
+        let page =
+            hits.get(offset..end).unwrap_or_default().iter().map(|h| h.doc.product_id).collect();
         let next_cursor =
             (end < total).then(|| self.cursors.encode_scoped(&fingerprint, &end.to_string()));
         Ok(SearchResults {
@@ -397,18 +358,11 @@ mod tests {
     }
 
     fn query(text: &str) -> SearchQuery {
-        SearchQuery {
-            text: text.into(),
-            limit: 20,
-            ..SearchQuery::default()
-        }
+        SearchQuery { text: text.into(), limit: 20, ..SearchQuery::default() }
     }
 
     fn attr(name: &str, values: &[&str]) -> (AttributeName, Vec<String>) {
-        (
-            AttributeName::new(name).unwrap(),
-            values.iter().map(|v| (*v).to_owned()).collect(),
-        )
+        (AttributeName::new(name).unwrap(), values.iter().map(|v| (*v).to_owned()).collect())
     }
 
     async fn index(docs: Vec<SearchDocument>) -> MemorySearch {
@@ -435,11 +389,8 @@ mod tests {
 
     #[tokio::test]
     async fn every_word_must_match_ignoring_case() {
-        let search = index(vec![
-            doc(1, "Red Shirt", "cotton"),
-            doc(2, "Blue shirt", "Cotton"),
-        ])
-        .await;
+        let search =
+            index(vec![doc(1, "Red Shirt", "cotton"), doc(2, "Blue shirt", "Cotton")]).await;
 
         let both = search.search(&query("SHIRT cotton")).await.unwrap();
         let red = search.search(&query("red cotton")).await.unwrap();
@@ -510,8 +461,7 @@ mod tests {
         q.attributes = vec![(AttributeName::new("colour").unwrap(), "RED".into())];
 
         let red_shoes = search.search(&q).await.unwrap();
-        q.attributes
-            .push((AttributeName::new("size_eu").unwrap(), "42".into()));
+        q.attributes.push((AttributeName::new("size_eu").unwrap(), "42".into()));
         let red_42 = search.search(&q).await.unwrap();
 
         assert_eq!(red_shoes.hits, [id(1), id(2)]);
@@ -522,19 +472,12 @@ mod tests {
     async fn price_filters_apply_in_the_query_currency() {
         let priced = |n, usd: i64| {
             let mut d = doc(n, "Item", "");
-            d.prices = vec![
-                (Currency::USD, Decimal::new(usd, 2)),
-                (Currency::EUR, Decimal::new(1, 0)),
-            ];
+            d.prices =
+                vec![(Currency::USD, Decimal::new(usd, 2)), (Currency::EUR, Decimal::new(1, 0))];
             d
         };
-        let search = index(vec![
-            priced(1, 500),
-            priced(2, 1500),
-            priced(3, 2500),
-            doc(4, "Item", ""),
-        ])
-        .await;
+        let search =
+            index(vec![priced(1, 500), priced(2, 1500), priced(3, 2500), doc(4, "Item", "")]).await;
         let mut q = query("");
         q.currency = Some(Currency::USD);
         q.min_price = Some(Decimal::new(5, 0));
@@ -574,12 +517,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_title_sort_ignores_case() {
-        let search = index(vec![
-            doc(1, "banana", ""),
-            doc(2, "Apple", ""),
-            doc(3, "cherry", ""),
-        ])
-        .await;
+        let search =
+            index(vec![doc(1, "banana", ""), doc(2, "Apple", ""), doc(3, "cherry", "")]).await;
         let mut q = query("");
         q.sort = SearchSort::Title;
 
@@ -610,21 +549,14 @@ mod tests {
         let results = search.search(&q).await.unwrap();
 
         assert_eq!(results.hits.len(), 1);
-        let counts = |f: &Facet| {
-            f.counts
-                .iter()
-                .map(|c| (c.value.clone(), c.count))
-                .collect::<Vec<_>>()
-        };
+        let counts =
+            |f: &Facet| f.counts.iter().map(|c| (c.value.clone(), c.count)).collect::<Vec<_>>();
         assert_eq!(results.facets[0].name, "colour");
         assert_eq!(
             counts(&results.facets[0]),
             [("blue".into(), 2), ("red".into(), 2), ("green".into(), 1)]
         );
-        assert_eq!(
-            counts(&results.facets[1]),
-            [("tops".into(), 3), ("sale".into(), 1)]
-        );
+        assert_eq!(counts(&results.facets[1]), [("tops".into(), 3), ("sale".into(), 1)]);
     }
 
     #[tokio::test]
@@ -661,10 +593,8 @@ mod tests {
 
         let mut tampered = cursor.0.clone();
         tampered.replace_range(0..1, if tampered.starts_with('A') { "B" } else { "A" });
-        let with = |c: &str, text: &str| SearchQuery {
-            cursor: Some(Cursor(c.to_owned())),
-            ..query(text)
-        };
+        let with =
+            |c: &str, text: &str| SearchQuery { cursor: Some(Cursor(c.to_owned())), ..query(text) };
 
         assert!(matches!(
             search.search(&with(&tampered, "sock")).await,
@@ -696,39 +626,18 @@ mod tests {
                 "limit {limit}"
             );
         }
-        assert!(
-            search
-                .search(&SearchQuery {
-                    limit: 100,
-                    ..query("")
-                })
-                .await
-                .is_ok()
-        );
+        assert!(search.search(&SearchQuery { limit: 100, ..query("") }).await.is_ok());
     }
 
     #[tokio::test]
     async fn bad_facet_names_and_prices_without_a_currency_are_invalid() {
         let search = MemorySearch::new();
 
-        let facet = search
-            .search(&SearchQuery {
-                facets: vec!["Colour!".into()],
-                ..query("")
-            })
-            .await;
-        let price = search
-            .search(&SearchQuery {
-                min_price: Some(Decimal::ONE),
-                ..query("")
-            })
-            .await;
-        let sort = search
-            .search(&SearchQuery {
-                sort: SearchSort::PriceAsc,
-                ..query("")
-            })
-            .await;
+        let facet =
+            search.search(&SearchQuery { facets: vec!["Colour!".into()], ..query("") }).await;
+        let price =
+            search.search(&SearchQuery { min_price: Some(Decimal::ONE), ..query("") }).await;
+        let sort = search.search(&SearchQuery { sort: SearchSort::PriceAsc, ..query("") }).await;
 
         assert!(matches!(facet, Err(SearchError::Invalid { .. })));
         assert!(matches!(price, Err(SearchError::Invalid { .. })));

@@ -9,11 +9,13 @@ use shopkit_memory::{
     FakePaymentGateway, ManualClock, MemoryCarts, MemoryIdempotency, MemoryInventory, MemoryOrders,
     MemoryOutbox, MemoryProducts, MemoryPromotions, RandomIds,
 };
-use shopkit_testkit::checkout::{self, CheckoutWorld};
+use shopkit_testkit::checkout::CheckoutWorld;
 use shopkit_testkit::payments::PaymentMethods;
 
-/// Fresh adapters, and the gateway to count its authorizations.
-fn world() -> (CheckoutWorld, Arc<FakePaymentGateway>) {
+type Authorizations = Arc<dyn Fn() -> usize + Send + Sync>;
+
+/// Fresh adapters, and the gateway's authorization count.
+async fn world() -> (CheckoutWorld, Authorizations) {
     let outbox = MemoryOutbox::new();
     let gateway = Arc::new(FakePaymentGateway::new());
     let world = CheckoutWorld {
@@ -29,33 +31,7 @@ fn world() -> (CheckoutWorld, Arc<FakePaymentGateway>) {
         ids: Arc::new(RandomIds::new()),
         methods: PaymentMethods::stripe_test(),
     };
-    (world, gateway)
+    (world, Arc::new(move || gateway.authorizations()))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn checkout_places_one_order_per_idempotency_key() {
-    let (world, gateway) = world();
-    checkout::checkout_places_one_order_per_idempotency_key(world, &|| gateway.authorizations())
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn checkout_fails_cleanly_when_stock_runs_out() {
-    let (world, _) = world();
-    checkout::checkout_fails_cleanly_when_stock_runs_out(world).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn declined_payment_releases_stock_and_places_no_order() {
-    let (world, gateway) = world();
-    checkout::declined_payment_releases_stock_and_places_no_order(world, &|| {
-        gateway.authorizations()
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn checkout_reconciles_quote_and_order_totals() {
-    let (world, _) = world();
-    checkout::checkout_reconciles_quote_and_order_totals(world).await;
-}
+shopkit_testkit::checkout_contracts!(world);

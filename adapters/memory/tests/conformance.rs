@@ -73,10 +73,7 @@ shopkit_testkit::cache_contracts!(async || {
 });
 
 shopkit_testkit::payments_contracts!(async || {
-    (
-        Arc::new(FakePaymentGateway::new()) as Arc<dyn PaymentGateway>,
-        PaymentMethods::stripe_test(),
-    )
+    (Arc::new(FakePaymentGateway::new()) as Arc<dyn PaymentGateway>, PaymentMethods::stripe_test())
 });
 
 shopkit_testkit::notifier_contracts!(async || {
@@ -89,10 +86,7 @@ shopkit_testkit::notifier_contracts!(async || {
         rejected: email_to("not an email address"),
         unreachable: Arc::new(down),
         dedup: Dedup::Observable(Arc::new(move |key: &str| {
-            log.sent()
-                .iter()
-                .filter(|s| s.message.dedup_key == key)
-                .count()
+            log.sent().iter().filter(|s| s.message.dedup_key == key).count()
         })),
     };
     (notifier as Arc<dyn Notifier>, cases)
@@ -108,9 +102,8 @@ shopkit_testkit::media_contracts!(async || {
         max_bytes,
         presigned: PresignedUrls::Enforced {
             works: Arc::new(move |url: String| {
-                let ok = verifier
-                    .verify_presigned(&url, shopkit_core::ports::Clock::now(&now))
-                    .is_ok();
+                let ok =
+                    verifier.verify_presigned(&url, shopkit_core::ports::Clock::now(&now)).is_ok();
                 Box::pin(async move { ok })
             }),
             time: TimeControl::manual(move |by| {
@@ -132,11 +125,7 @@ shopkit_testkit::ids_contracts!(async || Arc::new(RandomIds::new()) as Arc<dyn I
 shopkit_testkit::identity_contracts!(async || {
     let clock = ManualClock::new(t0());
     let customer = CustomerId::from_uuid(uuid());
-    let principal = Principal {
-        customer,
-        email: None,
-        roles: vec![Role::Customer],
-    };
+    let principal = Principal { customer, email: None, roles: vec![Role::Customer] };
     let verifier = StaticIdentityVerifier::new(Arc::new(clock))
         .with_token("valid-token", principal.clone(), t0() + Duration::hours(1))
         .with_token("expired-token", principal, t0() - Duration::seconds(1));

@@ -24,11 +24,7 @@ pub struct InvalidId {
 
 impl InvalidId {
     fn new(kind: &'static str, value: &str, reason: &'static str) -> Self {
-        InvalidId {
-            kind,
-            value: value.chars().take(80).collect(),
-            reason,
-        }
+        InvalidId { kind, value: value.chars().take(80).collect(), reason }
     }
 }
 
@@ -202,9 +198,7 @@ fn is_slug(raw: &str) -> bool {
     !raw.starts_with('-')
         && !raw.ends_with('-')
         && !raw.contains("--")
-        && raw
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 impl Sku {
@@ -327,11 +321,7 @@ impl RegionCode {
             (1..=3).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric())
         });
         if !country_ok || !sub_ok {
-            return Err(InvalidId::new(
-                "region",
-                raw,
-                "an ISO 3166 code such as DE or US-CA",
-            ));
+            return Err(InvalidId::new("region", raw, "an ISO 3166 code such as DE or US-CA"));
         }
         Ok(RegionCode(upper))
     }
@@ -423,19 +413,9 @@ pub struct CartToken(String);
 impl CartToken {
     /// Validates a token: 32 to 128 hex characters.
     pub fn new(raw: &str) -> Result<Self, InvalidId> {
-        check_code(
-            "cart token",
-            raw,
-            128,
-            |c| c.is_ascii_hexdigit(),
-            "32 to 128 hex characters",
-        )?;
+        check_code("cart token", raw, 128, |c| c.is_ascii_hexdigit(), "32 to 128 hex characters")?;
         if raw.len() < 32 {
-            return Err(InvalidId::new(
-                "cart token",
-                "<redacted>",
-                "32 to 128 hex characters",
-            ));
+            return Err(InvalidId::new("cart token", "<redacted>", "32 to 128 hex characters"));
         }
         Ok(CartToken(raw.to_ascii_lowercase()))
     }
@@ -483,19 +463,13 @@ mod tests {
         assert!(Slug::new("Red").is_err());
         assert!(Slug::new("-a").is_err());
         assert!(Slug::new("a--b").is_err());
-        assert_eq!(
-            Slug::from_title("  Red Shirt, Size M!").unwrap().as_str(),
-            "red-shirt-size-m"
-        );
+        assert_eq!(Slug::from_title("  Red Shirt, Size M!").unwrap().as_str(), "red-shirt-size-m");
         assert!(Slug::from_title("!!!").is_err());
     }
 
     #[test]
     fn coupon_codes_are_case_insensitive() {
-        assert_eq!(
-            CouponCode::new(" save10 ").unwrap(),
-            CouponCode::new("SAVE10").unwrap()
-        );
+        assert_eq!(CouponCode::new(" save10 ").unwrap(), CouponCode::new("SAVE10").unwrap());
         assert!(CouponCode::new("sa ve").is_err());
     }
 

@@ -7,15 +7,15 @@
 //! # Layout
 //! - [`money`]: `Money` and `Currency`, rounding and allocation.
 //! - [`ids`], [`quantity`]: newtypes for every id, code and count.
-pub mod ids;
-pub mod money;
-pub mod pricing;
-pub mod quantity;
 pub mod cart;
 pub mod catalog;
 pub mod customers;
 pub mod events;
+pub mod ids;
 pub mod inventory;
+pub mod money;
 pub mod orders;
 pub mod ports;
+pub mod pricing;
+pub mod quantity;
 pub mod services;

@@ -26,11 +26,7 @@ impl Quantity {
 
     /// Validates a quantity (1 ..= `u32::MAX`).
     pub fn new(value: i64) -> Result<Self, InvalidQuantity> {
-        u32::try_from(value)
-            .ok()
-            .filter(|v| *v > 0)
-            .map(Quantity)
-            .ok_or(InvalidQuantity { value })
+        u32::try_from(value).ok().filter(|v| *v > 0).map(Quantity).ok_or(InvalidQuantity { value })
     }
 
     /// The count.

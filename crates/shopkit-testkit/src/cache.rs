@@ -27,26 +27,13 @@ pub async fn get_returns_what_set_stored(cache: Arc<dyn Cache>) {
     let binary: Vec<u8> = (0..=255).collect();
 
     // Act
-    cache
-        .set(&a, b"alpha", Duration::minutes(5))
-        .await
-        .must("set a");
-    cache
-        .set(&b, &binary, Duration::minutes(5))
-        .await
-        .must("set b");
-    cache
-        .set(&empty, b"", Duration::minutes(5))
-        .await
-        .must("set an empty value");
+    cache.set(&a, b"alpha", Duration::minutes(5)).await.must("set a");
+    cache.set(&b, &binary, Duration::minutes(5)).await.must("set b");
+    cache.set(&empty, b"", Duration::minutes(5)).await.must("set an empty value");
 
     // Assert
     assert_eq!(cache.get(&a).await.must("get a"), Some(b"alpha".to_vec()));
-    assert_eq!(
-        cache.get(&b).await.must("get b"),
-        Some(binary),
-        "values are bytes, not text"
-    );
+    assert_eq!(cache.get(&b).await.must("get b"), Some(binary), "values are bytes, not text");
     assert_eq!(
         cache.get(&empty).await.must("get empty"),
         Some(Vec::new()),
@@ -59,16 +46,10 @@ pub async fn get_returns_what_set_stored(cache: Arc<dyn Cache>) {
 pub async fn set_replaces_the_value(cache: Arc<dyn Cache>) {
     // Arrange
     let k = key("k");
-    cache
-        .set(&k, b"old", Duration::minutes(5))
-        .await
-        .must("set");
+    cache.set(&k, b"old", Duration::minutes(5)).await.must("set");
 
     // Act
-    cache
-        .set(&k, b"new", Duration::minutes(5))
-        .await
-        .must("set again");
+    cache.set(&k, b"new", Duration::minutes(5)).await.must("set again");
 
     // Assert
     assert_eq!(cache.get(&k).await.must("get"), Some(b"new".to_vec()));
@@ -80,38 +61,21 @@ pub async fn values_expire_after_their_ttl(cache: Arc<dyn Cache>, time: TimeCont
     // Arrange
     let short = key("short");
     let renewed = key("renewed");
-    cache
-        .set(&short, b"v", Duration::seconds(2))
-        .await
-        .must("set with a 2 s TTL");
-    cache
-        .set(&renewed, b"v1", Duration::seconds(2))
-        .await
-        .must("set with a 2 s TTL");
+    cache.set(&short, b"v", Duration::seconds(2)).await.must("set with a 2 s TTL");
+    cache.set(&renewed, b"v1", Duration::seconds(2)).await.must("set with a 2 s TTL");
 
     // Act
     time.advance(Duration::seconds(1)).await;
     let fresh = cache.get(&short).await.must("get within the TTL");
-    cache
-        .set(&renewed, b"v2", Duration::seconds(4))
-        .await
-        .must("replace with a 4 s TTL");
+    cache.set(&renewed, b"v2", Duration::seconds(4)).await.must("replace with a 4 s TTL");
     time.advance(Duration::milliseconds(1500)).await;
     let stale = cache.get(&short).await.must("get after the TTL");
     let still = cache.get(&renewed).await.must("get a renewed key");
 
     // Assert
-    assert_eq!(
-        fresh,
-        Some(b"v".to_vec()),
-        "a value is returned until its TTL passes"
-    );
+    assert_eq!(fresh, Some(b"v".to_vec()), "a value is returned until its TTL passes");
     assert_eq!(stale, None, "a value past its TTL is a miss");
-    assert_eq!(
-        still,
-        Some(b"v2".to_vec()),
-        "a replacing set starts a new TTL"
-    );
+    assert_eq!(still, Some(b"v2".to_vec()), "a replacing set starts a new TTL");
 }
 
 /// `delete` removes a value; deleting a missing key is not an error.
@@ -123,10 +87,7 @@ pub async fn delete_removes_and_tolerates_missing_keys(cache: Arc<dyn Cache>) {
     // Act
     cache.delete(&k).await.must("delete");
     cache.delete(&k).await.must("delete again");
-    cache
-        .delete(&key("never-set"))
-        .await
-        .must("delete a key never set");
+    cache.delete(&key("never-set")).await.must("delete a key never set");
 
     // Assert
     assert_eq!(cache.get(&k).await.must("get"), None);

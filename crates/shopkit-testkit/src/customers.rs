@@ -17,10 +17,7 @@ use crate::support::{Must, race};
 
 fn registered(c: &Customer) -> shopkit_core::events::EventEnvelope {
     envelope(
-        DomainEvent::CustomerRegistered {
-            customer_id: c.id,
-            email: c.email.clone(),
-        },
+        DomainEvent::CustomerRegistered { customer_id: c.id, email: c.email.clone() },
         c.created_at,
     )
 }
@@ -41,10 +38,7 @@ pub async fn insert_writes_the_customer_and_its_events(
     let e = registered(&c);
 
     // Act
-    let version = repo
-        .insert(&c, std::slice::from_ref(&e))
-        .await
-        .must("insert");
+    let version = repo.insert(&c, std::slice::from_ref(&e)).await.must("insert");
 
     // Assert
     assert_eq!(version, 1, "insert stores version 1");
@@ -52,11 +46,7 @@ pub async fn insert_writes_the_customer_and_its_events(
     want.version = 1;
     assert_eq!(repo.get(c.id).await.must("get"), Some(want.clone()));
     assert_eq!(repo.by_email(&c.email).await.must("by_email"), Some(want));
-    assert_eq!(
-        outbox_ids(&*outbox).await,
-        HashSet::from([e.id]),
-        "the event is in the outbox"
-    );
+    assert_eq!(outbox_ids(&*outbox).await, HashSet::from([e.id]), "the event is in the outbox");
 }
 
 /// `insert` with a taken id, or an email taken in any letter case, is `AlreadyExists`
@@ -69,10 +59,7 @@ pub async fn insert_rejects_a_taken_id_or_email_and_writes_no_events(
     let local = format!("Ada.{}", unique());
     let existing = inserted(
         &*repo,
-        customer_with_email(
-            Email::new(&format!("{local}@example.com")).must("email"),
-            t0(),
-        ),
+        customer_with_email(Email::new(&format!("{local}@example.com")).must("email"), t0()),
     )
     .await;
     let before = outbox_ids(&*outbox).await;
@@ -96,11 +83,7 @@ pub async fn insert_rejects_a_taken_id_or_email_and_writes_no_events(
         matches!(r2, Err(StoreError::AlreadyExists { .. })),
         "an email differing only in case must be AlreadyExists, got {r2:?}"
     );
-    assert_eq!(
-        outbox_ids(&*outbox).await,
-        before,
-        "a refused insert appends no event"
-    );
+    assert_eq!(outbox_ids(&*outbox).await, before, "a refused insert appends no event");
     assert_eq!(repo.get(existing.id).await.must("get"), Some(existing));
     assert_eq!(repo.get(shouted.id).await.must("get"), None);
 }
@@ -123,16 +106,8 @@ pub async fn concurrent_inserts_with_one_email_have_one_winner(
     .await;
 
     // Assert
-    let winners: Vec<_> = results
-        .iter()
-        .filter(|(r, _)| r.is_ok())
-        .map(|(_, id)| *id)
-        .collect();
-    assert_eq!(
-        winners.len(),
-        1,
-        "exactly one of 16 registrations with one email must win"
-    );
+    let winners: Vec<_> = results.iter().filter(|(r, _)| r.is_ok()).map(|(_, id)| *id).collect();
+    assert_eq!(winners.len(), 1, "exactly one of 16 registrations with one email must win");
     for (r, _) in &results {
         assert!(
             matches!(r, Ok(1) | Err(StoreError::AlreadyExists { .. })),
@@ -155,10 +130,7 @@ pub async fn by_email_ignores_letter_case(
     let local = format!("Grace.{}", unique());
     let c = inserted(
         &*repo,
-        customer_with_email(
-            Email::new(&format!("{local}@example.com")).must("email"),
-            t0(),
-        ),
+        customer_with_email(Email::new(&format!("{local}@example.com")).must("email"), t0()),
     )
     .await;
 
@@ -194,14 +166,7 @@ pub async fn update_checks_the_version(
     assert_eq!(v, 2, "update returns the stored version + 1");
     winner.version = 2;
     assert!(
-        matches!(
-            conflict,
-            Err(StoreError::VersionConflict {
-                expected: 1,
-                actual: 2,
-                ..
-            })
-        ),
+        matches!(conflict, Err(StoreError::VersionConflict { expected: 1, actual: 2, .. })),
         "a stale update must be VersionConflict {{ expected: 1, actual: 2 }}, got {conflict:?}"
     );
     assert_eq!(repo.get(original.id).await.must("get"), Some(winner));
@@ -232,15 +197,9 @@ pub async fn update_keeps_emails_unique(
     let mut moved = mine.clone();
     moved.email = unique_email();
     repo.update(&moved).await.must("update to a free email");
-    assert_eq!(
-        repo.by_email(&mine.email).await.must("by_email"),
-        None,
-        "the old email is free"
-    );
+    assert_eq!(repo.by_email(&mine.email).await.must("by_email"), None, "the old email is free");
     let reuse = customer_with_email(mine.email.clone(), at(1));
-    repo.insert(&reuse, &[])
-        .await
-        .must("register with the freed email");
+    repo.insert(&reuse, &[]).await.must("register with the freed email");
 }
 
 /// `list` pages by id without repeats or gaps and rejects a foreign cursor.

@@ -33,9 +33,7 @@ use crate::support::Must;
 /// A fixed instant keeps results reproducible; ports take `now` as a parameter, so no
 /// contract depends on the wall clock.
 pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0)
-        .single()
-        .must("build the fixed instant t0")
+    Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().must("build the fixed instant t0")
 }
 
 /// `t0() + seconds`.
@@ -102,12 +100,7 @@ pub fn attribute(raw: &str) -> AttributeName {
 
 /// A category.
 pub fn category(id: &str, name: &str, position: u32) -> Category {
-    Category {
-        id: category_id(id),
-        name: name.to_owned(),
-        parent: None,
-        position,
-    }
+    Category { id: category_id(id), name: name.to_owned(), parent: None, position }
 }
 
 /// Starts a product: active, one variant priced 19.99 USD, unique id, slug and SKUs.
@@ -211,9 +204,7 @@ impl ProductBuilder {
     /// When a handle given to the builder is malformed or the product breaks a catalog rule.
     pub fn build(self) -> Product {
         let skus = self.skus.unwrap_or_else(|| {
-            (1..=self.variants)
-                .map(|k| sku(&format!("{}-{k}", self.sku_prefix)))
-                .collect()
+            (1..=self.variants).map(|k| sku(&format!("{}-{k}", self.sku_prefix))).collect()
         });
         let variants = skus
             .into_iter()
@@ -283,14 +274,8 @@ pub fn cart_with_lines(
 ) -> Cart {
     let mut c = cart(customer, now);
     for (s, n) in lines {
-        c.add_line(
-            LineId::from_uuid(uuid()),
-            s.clone(),
-            qty(*n),
-            now,
-            &CartPolicy::default(),
-        )
-        .must("add a line to a fixture cart");
+        c.add_line(LineId::from_uuid(uuid()), s.clone(), qty(*n), now, &CartPolicy::default())
+            .must("add a line to a fixture cart");
     }
     c
 }
@@ -322,9 +307,7 @@ pub fn customer_with_email(email: Email, now: DateTime<Utc>) -> Customer {
 /// # Panics
 /// On money overflow.
 pub fn order_line(sku: Sku, quantity: u32, unit_price: Money) -> OrderLine {
-    let subtotal = unit_price
-        .checked_mul(u64::from(quantity))
-        .must("price an order line");
+    let subtotal = unit_price.checked_mul(u64::from(quantity)).must("price an order line");
     OrderLine {
         id: LineId::from_uuid(uuid()),
         product_id: ProductId::from_uuid(uuid()),
@@ -354,10 +337,7 @@ pub fn placed_order(
     placed_order_with_lines(
         customer,
         placed_at,
-        vec![
-            order_line(unique_sku(), 2, usd(1000)),
-            order_line(unique_sku(), 1, usd(550)),
-        ],
+        vec![order_line(unique_sku(), 2, usd(1000)), order_line(unique_sku(), 1, usd(550))],
         usd(490),
     )
 }
@@ -412,28 +392,17 @@ pub fn placed_order_with_lines(
 
 /// Wraps an event in an envelope with a fresh id.
 pub fn envelope(event: DomainEvent, occurred_at: DateTime<Utc>) -> EventEnvelope {
-    EventEnvelope {
-        id: EventId::from_uuid(uuid()),
-        occurred_at,
-        event,
-    }
+    EventEnvelope { id: EventId::from_uuid(uuid()), occurred_at, event }
 }
 
 /// A small event (`OrderDelivered` of a fresh order id) that occurred at `occurred_at`.
 pub fn event(occurred_at: DateTime<Utc>) -> EventEnvelope {
-    envelope(
-        DomainEvent::OrderDelivered {
-            order_id: OrderId::from_uuid(uuid()),
-        },
-        occurred_at,
-    )
+    envelope(DomainEvent::OrderDelivered { order_id: OrderId::from_uuid(uuid()) }, occurred_at)
 }
 
 /// `n` events, the `k`-th occurring at `start + k` seconds (oldest first).
 pub fn events(n: usize, start: DateTime<Utc>) -> Vec<EventEnvelope> {
-    (0..n)
-        .map(|k| event(start + Duration::seconds(k as i64)))
-        .collect()
+    (0..n).map(|k| event(start + Duration::seconds(k as i64))).collect()
 }
 
 /// A reservation request at the `main` location for `lines`, expiring at `expires_at`.
@@ -443,10 +412,7 @@ pub fn reservation(lines: &[(&Sku, u32)], expires_at: DateTime<Utc>) -> Reservat
         location: LocationId::main(),
         lines: lines
             .iter()
-            .map(|(s, n)| ReservationLine {
-                sku: (*s).clone(),
-                quantity: qty(*n),
-            })
+            .map(|(s, n)| ReservationLine { sku: (*s).clone(), quantity: qty(*n) })
             .collect(),
         expires_at,
     }

@@ -48,10 +48,7 @@ pub async fn concurrent_begins_have_exactly_one_owner(store: Arc<dyn Idempotency
             other => panic!("a concurrent begin must be Started or InProgress, got {other:?}"),
         }
     }
-    assert_eq!(
-        started, 1,
-        "exactly one of 32 concurrent begins must be Started"
-    );
+    assert_eq!(started, 1, "exactly one of 32 concurrent begins must be Started");
 }
 
 /// While the owner works (within its lease), another `begin` is `InProgress`.
@@ -59,22 +56,13 @@ pub async fn begin_during_the_lease_is_in_progress(store: Arc<dyn IdempotencySto
     // Arrange
     let k = key();
     assert_eq!(
-        store
-            .begin(SCOPE, &k, "fp", t0(), lease())
-            .await
-            .must("begin"),
+        store.begin(SCOPE, &k, "fp", t0(), lease()).await.must("begin"),
         IdempotencyBegin::Started
     );
 
     // Act
     let second = store
-        .begin(
-            SCOPE,
-            &k,
-            "fp",
-            t0() + lease() - Duration::seconds(1),
-            lease(),
-        )
+        .begin(SCOPE, &k, "fp", t0() + lease() - Duration::seconds(1), lease())
         .await
         .must("begin again");
 
@@ -87,38 +75,17 @@ pub async fn begin_during_the_lease_is_in_progress(store: Arc<dyn IdempotencySto
 pub async fn completed_results_are_replayed_until_retention_ends(store: Arc<dyn IdempotencyStore>) {
     // Arrange
     let k = key();
-    store
-        .begin(SCOPE, &k, "fp", t0(), lease())
-        .await
-        .must("begin");
-    store
-        .complete(SCOPE, &k, r#"{"order":"o-1"}"#, at(5), retention())
-        .await
-        .must("complete");
+    store.begin(SCOPE, &k, "fp", t0(), lease()).await.must("begin");
+    store.complete(SCOPE, &k, r#"{"order":"o-1"}"#, at(5), retention()).await.must("complete");
 
     // Act
-    let replay = store
-        .begin(SCOPE, &k, "fp", at(6), lease())
-        .await
-        .must("begin after completion");
+    let replay = store.begin(SCOPE, &k, "fp", at(6), lease()).await.must("begin after completion");
     let late_replay = store
-        .begin(
-            SCOPE,
-            &k,
-            "fp",
-            at(5) + retention() - Duration::seconds(1),
-            lease(),
-        )
+        .begin(SCOPE, &k, "fp", at(5) + retention() - Duration::seconds(1), lease())
         .await
         .must("begin");
     let expired = store
-        .begin(
-            SCOPE,
-            &k,
-            "fp",
-            at(5) + retention() + Duration::seconds(1),
-            lease(),
-        )
+        .begin(SCOPE, &k, "fp", at(5) + retention() + Duration::seconds(1), lease())
         .await
         .must("begin");
 
@@ -145,41 +112,18 @@ pub async fn completed_results_are_replayed_until_retention_ends(store: Arc<dyn 
 pub async fn a_different_fingerprint_is_a_mismatch(store: Arc<dyn IdempotencyStore>) {
     // Arrange
     let in_progress = key();
-    store
-        .begin(SCOPE, &in_progress, "fp-a", t0(), lease())
-        .await
-        .must("begin");
+    store.begin(SCOPE, &in_progress, "fp-a", t0(), lease()).await.must("begin");
     let completed = key();
-    store
-        .begin(SCOPE, &completed, "fp-a", t0(), lease())
-        .await
-        .must("begin");
-    store
-        .complete(SCOPE, &completed, "done", at(1), retention())
-        .await
-        .must("complete");
+    store.begin(SCOPE, &completed, "fp-a", t0(), lease()).await.must("begin");
+    store.complete(SCOPE, &completed, "done", at(1), retention()).await.must("complete");
 
     // Act
-    let r1 = store
-        .begin(SCOPE, &in_progress, "fp-b", at(2), lease())
-        .await
-        .must("begin");
-    let r2 = store
-        .begin(SCOPE, &completed, "fp-b", at(2), lease())
-        .await
-        .must("begin");
+    let r1 = store.begin(SCOPE, &in_progress, "fp-b", at(2), lease()).await.must("begin");
+    let r2 = store.begin(SCOPE, &completed, "fp-b", at(2), lease()).await.must("begin");
 
     // Assert
-    assert_eq!(
-        r1,
-        IdempotencyBegin::Mismatch,
-        "another request with an in-progress key"
-    );
-    assert_eq!(
-        r2,
-        IdempotencyBegin::Mismatch,
-        "another request with a completed key"
-    );
+    assert_eq!(r1, IdempotencyBegin::Mismatch, "another request with an in-progress key");
+    assert_eq!(r2, IdempotencyBegin::Mismatch, "another request with a completed key");
 }
 
 /// `abandon` deletes an in-progress record: the key can be used again, even with another
@@ -187,17 +131,11 @@ pub async fn a_different_fingerprint_is_a_mismatch(store: Arc<dyn IdempotencySto
 pub async fn abandon_frees_the_key(store: Arc<dyn IdempotencyStore>) {
     // Arrange
     let k = key();
-    store
-        .begin(SCOPE, &k, "fp-a", t0(), lease())
-        .await
-        .must("begin");
+    store.begin(SCOPE, &k, "fp-a", t0(), lease()).await.must("begin");
 
     // Act
     store.abandon(SCOPE, &k).await.must("abandon");
-    let again = store
-        .begin(SCOPE, &k, "fp-b", at(1), lease())
-        .await
-        .must("begin after abandon");
+    let again = store.begin(SCOPE, &k, "fp-b", at(1), lease()).await.must("begin after abandon");
 
     // Assert
     assert_eq!(again, IdempotencyBegin::Started);
@@ -207,16 +145,11 @@ pub async fn abandon_frees_the_key(store: Arc<dyn IdempotencyStore>) {
 pub async fn scopes_are_independent(store: Arc<dyn IdempotencyStore>) {
     // Arrange
     let k = key();
-    store
-        .begin("checkout", &k, "fp", t0(), lease())
-        .await
-        .must("begin");
+    store.begin("checkout", &k, "fp", t0(), lease()).await.must("begin");
 
     // Act
-    let other = store
-        .begin("refund", &k, "other-fp", t0(), lease())
-        .await
-        .must("begin in another scope");
+    let other =
+        store.begin("refund", &k, "other-fp", t0(), lease()).await.must("begin in another scope");
 
     // Assert
     assert_eq!(other, IdempotencyBegin::Started);

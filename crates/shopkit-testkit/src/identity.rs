@@ -50,16 +50,10 @@ pub async fn a_valid_token_yields_its_principal(
     tokens: TestTokens,
 ) {
     // Act
-    let principal = verifier
-        .verify(&tokens.valid)
-        .await
-        .must("verify a valid token");
+    let principal = verifier.verify(&tokens.valid).await.must("verify a valid token");
 
     // Assert
-    assert_eq!(
-        principal.customer, tokens.customer,
-        "the principal is the token's customer"
-    );
+    assert_eq!(principal.customer, tokens.customer, "the principal is the token's customer");
     let mut got = principal.roles.clone();
     let mut want = tokens.roles.clone();
     got.sort_by_key(|r| format!("{r:?}"));
@@ -123,14 +117,8 @@ pub async fn malformed_tokens_are_invalid(verifier: Arc<dyn IdentityVerifier>, t
         || tokens.valid[..tokens.valid.len() / 2].to_owned(),
         |(head, _)| head.to_owned(),
     );
-    let garbage = [
-        "",
-        "   ",
-        "not-a-token",
-        "a.b.c",
-        "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
-        &truncated,
-    ];
+    let garbage =
+        ["", "   ", "not-a-token", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", &truncated];
 
     // Act / Assert
     for token in garbage {

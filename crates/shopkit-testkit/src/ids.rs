@@ -25,20 +25,14 @@ pub async fn uuids_never_repeat(ids: Arc<dyn IdGenerator>) {
     // Assert
     let all: Vec<Uuid> = batches.into_iter().flatten().collect();
     let unique: HashSet<&Uuid> = all.iter().collect();
-    assert_eq!(
-        unique.len(),
-        all.len(),
-        "a UUID repeated within the process"
-    );
+    assert_eq!(unique.len(), all.len(), "a UUID repeated within the process");
 }
 
 /// Cart tokens have at least 128 bits (32 hex digits), never repeat, and their hex digits
 /// are spread like random ones (a counter or a constant would not be).
 pub async fn cart_tokens_are_unguessable(ids: Arc<dyn IdGenerator>) {
     // Act
-    let tokens: Vec<String> = (0..512)
-        .map(|_| ids.cart_token().expose().to_owned())
-        .collect();
+    let tokens: Vec<String> = (0..512).map(|_| ids.cart_token().expose().to_owned()).collect();
 
     // Assert
     let unique: HashSet<&String> = tokens.iter().collect();

@@ -54,11 +54,7 @@ pub async fn reserve_is_all_or_nothing(store: Arc<dyn InventoryStore>) {
 
     // Assert
     match result {
-        Err(InventoryError::OutOfStock {
-            sku,
-            requested,
-            available,
-        }) => {
+        Err(InventoryError::OutOfStock { sku, requested, available }) => {
             assert_eq!(sku, scarce, "OutOfStock must name the SKU that fell short");
             assert_eq!(requested, 2, "OutOfStock must report the units asked for");
             assert_eq!(available, 1, "OutOfStock must report the units available");
@@ -67,23 +63,11 @@ pub async fn reserve_is_all_or_nothing(store: Arc<dyn InventoryStore>) {
             panic!("reserving more than is available must fail with OutOfStock, got {other:?}")
         }
     }
-    assert_eq!(
-        level(&*store, &plenty).await.reserved,
-        0,
-        "a failed reservation must hold no line"
-    );
-    assert_eq!(
-        level(&*store, &scarce).await.reserved,
-        0,
-        "a failed reservation must hold no line"
-    );
-    let held = store
-        .reservation(request.id)
-        .await
-        .must("look up the failed reservation");
+    assert_eq!(level(&*store, &plenty).await.reserved, 0, "a failed reservation must hold no line");
+    assert_eq!(level(&*store, &scarce).await.reserved, 0, "a failed reservation must hold no line");
+    let held = store.reservation(request.id).await.must("look up the failed reservation");
     assert!(
-        held.as_ref()
-            .is_none_or(|r| r.status != ReservationStatus::Active),
+        held.as_ref().is_none_or(|r| r.status != ReservationStatus::Active),
         "a failed reservation must not be stored as active: {held:?}"
     );
 }
@@ -96,10 +80,7 @@ pub async fn out_of_stock_names_the_first_short_sku_in_request_order(
     let fine = stocked(&*store, 10).await;
     let first_short = stocked(&*store, 0).await;
     let second_short = stocked(&*store, 1).await;
-    let request = reservation(
-        &[(&fine, 1), (&first_short, 1), (&second_short, 5)],
-        expires(),
-    );
+    let request = reservation(&[(&fine, 1), (&first_short, 1), (&second_short, 5)], expires());
 
     // Act
     let result = store.reserve(&request).await;
@@ -142,26 +123,13 @@ pub async fn concurrent_reservations_never_oversell(store: Arc<dyn InventoryStor
             Err(e) => panic!("a losing reservation must be OutOfStock, got {e:?}"),
         }
     }
-    assert_eq!(
-        won, 10,
-        "exactly the 10 units on hand must be reservable by 64 racing tasks"
-    );
+    assert_eq!(won, 10, "exactly the 10 units on hand must be reservable by 64 racing tasks");
     let after = level(&*store, &sku).await;
     assert_eq!(after.on_hand, 10, "reserving must not change on_hand");
     assert_eq!(after.reserved, 10, "reserved must equal the units won");
-    assert!(
-        after.available() >= 0,
-        "available must never go negative: {after:?}"
-    );
-    let active = store
-        .active_reservations(&sku)
-        .await
-        .must("list active reservations");
-    assert_eq!(
-        active.len(),
-        10,
-        "each winner must hold exactly one active reservation"
-    );
+    assert!(after.available() >= 0, "available must never go negative: {after:?}");
+    let active = store.active_reservations(&sku).await.must("list active reservations");
+    assert_eq!(active.len(), 10, "each winner must hold exactly one active reservation");
 }
 
 /// Reservations of A+B race reservations of A alone and of B alone. Whatever wins, no
@@ -231,10 +199,7 @@ pub async fn concurrent_multi_sku_reservations_leave_no_partial_holds(
             .filter(|r| r.lines.iter().any(|l| &l.sku == sku))
             .map(|r| r.id)
             .collect();
-        assert_eq!(
-            active, expected,
-            "the active holds of {sku} must be exactly the winners'"
-        );
+        assert_eq!(active, expected, "the active holds of {sku} must be exactly the winners'");
     }
     assert_eq!(
         level(&*store, &b).await.reserved,
@@ -243,22 +208,15 @@ pub async fn concurrent_multi_sku_reservations_leave_no_partial_holds(
     );
     for (i, r) in results.iter().enumerate() {
         if r.is_err() {
-            let stored = store
-                .reservation(requests[i].id)
-                .await
-                .must("look up a failed reservation");
+            let stored =
+                store.reservation(requests[i].id).await.must("look up a failed reservation");
             assert!(
-                stored
-                    .as_ref()
-                    .is_none_or(|s| s.status != ReservationStatus::Active),
+                stored.as_ref().is_none_or(|s| s.status != ReservationStatus::Active),
                 "a failed reservation must not remain active: {stored:?}"
             );
         }
     }
-    assert!(
-        winners.len() >= 6,
-        "at least the 6 units of B must have been won"
-    );
+    assert!(winners.len() >= 6, "at least the 6 units of B must have been won");
 }
 
 /// `reserve` again with the same id and lines returns the stored reservation and holds
@@ -272,18 +230,11 @@ pub async fn reserve_with_a_known_id_and_the_same_lines_holds_stock_once(
     let first = store.reserve(&request).await.must("reserve");
 
     // Act
-    let again = store
-        .reserve(&request)
-        .await
-        .must("reserve again with the same id and lines");
+    let again = store.reserve(&request).await.must("reserve again with the same id and lines");
 
     // Assert
     assert_eq!(again, first, "a retry must return the stored reservation");
-    assert_eq!(
-        level(&*store, &sku).await.reserved,
-        3,
-        "a retry must not hold stock twice"
-    );
+    assert_eq!(level(&*store, &sku).await.reserved, 3, "a retry must not hold stock twice");
 }
 
 /// Concurrent retries of one reservation all succeed with the same reservation and hold
@@ -308,11 +259,7 @@ pub async fn concurrent_retries_of_one_reservation_hold_stock_once(store: Arc<dy
             Err(e) => panic!("every retry of one reservation must succeed, got {e:?}"),
         }
     }
-    assert_eq!(
-        level(&*store, &sku).await.reserved,
-        2,
-        "concurrent retries must hold stock once"
-    );
+    assert_eq!(level(&*store, &sku).await.reserved, 2, "concurrent retries must hold stock once");
 }
 
 /// `reserve` with an id that exists with other lines fails with `ReservationMismatch`
@@ -341,10 +288,7 @@ pub async fn reserve_with_a_known_id_and_other_lines_is_a_mismatch(store: Arc<dy
 pub async fn commit_turns_a_reservation_into_a_sale_once(store: Arc<dyn InventoryStore>) {
     // Arrange
     let sku = stocked(&*store, 10).await;
-    let res = store
-        .reserve(&reservation(&[(&sku, 3)], expires()))
-        .await
-        .must("reserve");
+    let res = store.reserve(&reservation(&[(&sku, 3)], expires())).await.must("reserve");
 
     // Act
     let committed = store.commit(res.id).await.must("commit");
@@ -352,39 +296,19 @@ pub async fn commit_turns_a_reservation_into_a_sale_once(store: Arc<dyn Inventor
 
     // Assert
     assert_eq!(committed.status, ReservationStatus::Committed);
-    assert_eq!(
-        again.status,
-        ReservationStatus::Committed,
-        "commit must be idempotent"
-    );
+    assert_eq!(again.status, ReservationStatus::Committed, "commit must be idempotent");
     let lvl = level(&*store, &sku).await;
-    assert_eq!(
-        (lvl.on_hand, lvl.reserved),
-        (7, 0),
-        "a commit takes the units off on_hand once"
-    );
-    assert!(
-        store
-            .active_reservations(&sku)
-            .await
-            .must("list active")
-            .is_empty()
-    );
+    assert_eq!((lvl.on_hand, lvl.reserved), (7, 0), "a commit takes the units off on_hand once");
+    assert!(store.active_reservations(&sku).await.must("list active").is_empty());
 }
 
 /// `commit` of a released or an expired reservation fails with `ReservationClosed`.
 pub async fn commit_of_a_released_or_expired_reservation_is_closed(store: Arc<dyn InventoryStore>) {
     // Arrange
     let sku = stocked(&*store, 10).await;
-    let released = store
-        .reserve(&reservation(&[(&sku, 1)], expires()))
-        .await
-        .must("reserve");
+    let released = store.reserve(&reservation(&[(&sku, 1)], expires())).await.must("reserve");
     store.release(released.id).await.must("release");
-    let expiring = store
-        .reserve(&reservation(&[(&sku, 1)], at(60)))
-        .await
-        .must("reserve");
+    let expiring = store.reserve(&reservation(&[(&sku, 1)], at(60))).await.must("reserve");
     store.release_expired(at(60)).await.must("release expired");
 
     // Act
@@ -395,43 +319,27 @@ pub async fn commit_of_a_released_or_expired_reservation_is_closed(store: Arc<dy
     assert!(
         matches!(
             r1,
-            Err(InventoryError::ReservationClosed {
-                status: ReservationStatus::Released,
-                ..
-            })
+            Err(InventoryError::ReservationClosed { status: ReservationStatus::Released, .. })
         ),
         "commit of a released reservation must be ReservationClosed(Released), got {r1:?}"
     );
     assert!(
         matches!(
             r2,
-            Err(InventoryError::ReservationClosed {
-                status: ReservationStatus::Expired,
-                ..
-            })
+            Err(InventoryError::ReservationClosed { status: ReservationStatus::Expired, .. })
         ),
         "commit of an expired reservation must be ReservationClosed(Expired), got {r2:?}"
     );
     let lvl = level(&*store, &sku).await;
-    assert_eq!(
-        (lvl.on_hand, lvl.reserved),
-        (10, 0),
-        "a refused commit changes nothing"
-    );
+    assert_eq!((lvl.on_hand, lvl.reserved), (10, 0), "a refused commit changes nothing");
 }
 
 /// `release` gives the stock back and is idempotent.
 pub async fn release_gives_stock_back_once(store: Arc<dyn InventoryStore>) {
     // Arrange
     let sku = stocked(&*store, 10).await;
-    let held = store
-        .reserve(&reservation(&[(&sku, 4)], expires()))
-        .await
-        .must("reserve");
-    let other = store
-        .reserve(&reservation(&[(&sku, 1)], expires()))
-        .await
-        .must("reserve another");
+    let held = store.reserve(&reservation(&[(&sku, 4)], expires())).await.must("reserve");
+    let other = store.reserve(&reservation(&[(&sku, 1)], expires())).await.must("reserve another");
 
     // Act
     let released = store.release(held.id).await.must("release");
@@ -439,17 +347,9 @@ pub async fn release_gives_stock_back_once(store: Arc<dyn InventoryStore>) {
 
     // Assert
     assert_eq!(released.status, ReservationStatus::Released);
-    assert_eq!(
-        again.status,
-        ReservationStatus::Released,
-        "release must be idempotent"
-    );
+    assert_eq!(again.status, ReservationStatus::Released, "release must be idempotent");
     let lvl = level(&*store, &sku).await;
-    assert_eq!(
-        (lvl.on_hand, lvl.reserved),
-        (10, 1),
-        "a release gives its units back once"
-    );
+    assert_eq!((lvl.on_hand, lvl.reserved), (10, 1), "a release gives its units back once");
     let active: Vec<ReservationId> = store
         .active_reservations(&sku)
         .await
@@ -464,23 +364,14 @@ pub async fn release_gives_stock_back_once(store: Arc<dyn InventoryStore>) {
 pub async fn release_of_a_committed_reservation_changes_nothing(store: Arc<dyn InventoryStore>) {
     // Arrange
     let sku = stocked(&*store, 10).await;
-    let res = store
-        .reserve(&reservation(&[(&sku, 2)], expires()))
-        .await
-        .must("reserve");
+    let res = store.reserve(&reservation(&[(&sku, 2)], expires())).await.must("reserve");
     let committed = store.commit(res.id).await.must("commit");
 
     // Act
-    let released = store
-        .release(res.id)
-        .await
-        .must("release a committed reservation");
+    let released = store.release(res.id).await.must("release a committed reservation");
 
     // Assert
-    assert_eq!(
-        released, committed,
-        "release of a committed reservation returns it unchanged"
-    );
+    assert_eq!(released, committed, "release of a committed reservation returns it unchanged");
     let lvl = level(&*store, &sku).await;
     assert_eq!(
         (lvl.on_hand, lvl.reserved),
@@ -494,36 +385,18 @@ pub async fn release_of_a_committed_reservation_changes_nothing(store: Arc<dyn I
 pub async fn release_expired_expires_only_due_reservations(store: Arc<dyn InventoryStore>) {
     // Arrange
     let sku = stocked(&*store, 10).await;
-    let due_early = store
-        .reserve(&reservation(&[(&sku, 1)], at(10)))
-        .await
-        .must("reserve");
-    let due_now = store
-        .reserve(&reservation(&[(&sku, 2)], at(20)))
-        .await
-        .must("reserve");
-    let later = store
-        .reserve(&reservation(&[(&sku, 3)], at(21)))
-        .await
-        .must("reserve");
-    let committed = store
-        .reserve(&reservation(&[(&sku, 1)], at(5)))
-        .await
-        .must("reserve");
+    let due_early = store.reserve(&reservation(&[(&sku, 1)], at(10))).await.must("reserve");
+    let due_now = store.reserve(&reservation(&[(&sku, 2)], at(20))).await.must("reserve");
+    let later = store.reserve(&reservation(&[(&sku, 3)], at(21))).await.must("reserve");
+    let committed = store.reserve(&reservation(&[(&sku, 1)], at(5))).await.must("reserve");
     store.commit(committed.id).await.must("commit");
 
     // Act
     let released = store.release_expired(at(20)).await.must("release expired");
-    let again = store
-        .release_expired(at(20))
-        .await
-        .must("release expired again");
+    let again = store.release_expired(at(20)).await.must("release expired again");
 
     // Assert
-    assert_eq!(
-        released, 2,
-        "two active reservations were due at t0+20s (expires_at <= now)"
-    );
+    assert_eq!(released, 2, "two active reservations were due at t0+20s (expires_at <= now)");
     assert_eq!(again, 0, "expired reservations are released once");
     for (id, status) in [
         (due_early.id, ReservationStatus::Expired),
@@ -531,19 +404,12 @@ pub async fn release_expired_expires_only_due_reservations(store: Arc<dyn Invent
         (later.id, ReservationStatus::Active),
         (committed.id, ReservationStatus::Committed),
     ] {
-        let r = store
-            .reservation(id)
-            .await
-            .must("look up a reservation")
-            .must("find a reservation");
+        let r =
+            store.reservation(id).await.must("look up a reservation").must("find a reservation");
         assert_eq!(r.status, status, "reservation {id} after release_expired");
     }
     let lvl = level(&*store, &sku).await;
-    assert_eq!(
-        (lvl.on_hand, lvl.reserved),
-        (9, 3),
-        "only the unexpired hold remains"
-    );
+    assert_eq!((lvl.on_hand, lvl.reserved), (9, 3), "only the unexpired hold remains");
 }
 
 /// `adjust` adds `delta` (negative to remove) to `on_hand` and returns the new level.
@@ -552,14 +418,8 @@ pub async fn adjust_adds_to_on_hand(store: Arc<dyn InventoryStore>) {
     let sku = stocked(&*store, 10).await;
 
     // Act
-    let up = store
-        .adjust(&sku, &LocationId::main(), 5)
-        .await
-        .must("adjust up");
-    let down = store
-        .adjust(&sku, &LocationId::main(), -12)
-        .await
-        .must("adjust down");
+    let up = store.adjust(&sku, &LocationId::main(), 5).await.must("adjust up");
+    let down = store.adjust(&sku, &LocationId::main(), -12).await.must("adjust down");
 
     // Assert
     assert_eq!(up.on_hand, 15);
@@ -572,10 +432,7 @@ pub async fn adjust_adds_to_on_hand(store: Arc<dyn InventoryStore>) {
 pub async fn adjust_never_takes_on_hand_below_reserved(store: Arc<dyn InventoryStore>) {
     // Arrange
     let sku = stocked(&*store, 10).await;
-    store
-        .reserve(&reservation(&[(&sku, 6)], expires()))
-        .await
-        .must("reserve");
+    store.reserve(&reservation(&[(&sku, 6)], expires())).await.must("reserve");
 
     // Act
     let result = store.adjust(&sku, &LocationId::main(), -5).await;
@@ -587,10 +444,7 @@ pub async fn adjust_never_takes_on_hand_below_reserved(store: Arc<dyn InventoryS
     );
     let lvl = level(&*store, &sku).await;
     assert_eq!((lvl.on_hand, lvl.reserved), (10, 6));
-    store
-        .adjust(&sku, &LocationId::main(), -4)
-        .await
-        .must("adjust down to exactly reserved");
+    store.adjust(&sku, &LocationId::main(), -4).await.must("adjust down to exactly reserved");
 }
 
 /// An unknown SKU or location in `reserve` or `adjust` is `UnknownSku`.
@@ -601,9 +455,7 @@ pub async fn unknown_skus_are_unknown(store: Arc<dyn InventoryStore>) {
     let elsewhere = LocationId::new("elsewhere").must("build a location");
 
     // Act
-    let reserve = store
-        .reserve(&reservation(&[(&known, 1), (&unknown, 1)], expires()))
-        .await;
+    let reserve = store.reserve(&reservation(&[(&known, 1), (&unknown, 1)], expires())).await;
     let adjust = store.adjust(&unknown, &LocationId::main(), 1).await;
     let wrong_location = store.adjust(&known, &elsewhere, 1).await;
 
@@ -612,29 +464,19 @@ pub async fn unknown_skus_are_unknown(store: Arc<dyn InventoryStore>) {
         matches!(&reserve, Err(InventoryError::UnknownSku { sku, .. }) if *sku == unknown),
         "reserving an unknown SKU must be UnknownSku naming it, got {reserve:?}"
     );
-    assert!(
-        matches!(adjust, Err(InventoryError::UnknownSku { .. })),
-        "got {adjust:?}"
-    );
+    assert!(matches!(adjust, Err(InventoryError::UnknownSku { .. })), "got {adjust:?}");
     assert!(
         matches!(wrong_location, Err(InventoryError::UnknownSku { .. })),
         "a SKU with no record at the location must be UnknownSku, got {wrong_location:?}"
     );
-    assert_eq!(
-        level(&*store, &known).await.reserved,
-        0,
-        "a refused reservation holds nothing"
-    );
+    assert_eq!(level(&*store, &known).await.reserved, 0, "a refused reservation holds nothing");
 }
 
 /// `set_stock` replaces a record's on-hand count and policy but keeps its reservations.
 pub async fn set_stock_keeps_reservations(store: Arc<dyn InventoryStore>) {
     // Arrange
     let sku = stocked(&*store, 10).await;
-    let res = store
-        .reserve(&reservation(&[(&sku, 4)], expires()))
-        .await
-        .must("reserve");
+    let res = store.reserve(&reservation(&[(&sku, 4)], expires())).await.must("reserve");
 
     // Act
     let lvl = store
@@ -643,20 +485,10 @@ pub async fn set_stock_keeps_reservations(store: Arc<dyn InventoryStore>) {
         .must("set the stock again");
 
     // Assert
-    assert_eq!(
-        (lvl.on_hand, lvl.reserved),
-        (20, 4),
-        "set_stock must keep the reserved units"
-    );
+    assert_eq!((lvl.on_hand, lvl.reserved), (20, 4), "set_stock must keep the reserved units");
     let active = store.active_reservations(&sku).await.must("list active");
-    assert_eq!(
-        active.iter().map(|r| r.id).collect::<Vec<_>>(),
-        vec![res.id]
-    );
-    store
-        .commit(res.id)
-        .await
-        .must("commit a reservation made before set_stock");
+    assert_eq!(active.iter().map(|r| r.id).collect::<Vec<_>>(), vec![res.id]);
+    store.commit(res.id).await.must("commit a reservation made before set_stock");
     let after = level(&*store, &sku).await;
     assert_eq!((after.on_hand, after.reserved), (16, 0));
 }
@@ -667,12 +499,7 @@ pub async fn backorders_allow_reserving_up_to_their_limit(store: Arc<dyn Invento
     // Arrange
     let sku = unique_sku();
     store
-        .set_stock(
-            &sku,
-            &LocationId::main(),
-            2,
-            BackorderPolicy::Allow { limit: Some(3) },
-        )
+        .set_stock(&sku, &LocationId::main(), 2, BackorderPolicy::Allow { limit: Some(3) })
         .await
         .must("set stock with a backorder allowance");
 
@@ -719,27 +546,17 @@ pub async fn levels_and_reservations_can_be_read_back(store: Arc<dyn InventorySt
     // Arrange
     let a = stocked(&*store, 3).await;
     let b = stocked(&*store, 7).await;
-    let res: Reservation = store
-        .reserve(&reservation(&[(&a, 1)], expires()))
-        .await
-        .must("reserve");
+    let res: Reservation = store.reserve(&reservation(&[(&a, 1)], expires())).await.must("reserve");
 
     // Act
-    let levels = store
-        .levels(&[a.clone(), unique_sku(), b.clone()])
-        .await
-        .must("read levels");
+    let levels = store.levels(&[a.clone(), unique_sku(), b.clone()]).await.must("read levels");
     let found = store.reservation(res.id).await.must("read a reservation");
-    let missing = store
-        .reservation(ReservationId::from_uuid(crate::fixtures::uuid()))
-        .await
-        .must("read");
+    let missing =
+        store.reservation(ReservationId::from_uuid(crate::fixtures::uuid())).await.must("read");
 
     // Assert
-    let mut got: Vec<(Sku, i64, i64)> = levels
-        .into_iter()
-        .map(|l| (l.sku, l.on_hand, l.reserved))
-        .collect();
+    let mut got: Vec<(Sku, i64, i64)> =
+        levels.into_iter().map(|l| (l.sku, l.on_hand, l.reserved)).collect();
     got.sort();
     let mut want = vec![(a, 3, 1), (b, 7, 0)];
     want.sort();

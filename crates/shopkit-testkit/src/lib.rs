@@ -76,6 +76,7 @@
 
 pub mod cache;
 pub mod carts;
+pub mod checkout;
 pub mod customers;
 pub mod fixtures;
 pub mod idempotency;
@@ -101,58 +102,23 @@ pub use support::{Must, TimeControl, race, require_service};
 mod tests {
     /// Each port module and the macro that must name every one of its contracts.
     const SUITES: &[(&str, &str, &str)] = &[
-        (
-            "products",
-            include_str!("products.rs"),
-            "products_contracts",
-        ),
+        ("products", include_str!("products.rs"), "products_contracts"),
         ("carts", include_str!("carts.rs"), "carts_contracts"),
         ("orders", include_str!("orders.rs"), "orders_contracts"),
         ("outbox", include_str!("outbox.rs"), "outbox_contracts"),
-        (
-            "customers",
-            include_str!("customers.rs"),
-            "customers_contracts",
-        ),
-        (
-            "inventory",
-            include_str!("inventory.rs"),
-            "inventory_contracts",
-        ),
-        (
-            "idempotency",
-            include_str!("idempotency.rs"),
-            "idempotency_contracts",
-        ),
-        (
-            "promotions",
-            include_str!("promotions.rs"),
-            "promotions_contracts",
-        ),
+        ("customers", include_str!("customers.rs"), "customers_contracts"),
+        ("inventory", include_str!("inventory.rs"), "inventory_contracts"),
+        ("idempotency", include_str!("idempotency.rs"), "idempotency_contracts"),
+        ("promotions", include_str!("promotions.rs"), "promotions_contracts"),
         ("cache", include_str!("cache.rs"), "cache_contracts"),
-        (
-            "payments",
-            include_str!("payments.rs"),
-            "payments_contracts",
-        ),
-        (
-            "notifier",
-            include_str!("notifier.rs"),
-            "notifier_contracts",
-        ),
+        ("payments", include_str!("payments.rs"), "payments_contracts"),
+        ("notifier", include_str!("notifier.rs"), "notifier_contracts"),
         ("media", include_str!("media.rs"), "media_contracts"),
         ("search", include_str!("search.rs"), "search_contracts"),
-        (
-            "recommender",
-            include_str!("recommender.rs"),
-            "recommender_contracts",
-        ),
-        (
-            "identity",
-            include_str!("identity.rs"),
-            "identity_contracts",
-        ),
+        ("recommender", include_str!("recommender.rs"), "recommender_contracts"),
+        ("identity", include_str!("identity.rs"), "identity_contracts"),
         ("ids", include_str!("ids.rs"), "ids_contracts"),
+        ("checkout", include_str!("checkout.rs"), "checkout_contracts"),
     ];
 
     fn contracts(source: &str) -> Vec<&str> {
@@ -182,8 +148,7 @@ mod tests {
                 .map(str::trim)
                 .filter_map(|l| l.split_once('(').map(|(n, _)| n))
                 .filter(|n| {
-                    n.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                 })
                 .filter(|n| !n.is_empty())
                 .collect();
@@ -193,10 +158,7 @@ mod tests {
                 assert!(listed.contains(c), "{mac}! does not run {module}::{c}");
             }
             for l in &listed {
-                assert!(
-                    defined.contains(l),
-                    "{mac}! names {l}, which {module} does not define"
-                );
+                assert!(defined.contains(l), "{mac}! names {l}, which {module} does not define");
             }
         }
     }
@@ -211,10 +173,7 @@ mod tests {
             .filter(|m| *m != "fixtures")
             .collect();
         for m in modules {
-            assert!(
-                SUITES.iter().any(|(s, _, _)| *s == m),
-                "module {m} has no entry in SUITES"
-            );
+            assert!(SUITES.iter().any(|(s, _, _)| *s == m), "module {m} has no entry in SUITES");
         }
     }
 }

@@ -428,3 +428,23 @@ macro_rules! ids_contracts {
         }
     };
 }
+
+/// Runs every [`checkout`](crate::checkout) contract: the saga end to end over one set of
+/// adapters. The factory returns `(CheckoutWorld, Arc<dyn Fn() -> usize + Send + Sync>)`:
+/// fresh ports, and a way to count the gateway's real authorizations.
+#[macro_export]
+macro_rules! checkout_contracts {
+    ($($factory:tt)+) => {
+        $crate::__contract_tests! {
+            module = checkout,
+            subject = (world, authorizations),
+            contracts = [
+                checkout_places_one_order_per_idempotency_key(world, &*authorizations),
+                checkout_fails_cleanly_when_stock_runs_out(world),
+                declined_payment_releases_stock_and_places_no_order(world, &*authorizations),
+                checkout_reconciles_quote_and_order_totals(world),
+            ],
+            factory = [$($factory)+]
+        }
+    };
+}

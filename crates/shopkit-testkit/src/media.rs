@@ -68,10 +68,7 @@ pub async fn put_then_get_returns_the_bytes_and_metadata(store: Arc<dyn MediaSto
     let bytes: Vec<u8> = (0..=255).cycle().take(3000).collect();
 
     // Act
-    let stored = store
-        .put(upload(&key, "image/jpeg", &bytes))
-        .await
-        .must("put");
+    let stored = store.put(upload(&key, "image/jpeg", &bytes)).await.must("put");
     let (meta, got) = store.get(&key).await.must("get");
 
     // Assert
@@ -81,26 +78,17 @@ pub async fn put_then_get_returns_the_bytes_and_metadata(store: Arc<dyn MediaSto
     assert_eq!(meta.key, key);
     assert_eq!(meta.content_type, "image/jpeg");
     assert_eq!(meta.size, 3000);
-    assert_eq!(
-        meta.sha256, sha,
-        "sha256 is the lowercase hex SHA-256 of the bytes"
-    );
+    assert_eq!(meta.sha256, sha, "sha256 is the lowercase hex SHA-256 of the bytes");
 }
 
 /// `put` of an existing key overwrites it.
 pub async fn put_overwrites_an_existing_key(store: Arc<dyn MediaStore>) {
     // Arrange
     let key = format!("{}clip.mp4", prefix());
-    store
-        .put(upload(&key, "video/mp4", b"first"))
-        .await
-        .must("put");
+    store.put(upload(&key, "video/mp4", b"first")).await.must("put");
 
     // Act
-    store
-        .put(upload(&key, "image/png", b"second version"))
-        .await
-        .must("put again");
+    store.put(upload(&key, "image/png", b"second version")).await.must("put again");
 
     // Assert
     let (meta, bytes) = store.get(&key).await.must("get");
@@ -113,18 +101,12 @@ pub async fn missing_keys_are_not_found_and_delete_tolerates_them(store: Arc<dyn
     // Arrange
     let p = prefix();
     let key = format!("{p}gone.png");
-    store
-        .put(upload(&key, "image/png", b"png"))
-        .await
-        .must("put");
+    store.put(upload(&key, "image/png", b"png")).await.must("put");
 
     // Act
     store.delete(&key).await.must("delete");
     store.delete(&key).await.must("delete again");
-    store
-        .delete(&format!("{p}never.png"))
-        .await
-        .must("delete a key never put");
+    store.delete(&format!("{p}never.png")).await.must("delete a key never put");
     let result = store.get(&key).await;
 
     // Assert
@@ -139,30 +121,17 @@ pub async fn list_returns_objects_under_a_prefix_by_key(store: Arc<dyn MediaStor
     // Arrange
     let p = prefix();
     for name in ["b.jpg", "a.jpg", "sub/c.jpg"] {
-        store
-            .put(upload(&format!("{p}{name}"), "image/jpeg", name.as_bytes()))
-            .await
-            .must("put");
+        store.put(upload(&format!("{p}{name}"), "image/jpeg", name.as_bytes())).await.must("put");
     }
     let other = prefix();
-    store
-        .put(upload(&format!("{other}x.jpg"), "image/jpeg", b"x"))
-        .await
-        .must("put elsewhere");
+    store.put(upload(&format!("{other}x.jpg"), "image/jpeg", b"x")).await.must("put elsewhere");
 
     // Act
     let listed = store.list(&p).await.must("list");
 
     // Assert
     let keys: Vec<String> = listed.iter().map(|o| o.key.clone()).collect();
-    assert_eq!(
-        keys,
-        vec![
-            format!("{p}a.jpg"),
-            format!("{p}b.jpg"),
-            format!("{p}sub/c.jpg")
-        ]
-    );
+    assert_eq!(keys, vec![format!("{p}a.jpg"), format!("{p}b.jpg"), format!("{p}sub/c.jpg")]);
     assert_eq!(listed[0].size, 5);
 }
 
@@ -187,10 +156,7 @@ pub async fn malformed_keys_are_invalid(store: Arc<dyn MediaStore>) {
             "key {key:?} must be Invalid, got {result:?}"
         );
     }
-    assert!(
-        store.list(&p).await.must("list").is_empty(),
-        "nothing is stored under a refused key"
-    );
+    assert!(store.list(&p).await.must("list").is_empty(), "nothing is stored under a refused key");
 }
 
 /// A body above the store's limit is `TooLarge` and is not stored.
@@ -202,11 +168,7 @@ pub async fn bodies_above_the_limit_are_too_large(store: Arc<dyn MediaStore>, li
 
     // Act
     let result = store
-        .put(MediaUpload {
-            key: key.clone(),
-            content_type: "video/mp4".into(),
-            bytes: body,
-        })
+        .put(MediaUpload { key: key.clone(), content_type: "video/mp4".into(), bytes: body })
         .await;
 
     // Assert
@@ -214,10 +176,7 @@ pub async fn bodies_above_the_limit_are_too_large(store: Arc<dyn MediaStore>, li
         matches!(result, Err(MediaError::TooLarge { size, max }) if size == limits.max_bytes + 1 && max == limits.max_bytes),
         "a body one byte over the limit must be TooLarge {{ size, max }}, got {result:?}"
     );
-    assert!(
-        matches!(store.get(&key).await, Err(MediaError::NotFound { .. })),
-        "nothing is stored"
-    );
+    assert!(matches!(store.get(&key).await, Err(MediaError::NotFound { .. })), "nothing is stored");
 }
 
 /// Presigned URLs are issued for reads and uploads, and, where the backend enforces it,
@@ -228,41 +187,23 @@ pub async fn presigned_urls_stop_working_after_they_expire(
 ) {
     // Arrange
     let key = format!("{}front.jpg", prefix());
-    store
-        .put(upload(&key, "image/jpeg", b"jpeg"))
-        .await
-        .must("put");
+    store.put(upload(&key, "image/jpeg", b"jpeg")).await.must("put");
 
     // Act
-    let get = store
-        .presigned_get(&key, Duration::seconds(2))
-        .await
-        .must("presign a read");
+    let get = store.presigned_get(&key, Duration::seconds(2)).await.must("presign a read");
     let put = store
         .presigned_put(&key, "image/jpeg", Duration::seconds(2))
         .await
         .must("presign an upload");
 
     // Assert
-    assert!(
-        !get.trim().is_empty() && !put.trim().is_empty(),
-        "presigned URLs are issued"
-    );
+    assert!(!get.trim().is_empty() && !put.trim().is_empty(), "presigned URLs are issued");
     assert_ne!(get, put, "a read URL is not an upload URL");
     if let PresignedUrls::Enforced { works, time } = &limits.presigned {
         assert!(works(get.clone()).await, "a fresh presigned read URL works");
-        assert!(
-            works(put.clone()).await,
-            "a fresh presigned upload URL works"
-        );
+        assert!(works(put.clone()).await, "a fresh presigned upload URL works");
         time.advance(Duration::seconds(3)).await;
-        assert!(
-            !works(get).await,
-            "a presigned read URL must stop working after expires_in"
-        );
-        assert!(
-            !works(put).await,
-            "a presigned upload URL must stop working after expires_in"
-        );
+        assert!(!works(get).await, "a presigned read URL must stop working after expires_in");
+        assert!(!works(put).await, "a presigned upload URL must stop working after expires_in");
     }
 }

@@ -71,10 +71,7 @@ pub fn email_to(to: &str) -> Message {
 }
 
 fn fresh(message: &Message) -> Message {
-    Message {
-        dedup_key: format!("testkit-{}", unique()),
-        ..message.clone()
-    }
+    Message { dedup_key: format!("testkit-{}", unique()), ..message.clone() }
 }
 
 /// `send` of an acceptable message returns a (non-blank) provider message id.
@@ -86,16 +83,10 @@ pub async fn an_accepted_message_gets_a_provider_id(
     let message = fresh(&cases.accepted);
 
     // Act
-    let id = notifier
-        .send(&message)
-        .await
-        .must("send an acceptable message");
+    let id = notifier.send(&message).await.must("send an acceptable message");
 
     // Assert
-    assert!(
-        !id.trim().is_empty(),
-        "an accepted message has a provider id"
-    );
+    assert!(!id.trim().is_empty(), "an accepted message has a provider id");
 }
 
 /// A recipient the provider refuses for good is `Rejected` (the outbox records it and

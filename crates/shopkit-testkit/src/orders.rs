@@ -41,10 +41,7 @@ async fn inserted(
     placed_at: chrono::DateTime<chrono::Utc>,
 ) -> Order {
     let (mut order, placed) = placed_order(customer, placed_at);
-    let v = orders
-        .insert(&order, &[placed])
-        .await
-        .must("insert an order");
+    let v = orders.insert(&order, &[placed]).await.must("insert an order");
     order.set_version(v);
     order
 }
@@ -59,10 +56,7 @@ pub async fn insert_writes_the_order_and_its_events(
     let extra = event(t0());
 
     // Act
-    let version = orders
-        .insert(&order, &[placed.clone(), extra.clone()])
-        .await
-        .must("insert");
+    let version = orders.insert(&order, &[placed.clone(), extra.clone()]).await.must("insert");
 
     // Assert
     assert_eq!(version, 1, "insert returns version 1");
@@ -78,19 +72,13 @@ pub async fn insert_writes_the_order_and_its_events(
         ids(&[placed.clone(), extra]),
         "both events are in the outbox"
     );
-    let pending = outbox
-        .list(Some(OutboxStatus::Pending), None, 100)
-        .await
-        .must("list pending");
+    let pending = outbox.list(Some(OutboxStatus::Pending), None, 100).await.must("list pending");
     let entry = pending
         .items
         .iter()
         .find(|e| e.envelope.id == placed.id)
         .must("find the OrderPlaced entry");
-    assert_eq!(
-        entry.envelope, placed,
-        "the outbox holds the event as given"
-    );
+    assert_eq!(entry.envelope, placed, "the outbox holds the event as given");
 }
 
 /// `insert` of an existing id is `AlreadyExists` and writes nothing: not the order, not
@@ -114,11 +102,7 @@ pub async fn insert_of_an_existing_id_writes_no_events(
         matches!(result, Err(StoreError::AlreadyExists { .. })),
         "inserting an existing order id must be AlreadyExists, got {result:?}"
     );
-    assert_eq!(
-        outbox_ids(&*outbox).await,
-        before,
-        "a refused insert appends no event"
-    );
+    assert_eq!(outbox_ids(&*outbox).await, before, "a refused insert appends no event");
     assert_eq!(
         orders.get(first.id()).await.must("get"),
         Some(first),
@@ -142,26 +126,14 @@ pub async fn concurrent_inserts_of_one_order_write_events_once(
         let orders = Arc::clone(&orders);
         let order = order.clone();
         let attempts = Arc::clone(&attempts);
-        async move {
-            orders
-                .insert(&order, std::slice::from_ref(&attempts[i]))
-                .await
-        }
+        async move { orders.insert(&order, std::slice::from_ref(&attempts[i])).await }
     })
     .await;
 
     // Assert
-    let winners: Vec<usize> = results
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.is_ok())
-        .map(|(i, _)| i)
-        .collect();
-    assert_eq!(
-        winners.len(),
-        1,
-        "exactly one of 16 concurrent inserts of one id must win"
-    );
+    let winners: Vec<usize> =
+        results.iter().enumerate().filter(|(_, r)| r.is_ok()).map(|(i, _)| i).collect();
+    assert_eq!(winners.len(), 1, "exactly one of 16 concurrent inserts of one id must win");
     for r in &results {
         assert!(
             matches!(r, Ok(1) | Err(StoreError::AlreadyExists { .. })),
@@ -191,9 +163,7 @@ fn clone_with_id(order: &Order, id: OrderId) -> Order {
         payment: order.payment().clone(),
         placed_at: order.placed_at(),
     };
-    Order::place(new)
-        .must("re-place an order under another id")
-        .0
+    Order::place(new).must("re-place an order under another id").0
 }
 
 /// `update` at the stored version stores the change, appends its events and returns
@@ -205,33 +175,19 @@ pub async fn update_writes_the_change_and_its_events(
     // Arrange
     let mut order = inserted(&*orders, None, t0()).await;
     let before = outbox_ids(&*outbox).await;
-    let paid = envelope(
-        order
-            .mark_paid(order.payment().authorized, at(60))
-            .must("mark paid"),
-        at(60),
-    );
+    let paid =
+        envelope(order.mark_paid(order.payment().authorized, at(60)).must("mark paid"), at(60));
 
     // Act
-    let v = orders
-        .update(&order, std::slice::from_ref(&paid))
-        .await
-        .must("update");
+    let v = orders.update(&order, std::slice::from_ref(&paid)).await.must("update");
 
     // Assert
     assert_eq!(v, 2, "update returns the stored version + 1");
     order.set_version(2);
-    assert_eq!(
-        orders.get(order.id()).await.must("get"),
-        Some(order.clone())
-    );
+    assert_eq!(orders.get(order.id()).await.must("get"), Some(order.clone()));
     let mut want = before;
     want.insert(paid.id);
-    assert_eq!(
-        outbox_ids(&*outbox).await,
-        want,
-        "the update's event is in the outbox"
-    );
+    assert_eq!(outbox_ids(&*outbox).await, want, "the update's event is in the outbox");
 }
 
 /// `update` from a stale version is a `VersionConflict`: neither the change nor its
@@ -243,44 +199,22 @@ pub async fn stale_version_update_writes_nothing(
     // Arrange
     let original = inserted(&*orders, None, t0()).await;
     let mut winner = original.clone();
-    let paid = envelope(
-        winner
-            .mark_paid(winner.payment().authorized, at(60))
-            .must("mark paid"),
-        at(60),
-    );
+    let paid =
+        envelope(winner.mark_paid(winner.payment().authorized, at(60)).must("mark paid"), at(60));
     winner.set_version(orders.update(&winner, &[paid]).await.must("update"));
     let before = outbox_ids(&*outbox).await;
     let mut stale = original.clone();
-    let cancelled = envelope(
-        stale
-            .cancel("changed my mind".into(), at(61))
-            .must("cancel"),
-        at(61),
-    );
+    let cancelled = envelope(stale.cancel("changed my mind".into(), at(61)).must("cancel"), at(61));
 
     // Act
-    let result = orders
-        .update(&stale, std::slice::from_ref(&cancelled))
-        .await;
+    let result = orders.update(&stale, std::slice::from_ref(&cancelled)).await;
 
     // Assert
     assert!(
-        matches!(
-            result,
-            Err(StoreError::VersionConflict {
-                expected: 1,
-                actual: 2,
-                ..
-            })
-        ),
+        matches!(result, Err(StoreError::VersionConflict { expected: 1, actual: 2, .. })),
         "a stale update must be VersionConflict {{ expected: 1, actual: 2 }}, got {result:?}"
     );
-    assert_eq!(
-        outbox_ids(&*outbox).await,
-        before,
-        "a conflicting update appends no event"
-    );
+    assert_eq!(outbox_ids(&*outbox).await, before, "a conflicting update appends no event");
     assert_eq!(
         orders.get(original.id()).await.must("get"),
         Some(winner),
@@ -302,10 +236,7 @@ pub async fn concurrent_updates_have_one_winner_and_its_events_only(
     let results = race(16, |i| {
         let orders = Arc::clone(&orders);
         let mut mine = base.clone();
-        let e = envelope(
-            mine.cancel(format!("reason {i}"), at(10)).must("cancel"),
-            at(10),
-        );
+        let e = envelope(mine.cancel(format!("reason {i}"), at(10)).must("cancel"), at(10));
         async move { (orders.update(&mine, std::slice::from_ref(&e)).await, e.id) }
     })
     .await;
@@ -322,18 +253,10 @@ pub async fn concurrent_updates_have_one_winner_and_its_events_only(
             Err(e) => panic!("a losing update must be VersionConflict, got {e:?}"),
         }
     }
-    assert_eq!(
-        winners.len(),
-        1,
-        "exactly one of 16 concurrent updates must win"
-    );
+    assert_eq!(winners.len(), 1, "exactly one of 16 concurrent updates must win");
     let mut want = before;
     want.insert(winners[0]);
-    assert_eq!(
-        outbox_ids(&*outbox).await,
-        want,
-        "only the winner's event is appended"
-    );
+    assert_eq!(outbox_ids(&*outbox).await, want, "only the winner's event is appended");
 }
 
 /// `by_refund` finds the order holding a refund; an unknown refund finds nothing.
@@ -343,9 +266,7 @@ pub async fn by_refund_finds_the_order_of_a_refund(
 ) {
     // Arrange
     let mut order = inserted(&*orders, None, t0()).await;
-    let paid = order
-        .mark_paid(order.payment().authorized, at(1))
-        .must("mark paid");
+    let paid = order.mark_paid(order.payment().authorized, at(1)).must("mark paid");
     let refund_id = RefundId::from_uuid(uuid());
     let requested = order
         .request_refund(
@@ -368,17 +289,11 @@ pub async fn by_refund_finds_the_order_of_a_refund(
 
     // Act
     let found = orders.by_refund(refund_id).await.must("by_refund");
-    let none = orders
-        .by_refund(RefundId::from_uuid(uuid()))
-        .await
-        .must("by_refund of an unknown refund");
+    let none =
+        orders.by_refund(RefundId::from_uuid(uuid())).await.must("by_refund of an unknown refund");
 
     // Assert
-    assert_eq!(
-        found,
-        Some(order),
-        "by_refund returns the order holding the refund"
-    );
+    assert_eq!(found, Some(order), "by_refund returns the order holding the refund");
     assert_eq!(none, None);
 }
 
@@ -396,20 +311,11 @@ pub async fn list_pages_newest_first_and_filters(
     }
     let theirs = inserted(&*orders, Some(CustomerId::from_uuid(uuid())), at(30)).await;
     let mut paid = mine[2].clone();
-    let e = paid
-        .mark_paid(paid.payment().authorized, at(1000))
-        .must("mark paid");
-    orders
-        .update(&paid, &[envelope(e, at(1000))])
-        .await
-        .must("update");
+    let e = paid.mark_paid(paid.payment().authorized, at(1000)).must("mark paid");
+    orders.update(&paid, &[envelope(e, at(1000))]).await.must("update");
 
     // Act
-    let mut query = OrderQuery {
-        customer: Some(me),
-        limit: 3,
-        ..OrderQuery::default()
-    };
+    let mut query = OrderQuery { customer: Some(me), limit: 3, ..OrderQuery::default() };
     let mut listed = Vec::new();
     for _ in 0..100 {
         let page = orders.list(&query).await.must("list orders");
@@ -421,11 +327,7 @@ pub async fn list_pages_newest_first_and_filters(
         }
     }
     let only_paid = orders
-        .list(&OrderQuery {
-            status: Some(OrderStatus::Paid),
-            limit: 50,
-            ..OrderQuery::default()
-        })
+        .list(&OrderQuery { status: Some(OrderStatus::Paid), limit: 50, ..OrderQuery::default() })
         .await
         .must("list paid orders");
     let foreign = orders
@@ -440,10 +342,7 @@ pub async fn list_pages_newest_first_and_filters(
     let got: Vec<OrderId> = listed.iter().map(Order::id).collect();
     let want: Vec<OrderId> = mine.iter().rev().map(Order::id).collect();
     assert_eq!(got, want, "the customer's orders, newest first, each once");
-    assert!(
-        !got.contains(&theirs.id()),
-        "another customer's order is filtered out"
-    );
+    assert!(!got.contains(&theirs.id()), "another customer's order is filtered out");
     assert_eq!(
         only_paid.items.iter().map(Order::id).collect::<Vec<_>>(),
         vec![paid.id()],

@@ -47,14 +47,8 @@ pub async fn append_is_idempotent_by_event_id(outbox: Arc<dyn OutboxStore>) {
     changed.occurred_at = at(999);
 
     // Act
-    outbox
-        .append(&evs)
-        .await
-        .must("append the same events again");
-    outbox
-        .append(&[changed])
-        .await
-        .must("append an existing id with other content");
+    outbox.append(&evs).await.must("append the same events again");
+    outbox.append(&[changed]).await.must("append an existing id with other content");
 
     // Assert
     let all = outbox.list(None, None, 100).await.must("list");
@@ -74,51 +68,23 @@ pub async fn claim_due_claims_due_entries_oldest_first(outbox: Arc<dyn OutboxSto
     let oldest = event(at(1));
     let middle = event(at(2));
     let future = event(at(100));
-    outbox
-        .append(&[late.clone(), oldest.clone(), future.clone()])
-        .await
-        .must("append");
-    outbox
-        .append(std::slice::from_ref(&middle))
-        .await
-        .must("append");
+    outbox.append(&[late.clone(), oldest.clone(), future.clone()]).await.must("append");
+    outbox.append(std::slice::from_ref(&middle)).await.must("append");
 
     // Act
     let first = outbox.claim_due(at(10), lease(), 2).await.must("claim 2");
-    let second = outbox
-        .claim_due(at(10), lease(), 10)
-        .await
-        .must("claim the rest");
+    let second = outbox.claim_due(at(10), lease(), 10).await.must("claim the rest");
 
     // Assert
-    assert_eq!(
-        ids(&first),
-        vec![oldest.id, middle.id],
-        "oldest first, at most `limit`"
-    );
-    assert_eq!(
-        ids(&second),
-        vec![late.id],
-        "entries not yet due are not claimed"
-    );
+    assert_eq!(ids(&first), vec![oldest.id, middle.id], "oldest first, at most `limit`");
+    assert_eq!(ids(&second), vec![late.id], "entries not yet due are not claimed");
     for e in first.iter().chain(&second) {
-        assert_eq!(
-            e.status,
-            OutboxStatus::InFlight,
-            "a claimed entry is InFlight"
-        );
+        assert_eq!(e.status, OutboxStatus::InFlight, "a claimed entry is InFlight");
     }
     let claimed = entry(&*outbox, oldest.id).await;
     assert_eq!(claimed.status, OutboxStatus::InFlight);
-    assert_eq!(
-        claimed.next_attempt_at,
-        at(10) + lease(),
-        "InFlight until now + lease"
-    );
-    assert_eq!(
-        entry(&*outbox, future.id).await.status,
-        OutboxStatus::Pending
-    );
+    assert_eq!(claimed.next_attempt_at, at(10) + lease(), "InFlight until now + lease");
+    assert_eq!(entry(&*outbox, future.id).await.status, OutboxStatus::Pending);
 }
 
 /// An `InFlight` entry is not claimed again until its lease passes; then it is.
@@ -139,15 +105,8 @@ pub async fn a_claim_is_leased_until_it_expires(outbox: Arc<dyn OutboxStore>) {
         .must("claim after lease");
 
     // Assert
-    assert!(
-        during.is_empty(),
-        "an entry is not handed out twice during its lease"
-    );
-    assert_eq!(
-        ids(&after),
-        vec![e.id],
-        "an entry whose lease passed is due again"
-    );
+    assert!(during.is_empty(), "an entry is not handed out twice during its lease");
+    assert_eq!(ids(&after), vec![e.id], "an entry whose lease passed is due again");
 }
 
 /// 8 dispatchers claim concurrently until nothing is left: every entry is handed out
@@ -177,16 +136,8 @@ pub async fn concurrent_claimers_never_get_the_same_entry(outbox: Arc<dyn Outbox
     // Assert
     let all: Vec<EventId> = claims.into_iter().flatten().collect();
     let unique: HashSet<EventId> = all.iter().copied().collect();
-    assert_eq!(
-        all.len(),
-        unique.len(),
-        "no entry may be handed to two claimers"
-    );
-    assert_eq!(
-        unique,
-        evs.iter().map(|e| e.id).collect(),
-        "every due entry is claimed"
-    );
+    assert_eq!(all.len(), unique.len(), "no entry may be handed to two claimers");
+    assert_eq!(unique, evs.iter().map(|e| e.id).collect(), "every due entry is claimed");
 }
 
 /// `mark_delivered` records the subscribers and the entry is never claimed again.
@@ -197,22 +148,13 @@ pub async fn delivered_entries_are_not_claimed_again(outbox: Arc<dyn OutboxStore
     outbox.claim_due(at(1), lease(), 10).await.must("claim");
 
     // Act
-    outbox
-        .mark_delivered(e.id, &["mail".into(), "ledger".into()])
-        .await
-        .must("mark delivered");
+    outbox.mark_delivered(e.id, &["mail".into(), "ledger".into()]).await.must("mark delivered");
 
     // Assert
     let stored = entry(&*outbox, e.id).await;
     assert_eq!(stored.status, OutboxStatus::Delivered);
-    assert_eq!(
-        stored.delivered_to,
-        vec!["mail".to_owned(), "ledger".to_owned()]
-    );
-    let later = outbox
-        .claim_due(at(1) + lease() * 10, lease(), 10)
-        .await
-        .must("claim later");
+    assert_eq!(stored.delivered_to, vec!["mail".to_owned(), "ledger".to_owned()]);
+    let later = outbox.claim_due(at(1) + lease() * 10, lease(), 10).await.must("claim later");
     assert!(later.is_empty(), "a delivered entry is never due again");
 }
 
@@ -237,17 +179,10 @@ pub async fn failed_entries_are_retried_at_their_next_attempt(outbox: Arc<dyn Ou
     assert_eq!(stored.delivered_to, vec!["mail".to_owned()]);
     assert_eq!(stored.last_error.as_deref(), Some("ledger timed out"));
     assert!(
-        outbox
-            .claim_due(at(299), lease(), 10)
-            .await
-            .must("claim early")
-            .is_empty(),
+        outbox.claim_due(at(299), lease(), 10).await.must("claim early").is_empty(),
         "not due before next_attempt_at"
     );
-    let retried = outbox
-        .claim_due(at(300), lease(), 10)
-        .await
-        .must("claim at next_attempt_at");
+    let retried = outbox.claim_due(at(300), lease(), 10).await.must("claim at next_attempt_at");
     assert_eq!(ids(&retried), vec![e.id]);
     assert_eq!(
         retried[0].delivered_to,
@@ -264,21 +199,14 @@ pub async fn dead_entries_are_not_claimed(outbox: Arc<dyn OutboxStore>) {
     outbox.claim_due(at(1), lease(), 10).await.must("claim");
 
     // Act
-    outbox
-        .mark_dead(e.id, &[], "malformed payload")
-        .await
-        .must("mark dead");
+    outbox.mark_dead(e.id, &[], "malformed payload").await.must("mark dead");
 
     // Assert
     let stored = entry(&*outbox, e.id).await;
     assert_eq!(stored.status, OutboxStatus::Dead);
     assert_eq!(stored.last_error.as_deref(), Some("malformed payload"));
     assert!(
-        outbox
-            .claim_due(at(10_000), lease(), 10)
-            .await
-            .must("claim")
-            .is_empty(),
+        outbox.claim_due(at(10_000), lease(), 10).await.must("claim").is_empty(),
         "dead entries are not due"
     );
 }
@@ -289,46 +217,21 @@ pub async fn redeliver_makes_an_entry_due_now_for_everyone(outbox: Arc<dyn Outbo
     // Arrange
     let delivered = event(t0());
     let dead = event(t0());
-    outbox
-        .append(&[delivered.clone(), dead.clone()])
-        .await
-        .must("append");
+    outbox.append(&[delivered.clone(), dead.clone()]).await.must("append");
     outbox.claim_due(at(1), lease(), 10).await.must("claim");
-    outbox
-        .mark_delivered(delivered.id, &["mail".into()])
-        .await
-        .must("mark delivered");
-    outbox
-        .mark_dead(dead.id, &["mail".into()], "gave up")
-        .await
-        .must("mark dead");
+    outbox.mark_delivered(delivered.id, &["mail".into()]).await.must("mark delivered");
+    outbox.mark_dead(dead.id, &["mail".into()], "gave up").await.must("mark dead");
 
     // Act
-    outbox
-        .redeliver(delivered.id, at(500))
-        .await
-        .must("redeliver a delivered entry");
-    outbox
-        .redeliver(dead.id, at(500))
-        .await
-        .must("redeliver a dead entry");
+    outbox.redeliver(delivered.id, at(500)).await.must("redeliver a delivered entry");
+    outbox.redeliver(dead.id, at(500)).await.must("redeliver a dead entry");
 
     // Assert
     for id in [delivered.id, dead.id] {
         let stored = entry(&*outbox, id).await;
-        assert_eq!(
-            stored.status,
-            OutboxStatus::Pending,
-            "redelivered entries are Pending"
-        );
-        assert!(
-            stored.next_attempt_at <= at(500),
-            "redelivered entries are due now"
-        );
-        assert!(
-            stored.delivered_to.is_empty(),
-            "redeliver clears delivered_to"
-        );
+        assert_eq!(stored.status, OutboxStatus::Pending, "redelivered entries are Pending");
+        assert!(stored.next_attempt_at <= at(500), "redelivered entries are due now");
+        assert!(stored.delivered_to.is_empty(), "redeliver clears delivered_to");
     }
     let mut claimed = ids(&outbox.claim_due(at(500), lease(), 10).await.must("claim"));
     claimed.sort();
@@ -343,15 +246,9 @@ pub async fn list_is_newest_first_and_filters_by_status(outbox: Arc<dyn OutboxSt
     // Arrange
     let evs = events(7, t0());
     outbox.append(&evs).await.must("append");
-    let claimed = outbox
-        .claim_due(at(1), lease(), 2)
-        .await
-        .must("claim the two oldest");
+    let claimed = outbox.claim_due(at(1), lease(), 2).await.must("claim the two oldest");
     for e in &claimed {
-        outbox
-            .mark_delivered(e.envelope.id, &[])
-            .await
-            .must("mark delivered");
+        outbox.mark_delivered(e.envelope.id, &[]).await.must("mark delivered");
     }
 
     // Act
@@ -366,10 +263,8 @@ pub async fn list_is_newest_first_and_filters_by_status(outbox: Arc<dyn OutboxSt
             None => break,
         }
     }
-    let delivered = outbox
-        .list(Some(OutboxStatus::Delivered), None, 100)
-        .await
-        .must("list delivered");
+    let delivered =
+        outbox.list(Some(OutboxStatus::Delivered), None, 100).await.must("list delivered");
     let foreign = outbox.list(None, Some(Cursor("bogus".into())), 10).await;
 
     // Assert

@@ -63,10 +63,7 @@ async fn authorized(
     methods: &PaymentMethods,
     minor: i64,
 ) -> Authorization {
-    gateway
-        .authorize(&methods.request(minor, &methods.approves))
-        .await
-        .must("authorize")
+    gateway.authorize(&methods.request(minor, &methods.approves)).await.must("authorize")
 }
 
 fn is_invalid_state(r: &Result<impl std::fmt::Debug, PaymentError>) -> bool {
@@ -82,14 +79,8 @@ pub async fn authorize_holds_the_amount(gateway: Arc<dyn PaymentGateway>, method
     let auth = gateway.authorize(&request).await.must("authorize");
 
     // Assert
-    assert_eq!(
-        auth.amount, request.amount,
-        "the authorization holds the amount asked for"
-    );
-    assert!(
-        !auth.reference.trim().is_empty(),
-        "the authorization has a gateway reference"
-    );
+    assert_eq!(auth.amount, request.amount, "the authorization holds the amount asked for");
+    assert!(!auth.reference.trim().is_empty(), "the authorization has a gateway reference");
 }
 
 /// `authorize` again with the same idempotency key returns the same authorization (one
@@ -103,27 +94,15 @@ pub async fn authorize_is_idempotent_by_key(
     let first = gateway.authorize(&request).await.must("authorize");
 
     // Act
-    let again = gateway
-        .authorize(&request)
-        .await
-        .must("authorize again with the same key");
+    let again = gateway.authorize(&request).await.must("authorize again with the same key");
     let other = gateway
-        .authorize(&AuthorizeRequest {
-            idempotency_key: key("auth"),
-            ..request.clone()
-        })
+        .authorize(&AuthorizeRequest { idempotency_key: key("auth"), ..request.clone() })
         .await
         .must("authorize with another key");
 
     // Assert
-    assert_eq!(
-        again, first,
-        "the same key must yield the same authorization"
-    );
-    assert_ne!(
-        other.reference, first.reference,
-        "another key is another payment"
-    );
+    assert_eq!(again, first, "the same key must yield the same authorization");
+    assert_ne!(other.reference, first.reference, "another key is another payment");
 }
 
 /// A declining payment method is `Declined`.
@@ -154,22 +133,15 @@ pub async fn capture_never_exceeds_the_authorized_amount(
     let auth = authorized(&*gateway, &methods, 5000).await;
 
     // Act
-    let too_much = gateway
-        .capture(&auth.reference, methods.money(5001), &key("capture"))
-        .await;
-    let exact = gateway
-        .capture(&auth.reference, methods.money(5000), &key("capture"))
-        .await;
+    let too_much = gateway.capture(&auth.reference, methods.money(5001), &key("capture")).await;
+    let exact = gateway.capture(&auth.reference, methods.money(5000), &key("capture")).await;
 
     // Assert
     assert!(
         is_invalid_state(&too_much),
         "capturing above the authorization must be InvalidState, got {too_much:?}"
     );
-    assert_eq!(
-        exact.must("capture the authorized amount"),
-        methods.money(5000)
-    );
+    assert_eq!(exact.must("capture the authorized amount"), methods.money(5000));
 }
 
 /// `capture` again with the same idempotency key returns the same result.
@@ -180,10 +152,8 @@ pub async fn capture_is_idempotent_by_key(
     // Arrange
     let auth = authorized(&*gateway, &methods, 5000).await;
     let k = key("capture");
-    let first = gateway
-        .capture(&auth.reference, methods.money(4000), &k)
-        .await
-        .must("capture part");
+    let first =
+        gateway.capture(&auth.reference, methods.money(4000), &k).await.must("capture part");
 
     // Act
     let again = gateway
@@ -192,11 +162,7 @@ pub async fn capture_is_idempotent_by_key(
         .must("capture again, same key");
 
     // Assert
-    assert_eq!(
-        first,
-        methods.money(4000),
-        "a partial capture captures what was asked"
-    );
+    assert_eq!(first, methods.money(4000), "a partial capture captures what was asked");
     assert_eq!(again, first, "the same key returns the same capture");
 }
 
@@ -210,17 +176,9 @@ pub async fn a_voided_authorization_cannot_be_captured(
     let auth = authorized(&*gateway, &methods, 5000).await;
 
     // Act
-    gateway
-        .void(&auth.reference, &key("void"))
-        .await
-        .must("void");
-    gateway
-        .void(&auth.reference, &key("void"))
-        .await
-        .must("void twice");
-    let capture = gateway
-        .capture(&auth.reference, methods.money(5000), &key("capture"))
-        .await;
+    gateway.void(&auth.reference, &key("void")).await.must("void");
+    gateway.void(&auth.reference, &key("void")).await.must("void twice");
+    let capture = gateway.capture(&auth.reference, methods.money(5000), &key("capture")).await;
 
     // Assert
     assert!(
@@ -243,36 +201,19 @@ pub async fn refunds_never_exceed_what_was_captured(
         .must("capture 40.00 of 50.00");
 
     // Act
-    let first = gateway
-        .refund(&auth.reference, methods.money(2500), &key("refund"))
-        .await;
-    let over = gateway
-        .refund(&auth.reference, methods.money(1501), &key("refund"))
-        .await;
-    let rest = gateway
-        .refund(&auth.reference, methods.money(1500), &key("refund"))
-        .await;
-    let beyond = gateway
-        .refund(&auth.reference, methods.money(1), &key("refund"))
-        .await;
+    let first = gateway.refund(&auth.reference, methods.money(2500), &key("refund")).await;
+    let over = gateway.refund(&auth.reference, methods.money(1501), &key("refund")).await;
+    let rest = gateway.refund(&auth.reference, methods.money(1500), &key("refund")).await;
+    let beyond = gateway.refund(&auth.reference, methods.money(1), &key("refund")).await;
 
     // Assert
-    assert_eq!(
-        first.must("refund part of the capture").amount,
-        methods.money(2500)
-    );
+    assert_eq!(first.must("refund part of the capture").amount, methods.money(2500));
     assert!(
         is_invalid_state(&over),
         "refunds above the capture must be InvalidState, got {over:?}"
     );
-    assert_eq!(
-        rest.must("refund the rest of the capture").amount,
-        methods.money(1500)
-    );
-    assert!(
-        is_invalid_state(&beyond),
-        "nothing is left to refund, got {beyond:?}"
-    );
+    assert_eq!(rest.must("refund the rest of the capture").amount, methods.money(1500));
+    assert!(is_invalid_state(&beyond), "nothing is left to refund, got {beyond:?}");
 }
 
 /// `refund` again with the same idempotency key returns the same receipt and refunds once.
@@ -282,24 +223,16 @@ pub async fn refund_is_idempotent_by_key(
 ) {
     // Arrange
     let auth = authorized(&*gateway, &methods, 5000).await;
-    gateway
-        .capture(&auth.reference, methods.money(5000), &key("capture"))
-        .await
-        .must("capture");
+    gateway.capture(&auth.reference, methods.money(5000), &key("capture")).await.must("capture");
     let k = key("refund");
-    let first = gateway
-        .refund(&auth.reference, methods.money(3000), &k)
-        .await
-        .must("refund");
+    let first = gateway.refund(&auth.reference, methods.money(3000), &k).await.must("refund");
 
     // Act
     let again = gateway
         .refund(&auth.reference, methods.money(3000), &k)
         .await
         .must("refund again, same key");
-    let rest = gateway
-        .refund(&auth.reference, methods.money(2000), &key("refund"))
-        .await;
+    let rest = gateway.refund(&auth.reference, methods.money(2000), &key("refund")).await;
 
     // Assert
     assert_eq!(again, first, "the same key returns the same refund");
@@ -315,20 +248,10 @@ pub async fn an_unknown_payment_is_unknown(
     let reference = format!("pi_testkit_unknown_{}", unique());
 
     // Act
-    let capture = gateway
-        .capture(&reference, methods.money(100), &key("capture"))
-        .await;
-    let refund = gateway
-        .refund(&reference, methods.money(100), &key("refund"))
-        .await;
+    let capture = gateway.capture(&reference, methods.money(100), &key("capture")).await;
+    let refund = gateway.refund(&reference, methods.money(100), &key("refund")).await;
 
     // Assert
-    assert!(
-        matches!(capture, Err(PaymentError::UnknownPayment { .. })),
-        "got {capture:?}"
-    );
-    assert!(
-        matches!(refund, Err(PaymentError::UnknownPayment { .. })),
-        "got {refund:?}"
-    );
+    assert!(matches!(capture, Err(PaymentError::UnknownPayment { .. })), "got {capture:?}");
+    assert!(matches!(refund, Err(PaymentError::UnknownPayment { .. })), "got {refund:?}");
 }

@@ -24,10 +24,7 @@ async fn list_all(repo: &dyn ProductRepository, mut query: ProductQuery) -> Vec<
     let mut all: Vec<Product> = Vec::new();
     for _ in 0..1000 {
         let page = repo.list(&query).await.must("list a page of products");
-        assert!(
-            page.items.len() <= query.limit.max(1),
-            "a page holds at most `limit` products"
-        );
+        assert!(page.items.len() <= query.limit.max(1), "a page holds at most `limit` products");
         all.extend(page.items);
         match page.next_cursor {
             Some(c) => query.cursor = Some(c),
@@ -58,22 +55,9 @@ pub async fn insert_stores_version_1(repo: Arc<dyn ProductRepository>) {
         Some(want.clone()),
         "get returns the product as stored"
     );
-    assert_eq!(
-        repo.by_slug(&p.slug).await.must("by_slug"),
-        Some(want.clone())
-    );
-    assert_eq!(
-        repo.by_skus(&[p.variants[2].sku.clone()])
-            .await
-            .must("by_skus"),
-        vec![want]
-    );
-    assert_eq!(
-        repo.get(ProductId::from_uuid(uuid()))
-            .await
-            .must("get unknown"),
-        None
-    );
+    assert_eq!(repo.by_slug(&p.slug).await.must("by_slug"), Some(want.clone()));
+    assert_eq!(repo.by_skus(&[p.variants[2].sku.clone()]).await.must("by_skus"), vec![want]);
+    assert_eq!(repo.get(ProductId::from_uuid(uuid())).await.must("get unknown"), None);
 }
 
 /// `insert` fails with `AlreadyExists` when the id, the slug or any variant SKU is taken,
@@ -83,9 +67,7 @@ pub async fn insert_rejects_a_taken_id_slug_or_sku(repo: Arc<dyn ProductReposito
     let existing = inserted(&*repo, product().variants(2).build()).await;
     let same_id = product().id(existing.id).build();
     let same_slug = product().slug(existing.slug.as_str()).build();
-    let same_sku = product()
-        .skus(&[unique_sku(), existing.variants[1].sku.clone()])
-        .build();
+    let same_sku = product().skus(&[unique_sku(), existing.variants[1].sku.clone()]).build();
 
     // Act
     let results = [
@@ -106,22 +88,9 @@ pub async fn insert_rejects_a_taken_id_slug_or_sku(repo: Arc<dyn ProductReposito
         Some(existing),
         "the existing product is untouched"
     );
-    assert_eq!(
-        repo.get(same_slug.id).await.must("get"),
-        None,
-        "nothing is stored on a clash"
-    );
-    assert_eq!(
-        repo.get(same_sku.id).await.must("get"),
-        None,
-        "nothing is stored on a clash"
-    );
-    assert_eq!(
-        repo.by_skus(&[same_sku.variants[0].sku.clone()])
-            .await
-            .must("by_skus"),
-        vec![]
-    );
+    assert_eq!(repo.get(same_slug.id).await.must("get"), None, "nothing is stored on a clash");
+    assert_eq!(repo.get(same_sku.id).await.must("get"), None, "nothing is stored on a clash");
+    assert_eq!(repo.by_skus(&[same_sku.variants[0].sku.clone()]).await.must("by_skus"), vec![]);
 }
 
 /// Concurrent inserts of different products with one slug: exactly one wins.
@@ -139,10 +108,7 @@ pub async fn concurrent_inserts_with_one_slug_have_one_winner(repo: Arc<dyn Prod
 
     // Assert
     let won = results.iter().filter(|r| r.is_ok()).count();
-    assert_eq!(
-        won, 1,
-        "exactly one of 16 concurrent inserts with one slug must win"
-    );
+    assert_eq!(won, 1, "exactly one of 16 concurrent inserts with one slug must win");
     for r in &results {
         assert!(
             matches!(r, Ok(1) | Err(StoreError::AlreadyExists { .. })),
@@ -182,21 +148,10 @@ pub async fn stale_version_update_is_a_conflict(repo: Arc<dyn ProductRepository>
 
     // Assert
     assert!(
-        matches!(
-            result,
-            Err(StoreError::VersionConflict {
-                expected: 1,
-                actual: 2,
-                ..
-            })
-        ),
+        matches!(result, Err(StoreError::VersionConflict { expected: 1, actual: 2, .. })),
         "updating version 1 over version 2 must be VersionConflict {{ expected: 1, actual: 2 }}, got {result:?}"
     );
-    assert_eq!(
-        repo.get(original.id).await.must("get"),
-        Some(winner),
-        "a conflict changes nothing"
-    );
+    assert_eq!(repo.get(original.id).await.must("get"), Some(winner), "a conflict changes nothing");
 }
 
 /// 16 concurrent updates from one version: exactly one wins, stored at version + 1.
@@ -225,15 +180,8 @@ pub async fn concurrent_updates_from_one_version_have_one_winner(repo: Arc<dyn P
             Err(e) => panic!("a losing update must be VersionConflict, got {e:?}"),
         })
         .collect();
-    assert_eq!(
-        winners.len(),
-        1,
-        "exactly one of 16 concurrent updates must win"
-    );
-    assert_eq!(
-        repo.get(base.id).await.must("get"),
-        Some(winners[0].clone())
-    );
+    assert_eq!(winners.len(), 1, "exactly one of 16 concurrent updates must win");
+    assert_eq!(repo.get(base.id).await.must("get"), Some(winners[0].clone()));
     assert_eq!(winners[0].version, 2);
 }
 
@@ -262,28 +210,14 @@ pub async fn update_keeps_slugs_and_skus_unique(repo: Arc<dyn ProductRepository>
         "taking a SKU on update, got {r2:?}"
     );
     assert_eq!(repo.get(mine.id).await.must("get"), Some(mine.clone()));
-    assert_eq!(
-        repo.by_slug(&other.slug).await.must("by_slug"),
-        Some(other.clone())
-    );
+    assert_eq!(repo.by_slug(&other.slug).await.must("by_slug"), Some(other.clone()));
     // A product may keep its own slug and SKUs, and change them to free ones.
     let mut renamed = mine.clone();
     renamed.slug = Slug::new(&format!("renamed-{}", unique())).must("slug");
     renamed.variants[0].sku = unique_sku();
-    repo.update(&renamed)
-        .await
-        .must("update to a free slug and SKU");
-    assert_eq!(
-        repo.by_slug(&mine.slug).await.must("by_slug"),
-        None,
-        "the old slug is free again"
-    );
-    assert_eq!(
-        repo.by_skus(&[mine.variants[0].sku.clone()])
-            .await
-            .must("by_skus"),
-        vec![]
-    );
+    repo.update(&renamed).await.must("update to a free slug and SKU");
+    assert_eq!(repo.by_slug(&mine.slug).await.must("by_slug"), None, "the old slug is free again");
+    assert_eq!(repo.by_skus(&[mine.variants[0].sku.clone()]).await.must("by_skus"), vec![]);
 }
 
 /// `by_skus` returns the product of each SKU that exists, each product once; missing
@@ -309,12 +243,7 @@ pub async fn by_skus_returns_each_product_once(repo: Arc<dyn ProductRepository>)
     let mut want = vec![a.id, b.id];
     want.sort();
     assert_eq!(ids, want, "each product holding an asked SKU, once");
-    assert!(
-        repo.by_skus(&[])
-            .await
-            .must("by_skus of nothing")
-            .is_empty()
-    );
+    assert!(repo.by_skus(&[]).await.must("by_skus of nothing").is_empty());
 }
 
 /// `list` pages by product id with opaque cursors, never repeating or skipping a product.
@@ -327,21 +256,11 @@ pub async fn list_pages_never_repeat_or_skip(repo: Arc<dyn ProductRepository>) {
     ids.sort();
 
     // Act
-    let listed = list_all(
-        &*repo,
-        ProductQuery {
-            limit: 5,
-            ..ProductQuery::default()
-        },
-    )
-    .await;
+    let listed = list_all(&*repo, ProductQuery { limit: 5, ..ProductQuery::default() }).await;
 
     // Assert
     let got: Vec<ProductId> = listed.iter().map(|p| p.id).collect();
-    assert_eq!(
-        got, ids,
-        "every product exactly once, ordered by product id"
-    );
+    assert_eq!(got, ids, "every product exactly once, ordered by product id");
 }
 
 /// `list` clamps the page size to 1..=100.
@@ -352,27 +271,13 @@ pub async fn list_clamps_the_page_size(repo: Arc<dyn ProductRepository>) {
     }
 
     // Act
-    let big = repo
-        .list(&ProductQuery {
-            limit: 1000,
-            ..ProductQuery::default()
-        })
-        .await
-        .must("list");
-    let zero = repo
-        .list(&ProductQuery {
-            limit: 0,
-            ..ProductQuery::default()
-        })
-        .await
-        .must("list");
+    let big =
+        repo.list(&ProductQuery { limit: 1000, ..ProductQuery::default() }).await.must("list");
+    let zero = repo.list(&ProductQuery { limit: 0, ..ProductQuery::default() }).await.must("list");
 
     // Assert
     assert_eq!(big.items.len(), 100, "a page holds at most 100 products");
-    assert!(
-        big.next_cursor.is_some(),
-        "the 101st product is on the next page"
-    );
+    assert!(big.next_cursor.is_some(), "the 101st product is on the next page");
     assert_eq!(zero.items.len(), 1, "a limit of 0 is clamped to 1");
 }
 
@@ -415,14 +320,8 @@ pub async fn list_filters_by_status_category_and_attributes(repo: Arc<dyn Produc
             .build(),
     )
     .await;
-    let draft_shirt = inserted(
-        &*repo,
-        product()
-            .category("shirts")
-            .status(ProductStatus::Draft)
-            .build(),
-    )
-    .await;
+    let draft_shirt =
+        inserted(&*repo, product().category("shirts").status(ProductStatus::Draft).build()).await;
     inserted(&*repo, product().category("shoes").build()).await;
 
     // Act
@@ -447,11 +346,7 @@ pub async fn list_filters_by_status_category_and_attributes(repo: Arc<dyn Produc
     .await;
     let drafts = list_all(
         &*repo,
-        ProductQuery {
-            status: Some(ProductStatus::Draft),
-            limit: 10,
-            ..ProductQuery::default()
-        },
+        ProductQuery { status: Some(ProductStatus::Draft), limit: 10, ..ProductQuery::default() },
     )
     .await;
 
@@ -467,11 +362,7 @@ pub async fn list_filters_by_status_category_and_attributes(repo: Arc<dyn Produc
         HashSet::from([cotton_shirt.id]),
         "attribute filter (AttributeValue::matches)"
     );
-    assert_eq!(
-        ids(&drafts),
-        HashSet::from([draft_shirt.id]),
-        "status filter"
-    );
+    assert_eq!(ids(&drafts), HashSet::from([draft_shirt.id]), "status filter");
 }
 
 /// `delete` removes a product; its slug and SKUs are free again.
@@ -485,45 +376,25 @@ pub async fn delete_removes_a_product(repo: Arc<dyn ProductRepository>) {
     // Assert
     assert_eq!(repo.get(p.id).await.must("get"), None);
     assert_eq!(repo.by_slug(&p.slug).await.must("by_slug"), None);
-    assert!(
-        repo.by_skus(&[p.variants[0].sku.clone()])
-            .await
-            .must("by_skus")
-            .is_empty()
-    );
-    let reuse = product()
-        .slug(p.slug.as_str())
-        .skus(&[p.variants[0].sku.clone()])
-        .build();
-    repo.insert(&reuse)
-        .await
-        .must("insert a product with the deleted one's slug and SKU");
+    assert!(repo.by_skus(&[p.variants[0].sku.clone()]).await.must("by_skus").is_empty());
+    let reuse = product().slug(p.slug.as_str()).skus(&[p.variants[0].sku.clone()]).build();
+    repo.insert(&reuse).await.must("insert a product with the deleted one's slug and SKU");
 }
 
 /// `upsert_category` creates or replaces; `categories` lists them by position then id.
 pub async fn categories_are_upserted_and_ordered_by_position(repo: Arc<dyn ProductRepository>) {
     // Arrange
-    repo.upsert_category(&category("shoes", "Shoes", 2))
-        .await
-        .must("upsert");
-    repo.upsert_category(&category("bags", "Bags", 1))
-        .await
-        .must("upsert");
-    repo.upsert_category(&category("hats", "Hats", 1))
-        .await
-        .must("upsert");
+    repo.upsert_category(&category("shoes", "Shoes", 2)).await.must("upsert");
+    repo.upsert_category(&category("bags", "Bags", 1)).await.must("upsert");
+    repo.upsert_category(&category("hats", "Hats", 1)).await.must("upsert");
 
     // Act
-    repo.upsert_category(&category("shoes", "Footwear", 0))
-        .await
-        .must("replace a category");
+    repo.upsert_category(&category("shoes", "Footwear", 0)).await.must("replace a category");
     let all = repo.categories().await.must("categories");
 
     // Assert
-    let got: Vec<(String, String)> = all
-        .iter()
-        .map(|c| (c.id.to_string(), c.name.clone()))
-        .collect();
+    let got: Vec<(String, String)> =
+        all.iter().map(|c| (c.id.to_string(), c.name.clone())).collect();
     assert_eq!(
         got,
         vec![

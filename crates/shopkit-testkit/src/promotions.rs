@@ -39,11 +39,7 @@ fn order() -> OrderId {
 }
 
 async fn times_used(repo: &dyn PromotionRepository, id: PromotionId) -> u32 {
-    repo.get(id)
-        .await
-        .must("get the promotion")
-        .must("find the promotion")
-        .times_used()
+    repo.get(id).await.must("get the promotion").must("find the promotion").times_used()
 }
 
 /// `upsert` stores a promotion; `get` and `by_coupon` (any letter case) return it;
@@ -66,10 +62,7 @@ pub async fn promotions_can_be_stored_found_and_deleted(repo: Arc<dyn PromotionR
     assert_eq!(by_id, Some(p.clone()));
     assert_eq!(by_code, Some(p.clone()));
     assert_eq!(repo.get(p.id()).await.must("get after delete"), None);
-    assert_eq!(
-        repo.by_coupon(&code).await.must("by_coupon after delete"),
-        None
-    );
+    assert_eq!(repo.by_coupon(&code).await.must("by_coupon after delete"), None);
 }
 
 /// `all` lists promotions by priority (highest first) then id.
@@ -88,10 +81,7 @@ pub async fn all_is_ordered_by_priority_then_id(repo: Arc<dyn PromotionRepositor
 
     // Assert
     let got: Vec<PromotionId> = all.iter().map(Promotion::id).collect();
-    assert_eq!(
-        got,
-        vec![high.id(), low[0].id(), low[1].id(), negative.id()]
-    );
+    assert_eq!(got, vec![high.id(), low[0].id(), low[1].id(), negative.id()]);
 }
 
 /// Coupon codes are unique: `upsert` of another promotion with a taken code is
@@ -113,18 +103,8 @@ pub async fn coupon_codes_are_unique(repo: Arc<dyn PromotionRepository>) {
         "a taken coupon code must be AlreadyExists, got {clash:?}"
     );
     replace.must("replace the promotion holding the code");
-    assert_eq!(
-        repo.get(rival.id()).await.must("get"),
-        None,
-        "the rival was not stored"
-    );
-    assert_eq!(
-        repo.by_coupon(&code)
-            .await
-            .must("by_coupon")
-            .map(|p| p.id()),
-        Some(holder.id())
-    );
+    assert_eq!(repo.get(rival.id()).await.must("get"), None, "the rival was not stored");
+    assert_eq!(repo.by_coupon(&code).await.must("by_coupon").map(|p| p.id()), Some(holder.id()));
 }
 
 /// 40 different orders race to redeem a promotion with a usage limit of 5: exactly 5
@@ -153,15 +133,8 @@ pub async fn concurrent_redemptions_stay_within_the_usage_limit(
             Err(e) => panic!("a redemption over the limit must be UsageLimitReached, got {e:?}"),
         }
     }
-    assert_eq!(
-        ok, 5,
-        "exactly `usage_limit` concurrent redemptions must succeed"
-    );
-    assert_eq!(
-        times_used(&*repo, p.id()).await,
-        5,
-        "times_used reflects the redemptions"
-    );
+    assert_eq!(ok, 5, "exactly `usage_limit` concurrent redemptions must succeed");
+    assert_eq!(times_used(&*repo, p.id()).await, 5, "times_used reflects the redemptions");
 }
 
 /// Redeeming again for the same order is a no-op success (checkout retries), even
@@ -180,9 +153,7 @@ pub async fn redeeming_twice_for_one_order_counts_once(repo: Arc<dyn PromotionRe
         async move { repo.redeem(id, o).await }
     })
     .await;
-    repo.redeem(p.id(), order())
-        .await
-        .must("a second order redeems the last use");
+    repo.redeem(p.id(), order()).await.must("a second order redeems the last use");
     let at_limit_retry = repo.redeem(p.id(), o).await;
 
     // Assert
@@ -190,11 +161,7 @@ pub async fn redeeming_twice_for_one_order_counts_once(repo: Arc<dyn PromotionRe
         r.must("a retried redemption for the same order succeeds");
     }
     at_limit_retry.must("a retry for an order that holds a use succeeds even at the limit");
-    assert_eq!(
-        times_used(&*repo, p.id()).await,
-        2,
-        "each order counts once"
-    );
+    assert_eq!(times_used(&*repo, p.id()).await, 2, "each order counts once");
 }
 
 /// `release` gives an order's use back (it can be redeemed by another order); releasing
@@ -210,9 +177,7 @@ pub async fn release_gives_a_use_back(repo: Arc<dyn PromotionRepository>) {
     // Act
     repo.release(p.id(), first).await.must("release");
     repo.release(p.id(), first).await.must("release again");
-    repo.release(p.id(), order())
-        .await
-        .must("release an order that never redeemed");
+    repo.release(p.id(), order()).await.must("release an order that never redeemed");
     let after = times_used(&*repo, p.id()).await;
     let next = repo.redeem(p.id(), order()).await;
 
@@ -229,10 +194,7 @@ pub async fn release_gives_a_use_back(repo: Arc<dyn PromotionRepository>) {
 /// `save_settings` replaces the tax and shipping settings that `settings` returns.
 pub async fn settings_round_trip(repo: Arc<dyn PromotionRepository>) {
     // Arrange
-    let settings = PricingSettings {
-        rounding: RoundingPolicy::Up,
-        ..PricingSettings::default()
-    };
+    let settings = PricingSettings { rounding: RoundingPolicy::Up, ..PricingSettings::default() };
 
     // Act
     repo.save_settings(&settings).await.must("save settings");

@@ -25,16 +25,9 @@ fn customer() -> CustomerId {
 /// Records a small co-purchase history: every customer interacts with `products[0]` and a
 /// few others, several times.
 async fn history(rec: &dyn Recommender, products: &[ProductId], customers: &[CustomerId]) {
-    let kinds = [
-        InteractionKind::View,
-        InteractionKind::AddToCart,
-        InteractionKind::Purchase,
-    ];
+    let kinds = [InteractionKind::View, InteractionKind::AddToCart, InteractionKind::Purchase];
     for (c, customer) in customers.iter().enumerate() {
-        for (k, product) in products
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| *k == 0 || (k + c) % 2 == 0)
+        for (k, product) in products.iter().enumerate().filter(|(k, _)| *k == 0 || (k + c) % 2 == 0)
         {
             for kind in kinds {
                 let interaction = Interaction {
@@ -50,22 +43,11 @@ async fn history(rec: &dyn Recommender, products: &[ProductId], customers: &[Cus
 }
 
 fn assert_shape(got: &[ProductId], limit: usize, excluded: Option<ProductId>, what: &str) {
-    assert!(
-        got.len() <= limit,
-        "{what}: at most `limit` ({limit}) results, got {}",
-        got.len()
-    );
+    assert!(got.len() <= limit, "{what}: at most `limit` ({limit}) results, got {}", got.len());
     let unique: HashSet<&ProductId> = got.iter().collect();
-    assert_eq!(
-        unique.len(),
-        got.len(),
-        "{what}: each product at most once: {got:?}"
-    );
+    assert_eq!(unique.len(), got.len(), "{what}: each product at most once: {got:?}");
     if let Some(p) = excluded {
-        assert!(
-            !got.contains(&p),
-            "{what}: the product asked about must not be recommended"
-        );
+        assert!(!got.contains(&p), "{what}: the product asked about must not be recommended");
     }
 }
 
@@ -82,10 +64,7 @@ pub async fn similar_never_includes_the_product_itself(rec: Arc<dyn Recommender>
         let got = rec.similar(products[0], limit).await.must("similar");
         assert_shape(&got, limit, Some(products[0]), "similar");
     }
-    let none = rec
-        .similar(products[1], 0)
-        .await
-        .must("similar with limit 0");
+    let none = rec.similar(products[1], 0).await.must("similar with limit 0");
     assert!(none.is_empty(), "a limit of 0 gives nothing");
 }
 
@@ -98,10 +77,7 @@ pub async fn for_customer_holds_each_product_once_within_the_limit(rec: Arc<dyn 
 
     // Act / Assert
     for limit in [1, 3, 20] {
-        let got = rec
-            .for_customer(customers[0], limit)
-            .await
-            .must("for_customer");
+        let got = rec.for_customer(customers[0], limit).await.must("for_customer");
         assert_shape(&got, limit, None, "for_customer");
     }
 }
@@ -113,22 +89,11 @@ pub async fn unknown_products_and_customers_get_nothing(rec: Arc<dyn Recommender
     history(&*rec, &products, &[customer(), customer()]).await;
 
     // Act
-    let similar = rec
-        .similar(product(), 10)
-        .await
-        .must("similar of an unknown product");
-    let for_customer = rec
-        .for_customer(customer(), 10)
-        .await
-        .must("for_customer of an unknown customer");
+    let similar = rec.similar(product(), 10).await.must("similar of an unknown product");
+    let for_customer =
+        rec.for_customer(customer(), 10).await.must("for_customer of an unknown customer");
 
     // Assert
-    assert!(
-        similar.is_empty(),
-        "an unknown product has no similar products: {similar:?}"
-    );
-    assert!(
-        for_customer.is_empty(),
-        "an unknown customer gets an empty list: {for_customer:?}"
-    );
+    assert!(similar.is_empty(), "an unknown product has no similar products: {similar:?}");
+    assert!(for_customer.is_empty(), "an unknown customer gets an empty list: {for_customer:?}");
 }

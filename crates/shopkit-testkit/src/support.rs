@@ -94,11 +94,7 @@ where
         }));
     }
     let mut out = Vec::with_capacity(n);
-    for (i, h) in futures::future::join_all(handles)
-        .await
-        .into_iter()
-        .enumerate()
-    {
+    for (i, h) in futures::future::join_all(handles).await.into_iter().enumerate() {
         match h {
             Ok(v) => out.push(v),
             Err(e) => panic!("racing task {i} failed: {e}"),

@@ -31,9 +31,7 @@ use shopkit_core::pricing::Promotion;
 async fn must_fail<F: Future<Output = ()> + Send + 'static>(what: &str, contract: F) {
     let outcome = tokio::spawn(contract).await;
     assert!(
-        outcome
-            .as_ref()
-            .is_err_and(tokio::task::JoinError::is_panic),
+        outcome.as_ref().is_err_and(tokio::task::JoinError::is_panic),
         "the contract passed against a lax adapter ({what}): it cannot catch that bug"
     );
 }
@@ -43,9 +41,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn unsupported() -> StoreError {
-    StoreError::Invalid {
-        reason: "not supported by this lax adapter".into(),
-    }
+    StoreError::Invalid { reason: "not supported by this lax adapter".into() }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -67,11 +63,7 @@ struct LaxInventory {
 
 impl LaxInventory {
     fn shared(bug: InventoryBug) -> Arc<dyn InventoryStore> {
-        Arc::new(LaxInventory {
-            bug,
-            levels: Mutex::default(),
-            reservations: Mutex::default(),
-        })
+        Arc::new(LaxInventory { bug, levels: Mutex::default(), reservations: Mutex::default() })
     }
 
     fn short(&self, request: &ReservationRequest) -> Option<InventoryError> {
@@ -437,10 +429,7 @@ impl OutboxStore for Log {
         _: Option<Cursor>,
         _: usize,
     ) -> Result<Page<OutboxEntry>, StoreError> {
-        Ok(Page {
-            items: lock(&self.entries).clone(),
-            next_cursor: None,
-        })
+        Ok(Page { items: lock(&self.entries).clone(), next_cursor: None })
     }
 }
 
@@ -494,10 +483,8 @@ async fn the_claim_contract_catches_claims_without_a_lease() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_outbox_atomicity_contract_catches_events_written_on_a_refused_insert() {
     let outbox = Arc::new(Log::default());
-    let orders = Arc::new(EventsFirstOrders {
-        outbox: Arc::clone(&outbox),
-        orders: Mutex::default(),
-    });
+    let orders =
+        Arc::new(EventsFirstOrders { outbox: Arc::clone(&outbox), orders: Mutex::default() });
     must_fail(
         "events appended before the existence check",
         shopkit_testkit::orders::insert_of_an_existing_id_writes_no_events(orders, outbox),

@@ -9,7 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::customers::Address;
-use crate::ids::{CartId, CartToken, CouponCode, CustomerId, LineId, OrderId, ShippingMethodId, Sku};
+use crate::ids::{
+    CartId, CartToken, CouponCode, CustomerId, LineId, OrderId, ShippingMethodId, Sku,
+};
 use crate::money::Currency;
 use crate::quantity::Quantity;
 
@@ -265,7 +267,9 @@ impl Cart {
         match self.status {
             CartStatus::Open if self.is_expired(now) => Err(CartError::Expired { cart: self.id }),
             CartStatus::Open => Ok(()),
-            CartStatus::CheckedOut { .. } => Err(CartError::Closed { cart: self.id, status: "checked out" }),
+            CartStatus::CheckedOut { .. } => {
+                Err(CartError::Closed { cart: self.id, status: "checked out" })
+            }
             CartStatus::Merged { .. } => Err(CartError::Closed { cart: self.id, status: "merged" }),
         }
     }
@@ -292,9 +296,12 @@ impl Cart {
             Some(i) => {
                 let total = u64::from(self.lines[i].quantity) + u64::from(quantity);
                 check_limit(&sku, total, policy)?;
-                self.lines[i].quantity = Quantity::new(total as i64).map_err(|_| {
-                    CartError::QuantityLimit { sku: sku.clone(), requested: total, max: policy.max_quantity_per_line }
-                })?;
+                self.lines[i].quantity =
+                    Quantity::new(total as i64).map_err(|_| CartError::QuantityLimit {
+                        sku: sku.clone(),
+                        requested: total,
+                        max: policy.max_quantity_per_line,
+                    })?;
                 i
             }
             None => {
@@ -332,7 +339,12 @@ impl Cart {
     }
 
     /// Removes a line.
-    pub fn remove_line(&mut self, line: LineId, now: DateTime<Utc>, policy: &CartPolicy) -> Result<CartLine, CartError> {
+    pub fn remove_line(
+        &mut self,
+        line: LineId,
+        now: DateTime<Utc>,
+        policy: &CartPolicy,
+    ) -> Result<CartLine, CartError> {
         self.ensure_open(now)?;
         let idx = self
             .lines
@@ -345,7 +357,12 @@ impl Cart {
     }
 
     /// Applies a coupon (the caller has checked it with the pricing rules). Idempotent.
-    pub fn apply_coupon(&mut self, code: CouponCode, now: DateTime<Utc>, policy: &CartPolicy) -> Result<(), CartError> {
+    pub fn apply_coupon(
+        &mut self,
+        code: CouponCode,
+        now: DateTime<Utc>,
+        policy: &CartPolicy,
+    ) -> Result<(), CartError> {
         self.ensure_open(now)?;
         if self.coupons.contains(&code) {
             return Ok(());
@@ -359,7 +376,12 @@ impl Cart {
     }
 
     /// Removes a coupon; removing one that is not applied is not an error.
-    pub fn remove_coupon(&mut self, code: &CouponCode, now: DateTime<Utc>, policy: &CartPolicy) -> Result<(), CartError> {
+    pub fn remove_coupon(
+        &mut self,
+        code: &CouponCode,
+        now: DateTime<Utc>,
+        policy: &CartPolicy,
+    ) -> Result<(), CartError> {
         self.ensure_open(now)?;
         self.coupons.retain(|c| c != code);
         self.touch(now, policy);
@@ -400,7 +422,8 @@ impl Cart {
             match self.lines.iter().position(|l| l.sku == g.sku) {
                 Some(i) => {
                     let l = &mut self.lines[i];
-                    let total = (u64::from(l.quantity) + u64::from(g.quantity)).min(u64::from(policy.max_quantity_per_line));
+                    let total = (u64::from(l.quantity) + u64::from(g.quantity))
+                        .min(u64::from(policy.max_quantity_per_line));
                     l.quantity = Quantity::new(total as i64).unwrap_or(l.quantity);
                 }
                 None if self.lines.len() < policy.max_lines => {
@@ -408,7 +431,9 @@ impl Cart {
                     let quantity = Quantity::new(i64::from(qty)).unwrap_or(Quantity::ONE);
                     self.lines.push(CartLine { id: new_line_ids(), sku: g.sku.clone(), quantity });
                 }
-                None => return Err(CartError::TooManyLines { max: policy.max_lines }),
+                None => {
+                    return Err(CartError::TooManyLines { max: policy.max_lines });
+                }
             }
         }
         for c in &guest.coupons {
@@ -427,7 +452,12 @@ impl Cart {
     }
 
     /// Hands a guest cart to a customer who signs in and has no cart of their own.
-    pub fn assign_to(&mut self, customer: CustomerId, now: DateTime<Utc>, policy: &CartPolicy) -> Result<(), CartError> {
+    pub fn assign_to(
+        &mut self,
+        customer: CustomerId,
+        now: DateTime<Utc>,
+        policy: &CartPolicy,
+    ) -> Result<(), CartError> {
         self.ensure_open(now)?;
         self.customer = Some(customer);
         self.touch(now, policy);
@@ -444,7 +474,11 @@ impl Cart {
     }
 
     /// Closes the cart after checkout. Idempotent for the same order.
-    pub fn mark_checked_out(&mut self, order: OrderId, now: DateTime<Utc>) -> Result<(), CartError> {
+    pub fn mark_checked_out(
+        &mut self,
+        order: OrderId,
+        now: DateTime<Utc>,
+    ) -> Result<(), CartError> {
         if self.status == (CartStatus::CheckedOut { order }) {
             return Ok(());
         }
@@ -462,7 +496,11 @@ impl Cart {
 
 fn check_limit(sku: &Sku, requested: u64, policy: &CartPolicy) -> Result<(), CartError> {
     if requested > u64::from(policy.max_quantity_per_line) {
-        return Err(CartError::QuantityLimit { sku: sku.clone(), requested, max: policy.max_quantity_per_line });
+        return Err(CartError::QuantityLimit {
+            sku: sku.clone(),
+            requested,
+            max: policy.max_quantity_per_line,
+        });
     }
     Ok(())
 }
@@ -480,7 +518,14 @@ mod tests {
     }
     fn cart(customer: Option<CustomerId>) -> Cart {
         let token = CartToken::new(&"ab".repeat(32)).unwrap();
-        Cart::new(CartId::from_uuid(Uuid::new_v4()), token, customer, Currency::USD, now(), &CartPolicy::default())
+        Cart::new(
+            CartId::from_uuid(Uuid::new_v4()),
+            token,
+            customer,
+            Currency::USD,
+            now(),
+            &CartPolicy::default(),
+        )
     }
     fn sku(s: &str) -> Sku {
         Sku::new(s).unwrap()
@@ -518,7 +563,10 @@ mod tests {
         let order = OrderId::from_uuid(Uuid::new_v4());
         c.mark_checked_out(order, now()).unwrap();
         c.mark_checked_out(order, now()).unwrap();
-        assert!(matches!(c.add_line(line_id(), sku("B"), q(1), now(), &p), Err(CartError::Closed { .. })));
+        assert!(matches!(
+            c.add_line(line_id(), sku("B"), q(1), now(), &p),
+            Err(CartError::Closed { .. })
+        ));
     }
 
     #[test]
@@ -526,7 +574,10 @@ mod tests {
         let p = CartPolicy::default();
         let mut c = cart(None);
         let later = now() + p.ttl;
-        assert!(matches!(c.add_line(line_id(), sku("A"), q(1), later, &p), Err(CartError::Expired { .. })));
+        assert!(matches!(
+            c.add_line(line_id(), sku("A"), q(1), later, &p),
+            Err(CartError::Expired { .. })
+        ));
     }
 
     #[test]

@@ -165,12 +165,16 @@ impl ReservationRequest {
     /// Checks the request: at least one line and each SKU once.
     pub fn validate(&self) -> Result<(), InventoryError> {
         if self.lines.is_empty() {
-            return Err(InventoryError::Invalid { reason: "a reservation needs at least one line".into() });
+            return Err(InventoryError::Invalid {
+                reason: "a reservation needs at least one line".into(),
+            });
         }
         let mut seen = std::collections::HashSet::new();
         for l in &self.lines {
             if !seen.insert(&l.sku) {
-                return Err(InventoryError::Invalid { reason: format!("SKU {} appears twice", l.sku) });
+                return Err(InventoryError::Invalid {
+                    reason: format!("SKU {} appears twice", l.sku),
+                });
             }
         }
         Ok(())

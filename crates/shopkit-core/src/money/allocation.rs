@@ -23,9 +23,7 @@ impl Money {
             .iter()
             .map(|r| {
                 if r.is_sign_negative() && !r.is_zero() {
-                    return Err(MoneyError::InvalidAllocation {
-                        reason: "a negative ratio",
-                    });
+                    return Err(MoneyError::InvalidAllocation { reason: "a negative ratio" });
                 }
                 let mut scaled = *r;
                 scaled.rescale(scale);
@@ -63,9 +61,7 @@ impl Money {
             .try_fold(0u128, |acc, w| acc.checked_add(*w))
             .ok_or(MoneyError::Overflow)?;
         if total_weight == 0 {
-            return Err(MoneyError::InvalidAllocation {
-                reason: "ratios that sum to zero",
-            });
+            return Err(MoneyError::InvalidAllocation { reason: "ratios that sum to zero" });
         }
         let negative = self.is_negative();
         let whole: u128 = self.amount.mantissa().unsigned_abs();
@@ -95,10 +91,7 @@ impl Money {
                 let minor = if negative { -minor } else { minor };
                 let amount = Decimal::try_from_i128_with_scale(minor, scale)
                     .map_err(|_| MoneyError::Overflow)?;
-                Ok(Money {
-                    amount,
-                    currency: self.currency,
-                })
+                Ok(Money { amount, currency: self.currency })
             })
             .collect()
     }
@@ -136,10 +129,7 @@ mod tests {
         let yen = Money::from_minor(100, Currency::JPY);
         let parts = yen.allocate_by_weights(&[1, 2]).unwrap();
         assert_eq!(
-            parts
-                .iter()
-                .map(|m| m.to_minor().unwrap())
-                .collect::<Vec<_>>(),
+            parts.iter().map(|m| m.to_minor().unwrap()).collect::<Vec<_>>(),
             [33, 67],
             "66.67 has the larger remainder"
         );
@@ -149,10 +139,7 @@ mod tests {
 
     #[test]
     fn unusable_ratios_are_errors() {
-        assert!(matches!(
-            usd(1).allocate(&[]),
-            Err(MoneyError::InvalidAllocation { .. })
-        ));
+        assert!(matches!(usd(1).allocate(&[]), Err(MoneyError::InvalidAllocation { .. })));
         assert!(matches!(
             usd(1).allocate(&[dec!(0), dec!(0)]),
             Err(MoneyError::InvalidAllocation { .. })

@@ -146,10 +146,7 @@ mod tests {
     fn serde_uses_the_code() {
         let json = serde_json::to_string(&Currency::CHF).unwrap();
         assert_eq!(json, "\"CHF\"");
-        assert_eq!(
-            serde_json::from_str::<Currency>("\"SEK\"").unwrap(),
-            Currency::SEK
-        );
+        assert_eq!(serde_json::from_str::<Currency>("\"SEK\"").unwrap(), Currency::SEK);
         assert!(serde_json::from_str::<Currency>("\"ABC\"").is_err());
     }
 }

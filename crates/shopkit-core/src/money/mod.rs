@@ -85,10 +85,7 @@ impl TryFrom<MoneyRepr> for Money {
 
 impl From<Money> for MoneyRepr {
     fn from(m: Money) -> Self {
-        MoneyRepr {
-            amount: m.amount,
-            currency: m.currency,
-        }
+        MoneyRepr { amount: m.amount, currency: m.currency }
     }
 }
 
@@ -99,11 +96,7 @@ impl Money {
         let minor_units = currency.minor_units();
         let normalized = amount.normalize();
         if normalized.scale() > minor_units {
-            return Err(MoneyError::TooPrecise {
-                amount,
-                currency,
-                minor_units,
-            });
+            return Err(MoneyError::TooPrecise { amount, currency, minor_units });
         }
         let mut amount = normalized;
         amount.rescale(minor_units);
@@ -112,18 +105,12 @@ impl Money {
 
     /// Rounds an exact decimal to the currency's minor unit with an explicit policy.
     pub fn round(value: Decimal, currency: Currency, policy: RoundingPolicy) -> Self {
-        Money {
-            amount: policy.round(value, currency),
-            currency,
-        }
+        Money { amount: policy.round(value, currency), currency }
     }
 
     /// An amount given in minor units: `from_minor(1250, EUR)` is 12.50 EUR.
     pub fn from_minor(minor: i64, currency: Currency) -> Self {
-        Money {
-            amount: Decimal::new(minor, currency.minor_units()),
-            currency,
-        }
+        Money { amount: Decimal::new(minor, currency.minor_units()), currency }
     }
 
     /// Zero in `currency`.
@@ -143,10 +130,7 @@ impl Money {
 
     /// The amount in minor units (cents), if it fits in an `i64`.
     pub fn to_minor(&self) -> Result<i64, MoneyError> {
-        self.amount
-            .mantissa()
-            .try_into()
-            .map_err(|_| MoneyError::Overflow)
+        self.amount.mantissa().try_into().map_err(|_| MoneyError::Overflow)
     }
 
     /// Whether the amount is zero.
@@ -168,49 +152,28 @@ impl Money {
         if self.currency == other.currency {
             Ok(())
         } else {
-            Err(MoneyError::CurrencyMismatch {
-                expected: self.currency,
-                found: other.currency,
-            })
+            Err(MoneyError::CurrencyMismatch { expected: self.currency, found: other.currency })
         }
     }
 
     /// `self + other`; an error across currencies or on overflow.
     pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let amount = self
-            .amount
-            .checked_add(other.amount)
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Money {
-            amount,
-            currency: self.currency,
-        })
+        let amount = self.amount.checked_add(other.amount).ok_or(MoneyError::Overflow)?;
+        Ok(Money { amount, currency: self.currency })
     }
 
     /// `self - other`; an error across currencies or on overflow.
     pub fn checked_sub(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let amount = self
-            .amount
-            .checked_sub(other.amount)
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Money {
-            amount,
-            currency: self.currency,
-        })
+        let amount = self.amount.checked_sub(other.amount).ok_or(MoneyError::Overflow)?;
+        Ok(Money { amount, currency: self.currency })
     }
 
     /// `self * n`, exact (an integer factor keeps the minor unit).
     pub fn checked_mul(&self, n: u64) -> Result<Money, MoneyError> {
-        let amount = self
-            .amount
-            .checked_mul(Decimal::from(n))
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Money {
-            amount,
-            currency: self.currency,
-        })
+        let amount = self.amount.checked_mul(Decimal::from(n)).ok_or(MoneyError::Overflow)?;
+        Ok(Money { amount, currency: self.currency })
     }
 
     /// `self * factor`, rounded with `policy` (a rate, a percentage).
@@ -219,37 +182,23 @@ impl Money {
         factor: Decimal,
         policy: RoundingPolicy,
     ) -> Result<Money, MoneyError> {
-        let exact = self
-            .amount
-            .checked_mul(factor)
-            .ok_or(MoneyError::Overflow)?;
+        let exact = self.amount.checked_mul(factor).ok_or(MoneyError::Overflow)?;
         Ok(Money::round(exact, self.currency, policy))
     }
 
     /// The negated amount.
     pub fn negate(&self) -> Money {
-        Money {
-            amount: -self.amount,
-            currency: self.currency,
-        }
+        Money { amount: -self.amount, currency: self.currency }
     }
 
     /// The smaller of two amounts of the same currency.
     pub fn min(&self, other: &Money) -> Result<Money, MoneyError> {
-        Ok(if self.try_cmp(other)? == Ordering::Greater {
-            *other
-        } else {
-            *self
-        })
+        Ok(if self.try_cmp(other)? == Ordering::Greater { *other } else { *self })
     }
 
     /// The larger of two amounts of the same currency.
     pub fn max(&self, other: &Money) -> Result<Money, MoneyError> {
-        Ok(if self.try_cmp(other)? == Ordering::Less {
-            *other
-        } else {
-            *self
-        })
+        Ok(if self.try_cmp(other)? == Ordering::Less { *other } else { *self })
     }
 
     /// Compares two amounts of the same currency.
@@ -263,9 +212,7 @@ impl Money {
         currency: Currency,
         items: impl IntoIterator<Item = &'a Money>,
     ) -> Result<Money, MoneyError> {
-        items
-            .into_iter()
-            .try_fold(Money::zero(currency), |acc, m| acc.checked_add(m))
+        items.into_iter().try_fold(Money::zero(currency), |acc, m| acc.checked_add(m))
     }
 }
 
@@ -292,10 +239,7 @@ mod tests {
         assert_eq!(m.amount().to_string(), "12.50");
         assert_eq!(m.to_minor().unwrap(), 1250);
         assert_eq!(Money::from_minor(1250, Currency::JPY).amount(), dec!(1250));
-        assert_eq!(
-            Money::from_minor(1250, Currency::KWD).amount().to_string(),
-            "1.250"
-        );
+        assert_eq!(Money::from_minor(1250, Currency::KWD).amount().to_string(), "1.250");
     }
 
     #[test]
@@ -305,10 +249,7 @@ mod tests {
             Err(MoneyError::TooPrecise { minor_units: 2, .. })
         ));
         assert!(Money::new(dec!(1.5), Currency::JPY).is_err());
-        assert!(
-            Money::new(dec!(1.500), Currency::USD).is_ok(),
-            "trailing zeros are not precision"
-        );
+        assert!(Money::new(dec!(1.500), Currency::USD).is_ok(), "trailing zeros are not precision");
     }
 
     #[test]
@@ -317,10 +258,7 @@ mod tests {
         let eur = Money::from_minor(100, Currency::EUR);
         assert_eq!(
             usd.checked_add(&eur),
-            Err(MoneyError::CurrencyMismatch {
-                expected: Currency::USD,
-                found: Currency::EUR
-            })
+            Err(MoneyError::CurrencyMismatch { expected: Currency::USD, found: Currency::EUR })
         );
         assert!(usd.checked_sub(&eur).is_err());
         assert!(usd.try_cmp(&eur).is_err());

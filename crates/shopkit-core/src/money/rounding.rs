@@ -63,15 +63,7 @@ mod tests {
 
     #[test]
     fn rounding_always_yields_the_currency_scale() {
-        assert_eq!(
-            RoundingPolicy::HalfEven
-                .round(dec!(3), Currency::EUR)
-                .scale(),
-            2
-        );
-        assert_eq!(
-            RoundingPolicy::Down.round(dec!(3.999), Currency::JPY),
-            dec!(3)
-        );
+        assert_eq!(RoundingPolicy::HalfEven.round(dec!(3), Currency::EUR).scale(), 2);
+        assert_eq!(RoundingPolicy::Down.round(dec!(3.999), Currency::JPY), dec!(3));
     }
 }

@@ -251,7 +251,8 @@ impl Order {
     /// totals computed in two places that disagree.
     pub fn place(new: NewOrder) -> Result<(Order, DomainEvent), OrderError> {
         let line_totals: Vec<Money> = new.lines.iter().map(|l| l.total).collect();
-        let expected = Money::sum(new.currency, &line_totals)?.checked_add(&new.totals.shipping_total)?;
+        let expected =
+            Money::sum(new.currency, &line_totals)?.checked_add(&new.totals.shipping_total)?;
         if expected != new.totals.grand_total {
             return Err(OrderError::Money(MoneyError::InvalidAllocation {
                 reason: "order totals that do not reconcile to the grand total",
@@ -272,7 +273,12 @@ impl Order {
             shipments: Vec::new(),
             refunds: Vec::new(),
             status: OrderStatus::Placed,
-            history: vec![StatusChange { from: None, to: OrderStatus::Placed, at: new.placed_at, note: None }],
+            history: vec![StatusChange {
+                from: None,
+                to: OrderStatus::Placed,
+                at: new.placed_at,
+                note: None,
+            }],
             placed_at: new.placed_at,
             version: 0,
         };
@@ -283,7 +289,11 @@ impl Order {
             total: order.totals.grand_total,
             tax: order.totals.tax_total,
             shipping: order.totals.shipping_total,
-            lines: order.lines.iter().map(|l| event_line(l, l.quantity.get(), Some(l.total))).collect(),
+            lines: order
+                .lines
+                .iter()
+                .map(|l| event_line(l, l.quantity.get(), Some(l.total)))
+                .collect(),
         };
         Ok((order, event))
     }
@@ -377,12 +387,19 @@ impl Order {
     }
 
     /// Records a capture: `placed -> paid`.
-    pub fn mark_paid(&mut self, captured: Money, at: DateTime<Utc>) -> Result<DomainEvent, OrderError> {
+    pub fn mark_paid(
+        &mut self,
+        captured: Money,
+        at: DateTime<Utc>,
+    ) -> Result<DomainEvent, OrderError> {
         if self.status != OrderStatus::Placed {
             return Err(self.illegal("capture payment"));
         }
         if captured.try_cmp(&self.payment.authorized)?.is_gt() || !captured.is_positive() {
-            return Err(OrderError::CaptureExceedsAuthorized { requested: captured, authorized: self.payment.authorized });
+            return Err(OrderError::CaptureExceedsAuthorized {
+                requested: captured,
+                authorized: self.payment.authorized,
+            });
         }
         self.payment.captured = captured;
         self.transition(OrderStatus::Paid, at, None);
@@ -416,7 +433,11 @@ impl Order {
             let l = &self.lines[idx];
             let remaining = l.quantity.get().saturating_sub(l.fulfilled).saturating_sub(l.refunded);
             if add[idx] > remaining {
-                return Err(OrderError::OverFulfilment { line: *line, requested: add[idx], remaining });
+                return Err(OrderError::OverFulfilment {
+                    line: *line,
+                    requested: add[idx],
+                    remaining,
+                });
             }
         }
         let mut shipped = Vec::new();
@@ -429,7 +450,12 @@ impl Order {
         let all_done = self.lines.iter().all(|l| l.fulfilled + l.refunded >= l.quantity.get());
         let to = if all_done { OrderStatus::Fulfilled } else { OrderStatus::PartiallyFulfilled };
         let note = tracking.as_ref().map(|t| format!("{} {}", t.carrier, t.number));
-        self.shipments.push(Shipment { id: shipment, lines, tracking: tracking.clone(), shipped_at: at });
+        self.shipments.push(Shipment {
+            id: shipment,
+            lines,
+            tracking: tracking.clone(),
+            shipped_at: at,
+        });
         self.transition(to, at, note);
         Ok(DomainEvent::OrderShipped {
             order_id: self.id,

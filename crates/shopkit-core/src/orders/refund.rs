@@ -78,6 +78,23 @@ pub struct RefundRequest {
     pub reason: String,
 }
 
+impl RefundRequest {
+    /// A return of these lines and units, put back in stock when processed.
+    pub fn returning(lines: Vec<(LineId, Quantity)>, reason: impl Into<String>) -> Self {
+        RefundRequest { lines, extra_amount: None, restock: true, reason: reason.into() }
+    }
+
+    /// A refund of an amount (shipping, goodwill), with no units and no restock.
+    pub fn amount(amount: Money, reason: impl Into<String>) -> Self {
+        RefundRequest {
+            lines: Vec::new(),
+            extra_amount: Some(amount),
+            restock: false,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// A refund of (part of) an order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refund {
@@ -178,12 +195,8 @@ pub enum RefundError {
 impl Order {
     /// Money captured and not yet refunded or held by an open refund.
     pub fn refundable_amount(&self) -> Result<Money, MoneyError> {
-        let held: Vec<Money> = self
-            .refunds
-            .iter()
-            .filter(|r| r.status.is_open())
-            .map(|r| r.amount)
-            .collect();
+        let held: Vec<Money> =
+            self.refunds.iter().filter(|r| r.status.is_open()).map(|r| r.amount).collect();
         let held = Money::sum(self.currency, &held)?;
         self.payment.captured.checked_sub(&self.payment.refunded)?.checked_sub(&held)
     }
@@ -213,9 +226,15 @@ impl Order {
     ) -> Result<DomainEvent, RefundError> {
         if !matches!(
             self.status,
-            OrderStatus::Paid | OrderStatus::PartiallyFulfilled | OrderStatus::Fulfilled | OrderStatus::Delivered
+            OrderStatus::Paid
+                | OrderStatus::PartiallyFulfilled
+                | OrderStatus::Fulfilled
+                | OrderStatus::Delivered
         ) {
-            return Err(RefundError::NotRefundable { order: self.id, status: self.status.as_str() });
+            return Err(RefundError::NotRefundable {
+                order: self.id,
+                status: self.status.as_str(),
+            });
         }
         if self.refunds.iter().any(|r| r.id == id) {
             return Err(RefundError::DuplicateId { refund: id });
@@ -230,7 +249,11 @@ impl Order {
             per_line[idx] = per_line[idx].saturating_add(qty.get());
             let refundable = self.refundable_units(idx);
             if per_line[idx] > refundable {
-                return Err(RefundError::TooManyUnits { line: *line, requested: per_line[idx], refundable });
+                return Err(RefundError::TooManyUnits {
+                    line: *line,
+                    requested: per_line[idx],
+                    refundable,
+                });
             }
         }
         let mut lines = Vec::new();
@@ -289,13 +312,21 @@ impl Order {
             .find(|r| r.id == id)
             .ok_or(RefundError::UnknownRefund { order, refund: id })?;
         if !allowed.contains(&refund.status) {
-            return Err(RefundError::IllegalTransition { refund: id, status: refund.status.as_str(), action });
+            return Err(RefundError::IllegalTransition {
+                refund: id,
+                status: refund.status.as_str(),
+                action,
+            });
         }
         Ok(refund)
     }
 
     /// Approves a requested refund.
-    pub fn approve_refund(&mut self, id: RefundId, at: DateTime<Utc>) -> Result<DomainEvent, RefundError> {
+    pub fn approve_refund(
+        &mut self,
+        id: RefundId,
+        at: DateTime<Utc>,
+    ) -> Result<DomainEvent, RefundError> {
         let order_id = self.id;
         let r = self.refund_mut(id, &[RefundStatus::Requested], "approve")?;
         r.status = RefundStatus::Approved;
@@ -304,9 +335,15 @@ impl Order {
     }
 
     /// Rejects a requested or approved refund; its amount and units are free again.
-    pub fn reject_refund(&mut self, id: RefundId, reason: String, at: DateTime<Utc>) -> Result<DomainEvent, RefundError> {
+    pub fn reject_refund(
+        &mut self,
+        id: RefundId,
+        reason: String,
+        at: DateTime<Utc>,
+    ) -> Result<DomainEvent, RefundError> {
         let order_id = self.id;
-        let r = self.refund_mut(id, &[RefundStatus::Requested, RefundStatus::Approved], "reject")?;
+        let r =
+            self.refund_mut(id, &[RefundStatus::Requested, RefundStatus::Approved], "reject")?;
         r.status = RefundStatus::Rejected;
         r.outcome_note = Some(reason.clone());
         r.updated_at = at;
@@ -337,11 +374,22 @@ impl Order {
                 }
             }
         }
-        Ok(DomainEvent::RefundProcessed { refund_id: id, order_id, email, amount: refund.amount, restock })
+        Ok(DomainEvent::RefundProcessed {
+            refund_id: id,
+            order_id,
+            email,
+            amount: refund.amount,
+            restock,
+        })
     }
 
     /// Records that the gateway refused an approved refund; its amount and units are free.
-    pub fn refund_failed(&mut self, id: RefundId, reason: String, at: DateTime<Utc>) -> Result<DomainEvent, RefundError> {
+    pub fn refund_failed(
+        &mut self,
+        id: RefundId,
+        reason: String,
+        at: DateTime<Utc>,
+    ) -> Result<DomainEvent, RefundError> {
         let order_id = self.id;
         let r = self.refund_mut(id, &[RefundStatus::Approved], "fail")?;
         r.status = RefundStatus::Failed;

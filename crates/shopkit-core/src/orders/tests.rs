@@ -111,7 +111,13 @@ fn placing_refuses_totals_that_do_not_reconcile() {
         shipping_address: None,
         shipping_method: None,
         coupons: vec![],
-        payment: Payment { reference: "pi".into(), authorized: usd(999), captured: usd(0), refunded: usd(0), voided: false },
+        payment: Payment {
+            reference: "pi".into(),
+            authorized: usd(999),
+            captured: usd(0),
+            refunded: usd(0),
+            voided: false,
+        },
         placed_at: t0(),
     });
     assert!(result.is_err());
@@ -122,17 +128,25 @@ fn an_order_moves_from_placed_to_delivered_with_history() {
     let mut o = order_with(vec![line("A", 2, 500, 0)], 0);
     let line_id = o.lines()[0].id;
     o.mark_paid(usd(1000), t0()).unwrap();
-    let e = o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(line_id, q(1))], None, t0()).unwrap();
+    let e =
+        o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(line_id, q(1))], None, t0()).unwrap();
     assert!(matches!(e, DomainEvent::OrderShipped { .. }));
     assert_eq!(o.status(), OrderStatus::PartiallyFulfilled);
     let tracking = Tracking { carrier: "DHL".into(), number: "123".into(), url: None };
-    o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(line_id, q(1))], Some(tracking), t0()).unwrap();
+    o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(line_id, q(1))], Some(tracking), t0())
+        .unwrap();
     assert_eq!(o.status(), OrderStatus::Fulfilled);
     o.deliver(t0()).unwrap();
     let statuses: Vec<OrderStatus> = o.history().iter().map(|h| h.to).collect();
     assert_eq!(
         statuses,
-        [OrderStatus::Placed, OrderStatus::Paid, OrderStatus::PartiallyFulfilled, OrderStatus::Fulfilled, OrderStatus::Delivered]
+        [
+            OrderStatus::Placed,
+            OrderStatus::Paid,
+            OrderStatus::PartiallyFulfilled,
+            OrderStatus::Fulfilled,
+            OrderStatus::Delivered
+        ]
     );
     assert_eq!(o.history()[3].note.as_deref(), Some("DHL 123"));
 }
@@ -141,7 +155,10 @@ fn an_order_moves_from_placed_to_delivered_with_history() {
 fn illegal_transitions_are_typed_errors_and_change_nothing() {
     let mut o = order_with(vec![line("A", 1, 500, 0)], 0);
     let before = o.clone();
-    assert!(matches!(o.deliver(t0()), Err(OrderError::IllegalTransition { action: "mark delivered", .. })));
+    assert!(matches!(
+        o.deliver(t0()),
+        Err(OrderError::IllegalTransition { action: "mark delivered", .. })
+    ));
     let line_id = o.lines()[0].id;
     assert!(matches!(
         o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(line_id, q(1))], None, t0()),
@@ -158,7 +175,12 @@ fn over_fulfilment_is_refused_whole() {
     let mut o = paid(vec![line("A", 2, 500, 0), line("B", 1, 100, 0)], 0);
     let (a, b) = (o.lines()[0].id, o.lines()[1].id);
     let before = o.clone();
-    let err = o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(a, q(1)), (b, q(1)), (a, q(2))], None, t0());
+    let err = o.fulfil(
+        ShipmentId::from_uuid(Uuid::new_v4()),
+        vec![(a, q(1)), (b, q(1)), (a, q(2))],
+        None,
+        t0(),
+    );
     assert!(matches!(err, Err(OrderError::OverFulfilment { requested: 3, remaining: 2, .. })));
     assert_eq!(o, before);
 }
@@ -174,7 +196,10 @@ fn a_shipped_order_cannot_be_cancelled() {
 #[test]
 fn capture_above_authorized_is_refused() {
     let mut o = order_with(vec![line("A", 1, 500, 0)], 0);
-    assert!(matches!(o.mark_paid(usd(501), t0()), Err(OrderError::CaptureExceedsAuthorized { .. })));
+    assert!(matches!(
+        o.mark_paid(usd(501), t0()),
+        Err(OrderError::CaptureExceedsAuthorized { .. })
+    ));
 }
 
 #[test]
@@ -202,7 +227,12 @@ fn refunds_above_captured_are_refused() {
     let mut o = paid(vec![line("A", 1, 1000, 0)], 0);
     let err = o.request_refund(
         refund_id(),
-        RefundRequest { lines: vec![], extra_amount: Some(usd(1001)), restock: false, reason: "x".into() },
+        RefundRequest {
+            lines: vec![],
+            extra_amount: Some(usd(1001)),
+            restock: false,
+            reason: "x".into(),
+        },
         t0(),
     );
     assert!(matches!(err, Err(RefundError::RefundExceedsCaptured { .. })));
@@ -229,7 +259,10 @@ fn refund_transitions_follow_the_state_machine() {
     let a = o.lines()[0].id;
     let id = refund_id();
     o.request_refund(id, by_lines(vec![(a, q(1))]), t0()).unwrap();
-    assert!(matches!(o.refund_processed(id, "re".into(), t0()), Err(RefundError::IllegalTransition { .. })));
+    assert!(matches!(
+        o.refund_processed(id, "re".into(), t0()),
+        Err(RefundError::IllegalTransition { .. })
+    ));
     o.approve_refund(id, t0()).unwrap();
     let e = o.refund_failed(id, "gateway said no".into(), t0()).unwrap();
     assert!(matches!(e, DomainEvent::RefundFailed { .. }));

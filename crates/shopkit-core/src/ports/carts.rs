@@ -32,11 +32,23 @@ pub trait CartStore: Send + Sync + 'static {
     /// The cart with `id`, if present and not expired at `now`.
     async fn get(&self, id: CartId, now: DateTime<Utc>) -> Result<Option<Cart>, StoreError>;
     /// The cart with a guest `token`, if present and not expired at `now`.
-    async fn by_token(&self, token: &CartToken, now: DateTime<Utc>) -> Result<Option<Cart>, StoreError>;
+    async fn by_token(
+        &self,
+        token: &CartToken,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StoreError>;
     /// The customer's open cart, if any.
-    async fn open_cart_of(&self, customer: CustomerId, now: DateTime<Utc>) -> Result<Option<Cart>, StoreError>;
+    async fn open_cart_of(
+        &self,
+        customer: CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StoreError>;
     /// Inserts or updates with an optimistic version check; returns the new version.
     async fn save(&self, cart: &Cart) -> Result<u64, StoreError>;
     /// Open, unexpired carts untouched since `query.updated_before` (abandoned-cart sweep).
-    async fn stale_open_carts(&self, query: &CartQuery, now: DateTime<Utc>) -> Result<Vec<Cart>, StoreError>;
+    async fn stale_open_carts(
+        &self,
+        query: &CartQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Cart>, StoreError>;
 }

@@ -18,7 +18,11 @@ use crate::ids::{CustomerId, Email};
 #[async_trait]
 pub trait CustomerRepository: Send + Sync + 'static {
     /// Stores a new customer and its events atomically.
-    async fn insert(&self, customer: &Customer, events: &[EventEnvelope]) -> Result<u64, StoreError>;
+    async fn insert(
+        &self,
+        customer: &Customer,
+        events: &[EventEnvelope],
+    ) -> Result<u64, StoreError>;
     /// Replaces a customer if its version matches; returns the new version.
     async fn update(&self, customer: &Customer) -> Result<u64, StoreError>;
     /// The customer with `id`.
@@ -26,5 +30,9 @@ pub trait CustomerRepository: Send + Sync + 'static {
     /// The customer with `email` (case-insensitive).
     async fn by_email(&self, email: &Email) -> Result<Option<Customer>, StoreError>;
     /// A page of customers, by id.
-    async fn list(&self, cursor: Option<Cursor>, limit: usize) -> Result<Page<Customer>, StoreError>;
+    async fn list(
+        &self,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page<Customer>, StoreError>;
 }

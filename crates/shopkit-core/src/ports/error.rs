@@ -18,7 +18,9 @@ pub enum StoreError {
         id: String,
     },
     /// The record changed since it was read: re-read and try again.
-    #[error("{entity} {id} was changed concurrently (expected version {expected}, found {actual}): reload and retry")]
+    #[error(
+        "{entity} {id} was changed concurrently (expected version {expected}, found {actual}): reload and retry"
+    )]
     VersionConflict {
         /// The kind of record.
         entity: &'static str,
@@ -69,7 +71,10 @@ impl StoreError {
     }
 
     /// An `Unavailable` wrapping a backend error.
-    pub fn unavailable(message: impl Into<String>, source: impl StdError + Send + Sync + 'static) -> Self {
+    pub fn unavailable(
+        message: impl Into<String>,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Self {
         StoreError::Unavailable { message: message.into(), source: Some(Box::new(source)) }
     }
 }

@@ -27,7 +27,12 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// Adds events (outside an aggregate's own atomic write, e.g. a cart sweep).
     async fn append(&self, events: &[EventEnvelope]) -> Result<(), StoreError>;
     /// Claims up to `limit` due entries for `lease`.
-    async fn claim_due(&self, now: DateTime<Utc>, lease: Duration, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
     /// Every subscriber has the entry.
     async fn mark_delivered(&self, id: EventId, delivered_to: &[String]) -> Result<(), StoreError>;
     /// Some subscriber failed: retry at `next_attempt_at`.
@@ -39,11 +44,21 @@ pub trait OutboxStore: Send + Sync + 'static {
         next_attempt_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     /// Give up on an entry.
-    async fn mark_dead(&self, id: EventId, delivered_to: &[String], error: &str) -> Result<(), StoreError>;
+    async fn mark_dead(
+        &self,
+        id: EventId,
+        delivered_to: &[String],
+        error: &str,
+    ) -> Result<(), StoreError>;
     /// Puts an entry back for delivery now.
     async fn redeliver(&self, id: EventId, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// The event log, newest first, optionally one status.
-    async fn list(&self, status: Option<OutboxStatus>, cursor: Option<Cursor>, limit: usize) -> Result<Page<OutboxEntry>, StoreError>;
+    async fn list(
+        &self,
+        status: Option<OutboxStatus>,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page<OutboxEntry>, StoreError>;
 }
 
 /// Why a subscriber could not handle an event.

@@ -37,7 +37,10 @@ impl Principal {
 
 impl fmt::Debug for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Principal").field("customer", &self.customer).field("roles", &self.roles).finish()
+        f.debug_struct("Principal")
+            .field("customer", &self.customer)
+            .field("roles", &self.roles)
+            .finish()
     }
 }
 

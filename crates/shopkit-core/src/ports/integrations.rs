@@ -78,9 +78,16 @@ pub struct JournalEntry {
 
 impl JournalEntry {
     /// A journal entry; debits MUST equal credits, in one currency, none negative.
-    pub fn new(id: EventId, at: DateTime<Utc>, memo: String, postings: Vec<Posting>) -> Result<Self, MoneyError> {
+    pub fn new(
+        id: EventId,
+        at: DateTime<Utc>,
+        memo: String,
+        postings: Vec<Posting>,
+    ) -> Result<Self, MoneyError> {
         let Some(first) = postings.first() else {
-            return Err(MoneyError::InvalidAllocation { reason: "a journal entry with no postings" });
+            return Err(MoneyError::InvalidAllocation {
+                reason: "a journal entry with no postings",
+            });
         };
         let currency = first.amount.currency();
         let mut debit = Money::zero(currency);
@@ -95,7 +102,9 @@ impl JournalEntry {
             }
         }
         if debit != credit {
-            return Err(MoneyError::InvalidAllocation { reason: "debits that do not equal credits" });
+            return Err(MoneyError::InvalidAllocation {
+                reason: "debits that do not equal credits",
+            });
         }
         Ok(JournalEntry { id, at, memo, postings })
     }
@@ -167,7 +176,12 @@ pub trait Crm: Send + Sync + 'static {
     /// Creates or updates a contact.
     async fn upsert_contact(&self, contact: &CrmContact) -> Result<(), IntegrationError>;
     /// Records an activity (`order_placed`) on a contact's timeline.
-    async fn record_activity(&self, customer: CustomerId, event: EventId, activity: &str) -> Result<(), IntegrationError>;
+    async fn record_activity(
+        &self,
+        customer: CustomerId,
+        event: EventId,
+        activity: &str,
+    ) -> Result<(), IntegrationError>;
 }
 
 /// An analytics event.

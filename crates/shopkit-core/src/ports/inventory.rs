@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::ids::{LocationId, ReservationId, Sku};
-use crate::inventory::{BackorderPolicy, InventoryError, Reservation, ReservationRequest, StockLevel};
+use crate::inventory::{
+    BackorderPolicy, InventoryError, Reservation, ReservationRequest, StockLevel,
+};
 
 /// Stock levels and reservations.
 ///
@@ -29,9 +31,20 @@ use crate::inventory::{BackorderPolicy, InventoryError, Reservation, Reservation
 #[async_trait]
 pub trait InventoryStore: Send + Sync + 'static {
     /// Creates or replaces a stock record (keeps its reservations).
-    async fn set_stock(&self, sku: &Sku, location: &LocationId, on_hand: i64, backorder: BackorderPolicy) -> Result<StockLevel, InventoryError>;
+    async fn set_stock(
+        &self,
+        sku: &Sku,
+        location: &LocationId,
+        on_hand: i64,
+        backorder: BackorderPolicy,
+    ) -> Result<StockLevel, InventoryError>;
     /// Adds `delta` to on-hand stock.
-    async fn adjust(&self, sku: &Sku, location: &LocationId, delta: i64) -> Result<StockLevel, InventoryError>;
+    async fn adjust(
+        &self,
+        sku: &Sku,
+        location: &LocationId,
+        delta: i64,
+    ) -> Result<StockLevel, InventoryError>;
     /// Stock of these SKUs at every location (records that exist).
     async fn levels(&self, skus: &[Sku]) -> Result<Vec<StockLevel>, InventoryError>;
     /// Holds stock for a checkout, all or nothing.

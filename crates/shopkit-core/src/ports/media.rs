@@ -81,7 +81,12 @@ pub trait MediaStore: Send + Sync + 'static {
     /// A URL that reads the object until `expires_in` passes.
     async fn presigned_get(&self, key: &str, expires_in: Duration) -> Result<String, MediaError>;
     /// A URL that uploads the object until `expires_in` passes.
-    async fn presigned_put(&self, key: &str, content_type: &str, expires_in: Duration) -> Result<String, MediaError>;
+    async fn presigned_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<String, MediaError>;
     /// The public (CDN) URL of the object, when the store has one.
     fn public_url(&self, key: &str) -> Option<String>;
 }

@@ -12,8 +12,8 @@ mod catalog;
 mod customers;
 mod error;
 mod events;
-mod identity;
 mod idempotency;
+mod identity;
 mod integrations;
 mod inventory;
 mod media;
@@ -31,21 +31,24 @@ pub use catalog::{ProductQuery, ProductRepository};
 pub use customers::CustomerRepository;
 pub use error::{Cursor, Page, StoreError};
 pub use events::{EventSubscriber, OutboxStore, SubscriberError};
-pub use identity::{IdentityError, IdentityVerifier, Principal, Role};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
+pub use identity::{IdentityError, IdentityVerifier, Principal, Role};
 pub use integrations::{
     AccountingLedger, AnalyticsEvent, AnalyticsSink, Crm, CrmContact, FulfilmentProvider,
     FulfilmentRequest, IntegrationError, JournalEntry, LedgerAccount, Posting, PostingSide,
 };
 pub use inventory::InventoryStore;
 pub use media::{MediaError, MediaObject, MediaStore, MediaUpload};
-pub use notifier::{Channel, Message, NotifyError, Notifier};
+pub use notifier::{Channel, Message, Notifier, NotifyError};
 pub use orders::{OrderQuery, OrderRepository};
 pub use payments::{
-    AuthorizeRequest, Authorization, PaymentError, PaymentGateway, PaymentMethodToken,
+    Authorization, AuthorizeRequest, PaymentError, PaymentGateway, PaymentMethodToken,
     RefundReceipt,
 };
 pub use pricing::{PricingSettings, PromotionRepository, RedeemError};
 pub use recommender::{Interaction, InteractionKind, Recommender};
-pub use search::{Facet, FacetCount, SearchDocument, SearchError, SearchIndex, SearchQuery, SearchResults, SearchSort};
+pub use search::{
+    Facet, FacetCount, SearchDocument, SearchError, SearchIndex, SearchQuery, SearchResults,
+    SearchSort,
+};
 pub use system::{Clock, IdGenerator};

@@ -124,9 +124,19 @@ pub trait PaymentGateway: Send + Sync + 'static {
     /// Holds money on a payment method.
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<Authorization, PaymentError>;
     /// Captures (part of) an authorization.
-    async fn capture(&self, reference: &str, amount: Money, idempotency_key: &str) -> Result<Money, PaymentError>;
+    async fn capture(
+        &self,
+        reference: &str,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<Money, PaymentError>;
     /// Releases an uncaptured authorization.
     async fn void(&self, reference: &str, idempotency_key: &str) -> Result<(), PaymentError>;
     /// Pays captured money back.
-    async fn refund(&self, reference: &str, amount: Money, idempotency_key: &str) -> Result<RefundReceipt, PaymentError>;
+    async fn refund(
+        &self,
+        reference: &str,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<RefundReceipt, PaymentError>;
 }

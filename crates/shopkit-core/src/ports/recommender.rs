@@ -43,7 +43,12 @@ pub trait Recommender: Send + Sync + 'static {
     /// Records an interaction.
     async fn record(&self, interaction: &Interaction) -> Result<(), StoreError>;
     /// Products similar to `product`.
-    async fn similar(&self, product: ProductId, limit: usize) -> Result<Vec<ProductId>, StoreError>;
+    async fn similar(&self, product: ProductId, limit: usize)
+    -> Result<Vec<ProductId>, StoreError>;
     /// Products for a customer.
-    async fn for_customer(&self, customer: CustomerId, limit: usize) -> Result<Vec<ProductId>, StoreError>;
+    async fn for_customer(
+        &self,
+        customer: CustomerId,
+        limit: usize,
+    ) -> Result<Vec<ProductId>, StoreError>;
 }

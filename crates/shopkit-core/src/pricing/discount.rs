@@ -24,9 +24,7 @@ pub(super) struct Discounts<'r> {
 impl Discounts<'_> {
     /// The position in `applied` of the first free-shipping promotion, if any applies.
     pub(super) fn free_shipping(&self) -> Option<usize> {
-        self.applied
-            .iter()
-            .position(|(p, _)| matches!(p.kind(), PromotionKind::FreeShipping))
+        self.applied.iter().position(|(p, _)| matches!(p.kind(), PromotionKind::FreeShipping))
     }
 }
 
@@ -50,20 +48,15 @@ pub(super) fn apply<'r>(
     cart: &Cart<'_>,
     rounding: RoundingPolicy,
 ) -> Result<Discounts<'r>, MoneyError> {
-    let mut candidates: Vec<&Promotion> = promotions
-        .iter()
-        .filter(|p| p.coupon().is_none_or(|c| cart.coupons.contains(c)))
-        .collect();
+    let mut candidates: Vec<&Promotion> =
+        promotions.iter().filter(|p| p.coupon().is_none_or(|c| cart.coupons.contains(c))).collect();
     candidates.sort_by(|a, b| Promotion::precedence(a, b));
     let mut outcomes: Vec<Result<(), CouponRejection>> =
         candidates.iter().map(|p| eligibility(p, cart)).collect();
 
     // Stacking: the first applicable promotion leads. An exclusive leader applies alone;
     // a combinable leader brings every other combinable one along.
-    let leader = candidates
-        .iter()
-        .zip(&outcomes)
-        .find_map(|(p, o)| o.is_ok().then_some(*p));
+    let leader = candidates.iter().zip(&outcomes).find_map(|(p, o)| o.is_ok().then_some(*p));
     let mut chosen = Vec::with_capacity(candidates.len());
     if let Some(leader) = leader {
         for (p, outcome) in candidates.iter().zip(outcomes.iter_mut()) {
@@ -77,9 +70,7 @@ pub(super) fn apply<'r>(
             if applies {
                 chosen.push(*p);
             } else {
-                *outcome = Err(CouponRejection::NotCombinable {
-                    with: leader.name().to_owned(),
-                });
+                *outcome = Err(CouponRejection::NotCombinable { with: leader.name().to_owned() });
             }
         }
     }
@@ -92,11 +83,7 @@ pub(super) fn apply<'r>(
     }
 
     let rejected = rejected_coupons(cart.coupons, &candidates, &outcomes);
-    Ok(Discounts {
-        per_line,
-        applied,
-        rejected,
-    })
+    Ok(Discounts { per_line, applied, rejected })
 }
 
 /// Whether `p` may apply to `cart`, before stacking.
@@ -168,23 +155,18 @@ fn take_off(
                 }
             }
         }
-        PromotionKind::BuyXGetY {
-            buy,
-            get,
-            percent_off,
-        } => {
+        PromotionKind::BuyXGetY { buy, get, percent_off } => {
             let factor = fraction(*percent_off)?;
-            let mut eligible: Vec<usize> = (0..cart.lines.len())
-                .filter(|i| target.matches(&cart.lines[*i]))
-                .collect();
+            let mut eligible: Vec<usize> =
+                (0..cart.lines.len()).filter(|i| target.matches(&cart.lines[*i])).collect();
             // Cheapest first; ties by position, so the result is deterministic.
             eligible.sort_by(|a, b| {
                 let (pa, pb) = (cart.lines[*a].unit_price, cart.lines[*b].unit_price);
                 pa.amount().cmp(&pb.amount()).then(a.cmp(b))
             });
-            let units = eligible.iter().fold(0u64, |n, i| {
-                n.saturating_add(u64::from(cart.lines[*i].quantity))
-            });
+            let units = eligible
+                .iter()
+                .fold(0u64, |n, i| n.saturating_add(u64::from(cart.lines[*i].quantity)));
             let group = u64::from(*buy) + u64::from(*get);
             let mut discounted_units = units / group * u64::from(*get);
             for i in eligible {
@@ -217,9 +199,7 @@ fn take_off(
 
 /// A percentage (15) as a fraction (0.15), exactly.
 fn fraction(percent: Decimal) -> Result<Decimal, MoneyError> {
-    percent
-        .checked_div(Decimal::ONE_HUNDRED)
-        .ok_or(MoneyError::Overflow)
+    percent.checked_div(Decimal::ONE_HUNDRED).ok_or(MoneyError::Overflow)
 }
 
 /// The request's coupons that apply through no promotion, each once, in request order, with

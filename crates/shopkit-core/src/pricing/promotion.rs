@@ -330,17 +330,11 @@ impl Promotion {
         if let PromotionKind::FixedAmount(amount) = &self.kind
             && amount.currency() != cart
         {
-            return Err(CouponRejection::WrongCurrency {
-                accepted: amount.currency(),
-                cart,
-            });
+            return Err(CouponRejection::WrongCurrency { accepted: amount.currency(), cart });
         }
         if let Some(required) = &self.min_subtotal {
             if required.currency() != cart {
-                return Err(CouponRejection::WrongCurrency {
-                    accepted: required.currency(),
-                    cart,
-                });
+                return Err(CouponRejection::WrongCurrency { accepted: required.currency(), cart });
             }
             if subtotal.amount() < required.amount() {
                 return Err(CouponRejection::MinSubtotalNotMet {
@@ -481,16 +475,9 @@ impl PromotionBuilder {
                     return Err(PromotionError::NonPositiveAmount { amount: *amount });
                 }
             }
-            PromotionKind::BuyXGetY {
-                buy,
-                get,
-                percent_off,
-            } => {
+            PromotionKind::BuyXGetY { buy, get, percent_off } => {
                 if *buy == 0 || *get == 0 {
-                    return Err(PromotionError::ZeroBuyOrGet {
-                        buy: *buy,
-                        get: *get,
-                    });
+                    return Err(PromotionError::ZeroBuyOrGet { buy: *buy, get: *get });
                 }
                 check_percent(*percent_off)?;
             }
@@ -589,11 +576,7 @@ mod tests {
         assert!(build(PromotionKind::Percentage(dec!(100.01))).is_err());
         assert!(build(PromotionKind::Percentage(dec!(100))).is_ok());
         assert!(matches!(
-            build(PromotionKind::BuyXGetY {
-                buy: 2,
-                get: 0,
-                percent_off: dec!(100)
-            }),
+            build(PromotionKind::BuyXGetY { buy: 2, get: 0, percent_off: dec!(100) }),
             Err(PromotionError::ZeroBuyOrGet { .. })
         ));
         assert!(matches!(
@@ -649,32 +632,15 @@ mod tests {
         };
         let check = |code: &str, subtotal| check_coupon(&rules, &coupon(code), &subtotal, at(500));
         assert_eq!(check("NOPE", usd(1)), Err(CouponRejection::Unknown));
-        assert_eq!(
-            check("OLD", usd(1)),
-            Err(CouponRejection::Expired { ended_at: at(100) })
-        );
-        assert_eq!(
-            check("ONCE", usd(1)),
-            Err(CouponRejection::UsageLimitReached { limit: 1 })
-        );
-        assert_eq!(
-            check("SOON", usd(1)),
-            Err(CouponRejection::NotStarted {
-                starts_at: at(1000)
-            })
-        );
+        assert_eq!(check("OLD", usd(1)), Err(CouponRejection::Expired { ended_at: at(100) }));
+        assert_eq!(check("ONCE", usd(1)), Err(CouponRejection::UsageLimitReached { limit: 1 }));
+        assert_eq!(check("SOON", usd(1)), Err(CouponRejection::NotStarted { starts_at: at(1000) }));
         assert_eq!(
             check("big", usd(99_99)),
-            Err(CouponRejection::MinSubtotalNotMet {
-                required: usd(100_00),
-                subtotal: usd(99_99)
-            })
+            Err(CouponRejection::MinSubtotalNotMet { required: usd(100_00), subtotal: usd(99_99) })
         );
         assert_eq!(check("BIG", usd(100_00)).unwrap().id(), promo_id(4));
-        assert!(matches!(
-            check("BIG", eur(100_00)),
-            Err(CouponRejection::WrongCurrency { .. })
-        ));
+        assert!(matches!(check("BIG", eur(100_00)), Err(CouponRejection::WrongCurrency { .. })));
     }
 
     #[test]
@@ -694,11 +660,7 @@ mod tests {
         let p = Promotion::builder(
             promo_id(7),
             "3 for 2",
-            PromotionKind::BuyXGetY {
-                buy: 2,
-                get: 1,
-                percent_off: dec!(100),
-            },
+            PromotionKind::BuyXGetY { buy: 2, get: 1, percent_off: dec!(100) },
         )
         .coupon(coupon("THREE4TWO"))
         .target(PromotionTarget::Categories(vec![category("socks")]))

@@ -87,20 +87,12 @@ fn promotion(n: usize, spec: &PromoSpec, currency: Currency) -> Promotion {
     let kind = match spec.kind {
         0 => PromotionKind::Percentage(spec.percent),
         1 => PromotionKind::FixedAmount(Money::from_minor(spec.fixed_minor, currency)),
-        2 => PromotionKind::BuyXGetY {
-            buy: spec.buy,
-            get: spec.get,
-            percent_off: spec.percent,
-        },
+        2 => PromotionKind::BuyXGetY { buy: spec.buy, get: spec.get, percent_off: spec.percent },
         _ => PromotionKind::FreeShipping,
     };
     let mut b = Promotion::builder(promo_id(n as u128), format!("P{n}"), kind)
         .priority(spec.priority)
-        .stacking(if spec.exclusive {
-            Stacking::Exclusive
-        } else {
-            Stacking::Combinable
-        })
+        .stacking(if spec.exclusive { Stacking::Exclusive } else { Stacking::Combinable })
         .target(match spec.target {
             0 => PromotionTarget::AllLines,
             1 => PromotionTarget::Categories(vec![category("c0"), category("c1")]),
@@ -128,14 +120,8 @@ fn shipping(currency: Currency, banded: bool, free_over: Option<i64>) -> Shippin
     let m = |minor| Money::from_minor(minor, currency);
     let price = if banded {
         ShippingPrice::WeightBands(vec![
-            WeightBand {
-                up_to_grams: 1_000,
-                price: m(500),
-            },
-            WeightBand {
-                up_to_grams: 20_000_000,
-                price: m(2_500),
-            },
+            WeightBand { up_to_grams: 1_000, price: m(500) },
+            WeightBand { up_to_grams: 20_000_000, price: m(2_500) },
         ])
     } else {
         ShippingPrice::Flat(m(999))

@@ -53,14 +53,7 @@ pub struct QuoteRequest<'a> {
 impl<'a> QuoteRequest<'a> {
     /// A request for `lines` with no coupon, destination or shipping method.
     pub fn new(currency: Currency, lines: &'a [QuoteLine], now: DateTime<Utc>) -> Self {
-        QuoteRequest {
-            currency,
-            lines,
-            coupons: &[],
-            ship_to: None,
-            shipping_method: None,
-            now,
-        }
+        QuoteRequest { currency, lines, coupons: &[], ship_to: None, shipping_method: None, now }
     }
 
     /// With these coupon codes.
@@ -219,14 +212,9 @@ impl Quote {
         let zero = Money::zero(c);
         let (mut subtotal, mut discounts, mut taxes, mut totals) = (zero, zero, zero, zero);
         for l in &self.lines {
+            ok(Ok(l.unit_price.currency() == c), "a line is in another currency")?;
             ok(
-                Ok(l.unit_price.currency() == c),
-                "a line is in another currency",
-            )?;
-            ok(
-                l.unit_price
-                    .checked_mul(u64::from(l.quantity))
-                    .map(|s| s == l.subtotal),
+                l.unit_price.checked_mul(u64::from(l.quantity)).map(|s| s == l.subtotal),
                 "line subtotal = unit price × quantity",
             )?;
             ok(
@@ -236,24 +224,15 @@ impl Quote {
                     .and_then(|ge| Ok(ge && l.discount.try_cmp(&l.subtotal)?.is_le())),
                 "0 ≤ line discount ≤ line subtotal",
             )?;
-            ok(
-                Ok(!l.tax.is_negative() && l.tax.currency() == c),
-                "line tax ≥ 0",
-            )?;
+            ok(Ok(!l.tax.is_negative() && l.tax.currency() == c), "line tax ≥ 0")?;
             ok(
                 total_of(&l.subtotal, &l.discount, &l.tax, exclusive).map(|t| t == l.total),
                 "line total = subtotal − discount (+ tax if exclusive)",
             )?;
-            subtotal = subtotal
-                .checked_add(&l.subtotal)
-                .map_err(|_| "sum of line subtotals")?;
-            discounts = discounts
-                .checked_add(&l.discount)
-                .map_err(|_| "sum of line discounts")?;
+            subtotal = subtotal.checked_add(&l.subtotal).map_err(|_| "sum of line subtotals")?;
+            discounts = discounts.checked_add(&l.discount).map_err(|_| "sum of line discounts")?;
             taxes = taxes.checked_add(&l.tax).map_err(|_| "sum of line taxes")?;
-            totals = totals
-                .checked_add(&l.total)
-                .map_err(|_| "sum of line totals")?;
+            totals = totals.checked_add(&l.total).map_err(|_| "sum of line totals")?;
         }
         if let Some(s) = &self.shipping {
             ok(
@@ -263,17 +242,12 @@ impl Quote {
                     .and_then(|ge| Ok(ge && s.discount.try_cmp(&s.price)?.is_le())),
                 "0 ≤ shipping discount ≤ shipping price",
             )?;
-            ok(
-                Ok(!s.tax.is_negative() && s.tax.currency() == c),
-                "shipping tax ≥ 0",
-            )?;
+            ok(Ok(!s.tax.is_negative() && s.tax.currency() == c), "shipping tax ≥ 0")?;
             ok(
                 total_of(&s.price, &s.discount, &s.tax, exclusive).map(|t| t == s.total),
                 "shipping total = price − discount (+ tax if exclusive)",
             )?;
-            discounts = discounts
-                .checked_add(&s.discount)
-                .map_err(|_| "shipping discount")?;
+            discounts = discounts.checked_add(&s.discount).map_err(|_| "shipping discount")?;
             taxes = taxes.checked_add(&s.tax).map_err(|_| "shipping tax")?;
             totals = totals.checked_add(&s.total).map_err(|_| "shipping total")?;
         }
@@ -287,14 +261,8 @@ impl Quote {
                 .map(|s| s == self.discount_total),
             "discount total = Σ applied promotion amounts",
         )?;
-        ok(
-            Ok(taxes == self.tax_total),
-            "tax total = Σ line taxes + shipping tax",
-        )?;
-        ok(
-            Ok(totals == self.grand_total),
-            "grand total = Σ line totals + shipping total",
-        )?;
+        ok(Ok(taxes == self.tax_total), "tax total = Σ line taxes + shipping tax")?;
+        ok(Ok(totals == self.grand_total), "grand total = Σ line totals + shipping total")?;
         ok(Ok(!self.grand_total.is_negative()), "grand total ≥ 0")?;
         Ok(())
     }
@@ -308,11 +276,7 @@ fn total_of(
     exclusive: bool,
 ) -> Result<Money, MoneyError> {
     let net = amount.checked_sub(discount)?;
-    if exclusive {
-        net.checked_add(tax)
-    } else {
-        Ok(net)
-    }
+    if exclusive { net.checked_add(tax) } else { Ok(net) }
 }
 
 /// Prices a cart: line subtotals, promotions (with stacking), shipping, tax and totals that
@@ -347,10 +311,7 @@ pub fn quote(rules: &PricingRules, request: &QuoteRequest<'_>) -> Result<Quote, 
             });
         }
         if price.is_negative() {
-            return Err(PricingError::NegativeUnitPrice {
-                line_id: line.line_id,
-                price,
-            });
+            return Err(PricingError::NegativeUnitPrice { line_id: line.line_id, price });
         }
         let line_subtotal = price.checked_mul(u64::from(line.quantity))?;
         subtotal = subtotal.checked_add(&line_subtotal)?;
@@ -375,22 +336,15 @@ pub fn quote(rules: &PricingRules, request: &QuoteRequest<'_>) -> Result<Quote, 
     let mut lines = Vec::with_capacity(request.lines.len());
     let (mut discount_total, mut tax_total, mut grand_total) = (zero, zero, zero);
     let mut merchandise = zero;
-    for ((line, line_subtotal), discount) in request
-        .lines
-        .iter()
-        .zip(&subtotals)
-        .zip(&discounts.per_line)
+    for ((line, line_subtotal), discount) in
+        request.lines.iter().zip(&subtotals).zip(&discounts.per_line)
     {
         let net = line_subtotal.checked_sub(discount)?;
         let tax = match tax_rate {
             Some(rate) => taxes.tax_for(rate, &net, rounding)?,
             None => zero,
         };
-        let total = if exclusive {
-            net.checked_add(&tax)?
-        } else {
-            net
-        };
+        let total = if exclusive { net.checked_add(&tax)? } else { net };
         merchandise = merchandise.checked_add(&net)?;
         discount_total = discount_total.checked_add(discount)?;
         tax_total = tax_total.checked_add(&tax)?;
@@ -439,11 +393,7 @@ pub fn quote(rules: &PricingRules, request: &QuoteRequest<'_>) -> Result<Quote, 
                 Some(rate) if taxes.tax_shipping => taxes.tax_for(rate, &net, rounding)?,
                 _ => zero,
             };
-            let total = if exclusive {
-                net.checked_add(&tax)?
-            } else {
-                net
-            };
+            let total = if exclusive { net.checked_add(&tax)? } else { net };
             discount_total = discount_total.checked_add(&discount)?;
             tax_total = tax_total.checked_add(&tax)?;
             grand_total = grand_total.checked_add(&total)?;
@@ -493,10 +443,7 @@ mod tests {
     }
 
     fn rules(promotions: Vec<Promotion>) -> PricingRules {
-        PricingRules {
-            promotions,
-            ..PricingRules::default()
-        }
+        PricingRules { promotions, ..PricingRules::default() }
     }
 
     fn taxes(rates: &[(&str, Decimal)], prices_include_tax: bool) -> TaxTable {
@@ -595,10 +542,7 @@ mod tests {
     fn an_exclusive_coupon_that_loses_is_reported_as_not_combinable() {
         let lines = [line(1, usd(100_00), 1)];
         let r = rules(vec![
-            percent(1, "Summer sale", dec!(10))
-                .priority(10)
-                .build()
-                .unwrap(),
+            percent(1, "Summer sale", dec!(10)).priority(10).build().unwrap(),
             percent(2, "Solo", dec!(30))
                 .coupon(coupon("SOLO"))
                 .stacking(Stacking::Exclusive)
@@ -612,9 +556,7 @@ mod tests {
             q.unapplied_coupons(),
             [RejectedCoupon {
                 code: coupon("SOLO"),
-                reason: CouponRejection::NotCombinable {
-                    with: "Summer sale".into()
-                }
+                reason: CouponRejection::NotCombinable { with: "Summer sale".into() }
             }]
         );
     }
@@ -639,10 +581,7 @@ mod tests {
                     code: coupon("SPRING"),
                     reason: CouponRejection::Expired { ended_at: at(100) }
                 },
-                RejectedCoupon {
-                    code: coupon("NOPE"),
-                    reason: CouponRejection::Unknown
-                },
+                RejectedCoupon { code: coupon("NOPE"), reason: CouponRejection::Unknown },
             ],
             "each code once, in request order"
         );
@@ -671,10 +610,7 @@ mod tests {
             reasons,
             [
                 &CouponRejection::UsageLimitReached { limit: 3 },
-                &CouponRejection::MinSubtotalNotMet {
-                    required: usd(50_00),
-                    subtotal: usd(10_00)
-                },
+                &CouponRejection::MinSubtotalNotMet { required: usd(50_00), subtotal: usd(10_00) },
             ]
         );
     }
@@ -698,10 +634,7 @@ mod tests {
         let codes = [coupon("SOCKS")];
         let q = quoted(&r, &request(&lines).coupons(&codes));
         assert_eq!(discounts(&q), [usd(20_00), usd(0)]);
-        assert_eq!(
-            q.unapplied_coupons()[0].reason,
-            CouponRejection::NoEligibleLine
-        );
+        assert_eq!(q.unapplied_coupons()[0].reason, CouponRejection::NoEligibleLine);
     }
 
     #[test]
@@ -713,10 +646,7 @@ mod tests {
                 .build()
                 .unwrap(),
         ]);
-        assert_eq!(
-            discounts(&quoted(&r, &request(&lines))),
-            [usd(0), usd(1_00)]
-        );
+        assert_eq!(discounts(&quoted(&r, &request(&lines))), [usd(0), usd(1_00)]);
     }
 
     #[test]
@@ -741,19 +671,11 @@ mod tests {
 
     #[test]
     fn fixed_discount_is_spread_by_largest_remainder() {
-        let lines = [
-            line(1, usd(5_00), 1),
-            line(2, usd(5_00), 1),
-            line(3, usd(5_00), 1),
-        ];
+        let lines = [line(1, usd(5_00), 1), line(2, usd(5_00), 1), line(3, usd(5_00), 1)];
         let r = rules(vec![
-            Promotion::builder(
-                promo_id(1),
-                "Ten off",
-                PromotionKind::FixedAmount(usd(10_00)),
-            )
-            .build()
-            .unwrap(),
+            Promotion::builder(promo_id(1), "Ten off", PromotionKind::FixedAmount(usd(10_00)))
+                .build()
+                .unwrap(),
         ]);
         let q = quoted(&r, &request(&lines));
         assert_eq!(discounts(&q), [usd(3_34), usd(3_33), usd(3_33)]);
@@ -763,22 +685,15 @@ mod tests {
     fn a_fixed_discount_in_another_currency_does_not_apply() {
         let lines = [line(1, usd(50_00), 1)];
         let r = rules(vec![
-            Promotion::builder(
-                promo_id(1),
-                "Five euros",
-                PromotionKind::FixedAmount(eur(5_00)),
-            )
-            .coupon(coupon("FIVE"))
-            .build()
-            .unwrap(),
+            Promotion::builder(promo_id(1), "Five euros", PromotionKind::FixedAmount(eur(5_00)))
+                .coupon(coupon("FIVE"))
+                .build()
+                .unwrap(),
         ]);
         let codes = [coupon("FIVE")];
         let q = quoted(&r, &request(&lines).coupons(&codes));
         assert!(q.discount_total().is_zero());
-        assert!(matches!(
-            q.unapplied_coupons()[0].reason,
-            CouponRejection::WrongCurrency { .. }
-        ));
+        assert!(matches!(q.unapplied_coupons()[0].reason, CouponRejection::WrongCurrency { .. }));
     }
 
     fn three_for_two() -> PricingRules {
@@ -786,11 +701,7 @@ mod tests {
             Promotion::builder(
                 promo_id(1),
                 "3 for 2",
-                PromotionKind::BuyXGetY {
-                    buy: 2,
-                    get: 1,
-                    percent_off: dec!(100),
-                },
+                PromotionKind::BuyXGetY { buy: 2, get: 1, percent_off: dec!(100) },
             )
             .coupon(coupon("3FOR2"))
             .build()
@@ -810,11 +721,7 @@ mod tests {
     #[test]
     fn buy_two_get_one_counts_groups_across_lines() {
         // 7 units → 2 groups → the 2 cheapest units free: one at 3.00 and one of the 5.00s.
-        let lines = [
-            line(1, usd(5_00), 3),
-            line(2, usd(9_00), 3),
-            line(3, usd(3_00), 1),
-        ];
+        let lines = [line(1, usd(5_00), 3), line(2, usd(9_00), 3), line(3, usd(3_00), 1)];
         let codes = [coupon("3FOR2")];
         let q = quoted(&three_for_two(), &request(&lines).coupons(&codes));
         assert_eq!(discounts(&q), [usd(5_00), usd(0), usd(3_00)]);
@@ -828,10 +735,7 @@ mod tests {
         assert!(q.discount_total().is_zero());
         assert_eq!(
             q.unapplied_coupons()[0].reason,
-            CouponRejection::NotEnoughItems {
-                required: 3,
-                found: 2
-            }
+            CouponRejection::NotEnoughItems { required: 3, found: 2 }
         );
     }
 
@@ -843,11 +747,7 @@ mod tests {
             Promotion::builder(
                 promo_id(1),
                 "BOGO half",
-                PromotionKind::BuyXGetY {
-                    buy: 1,
-                    get: 1,
-                    percent_off: dec!(50),
-                },
+                PromotionKind::BuyXGetY { buy: 1, get: 1, percent_off: dec!(50) },
             )
             .build()
             .unwrap(),
@@ -859,10 +759,8 @@ mod tests {
     fn inclusive_tax_is_extracted_not_added() {
         let lines = [line(1, eur(119_00), 1)];
         let de = region("DE");
-        let r = PricingRules {
-            taxes: taxes(&[("DE", dec!(0.19))], true),
-            ..PricingRules::default()
-        };
+        let r =
+            PricingRules { taxes: taxes(&[("DE", dec!(0.19))], true), ..PricingRules::default() };
         let q = quoted(&r, &request(&lines).ship_to(&de));
         assert_eq!(q.lines()[0].tax, eur(19_00));
         assert_eq!(q.tax_total(), eur(19_00));
@@ -889,16 +787,10 @@ mod tests {
     fn no_destination_or_no_matching_rate_means_no_tax() {
         let lines = [line(1, usd(100_00), 1)];
         let fr = region("FR");
-        let r = PricingRules {
-            taxes: taxes(&[("US", dec!(0.05))], false),
-            ..PricingRules::default()
-        };
+        let r =
+            PricingRules { taxes: taxes(&[("US", dec!(0.05))], false), ..PricingRules::default() };
         assert!(quoted(&r, &request(&lines)).tax_total().is_zero());
-        assert!(
-            quoted(&r, &request(&lines).ship_to(&fr))
-                .tax_total()
-                .is_zero()
-        );
+        assert!(quoted(&r, &request(&lines).ship_to(&fr)).tax_total().is_zero());
     }
 
     #[test]
@@ -925,13 +817,9 @@ mod tests {
         let lines = [line(1, kwd(1_250), 3), line(2, kwd(333), 1)];
         let r = rules(vec![
             percent(1, "Ten", dec!(10)).priority(1).build().unwrap(),
-            Promotion::builder(
-                promo_id(2),
-                "Fils off",
-                PromotionKind::FixedAmount(kwd(100)),
-            )
-            .build()
-            .unwrap(),
+            Promotion::builder(promo_id(2), "Fils off", PromotionKind::FixedAmount(kwd(100)))
+                .build()
+                .unwrap(),
         ]);
         let q = quoted(&r, &request(&lines));
         // 10 %: 0.375 and 0.0333 → 0.033; then 0.100 over 3.375 / 0.300 → 0.092 / 0.008.
@@ -944,10 +832,7 @@ mod tests {
     fn shipping_is_charged_only_once_a_method_is_chosen() {
         let lines = [line(1, usd(10_00), 1)];
         let standard = method("standard");
-        let r = PricingRules {
-            shipping: flat_shipping(usd(4_99)),
-            ..PricingRules::default()
-        };
+        let r = PricingRules { shipping: flat_shipping(usd(4_99)), ..PricingRules::default() };
         assert!(quoted(&r, &request(&lines)).shipping().is_none());
         let q = quoted(&r, &request(&lines).shipping_method(&standard));
         assert_eq!(q.shipping().unwrap().total, usd(4_99));
@@ -968,10 +853,7 @@ mod tests {
         };
         let over = [line(1, usd(60_00), 1)];
         let q = quoted(&r, &request(&over).shipping_method(&standard));
-        assert!(
-            q.shipping().unwrap().price.is_zero(),
-            "54.00 after discount"
-        );
+        assert!(q.shipping().unwrap().price.is_zero(), "54.00 after discount");
         // 55.00 − 10 % = 49.50: under the threshold once discounted.
         let under = [line(1, usd(55_00), 1)];
         let q = quoted(&r, &request(&under).shipping_method(&standard));
@@ -993,10 +875,7 @@ mod tests {
             shipping: flat_shipping(usd(4_99)),
             ..PricingRules::default()
         };
-        let q = quoted(
-            &r,
-            &request(&lines).coupons(&codes).shipping_method(&standard),
-        );
+        let q = quoted(&r, &request(&lines).coupons(&codes).shipping_method(&standard));
         let shipping = q.shipping().unwrap();
         assert_eq!(
             (shipping.price, shipping.discount, shipping.total),
@@ -1048,10 +927,7 @@ mod tests {
         let heavy = [line(1, usd(1_00), 11)];
         assert_eq!(
             quote(&r, &request(&heavy).shipping_method(&parcel)),
-            Err(PricingError::NoShippingRate {
-                method: parcel.clone(),
-                weight_grams: 1100
-            })
+            Err(PricingError::NoShippingRate { method: parcel.clone(), weight_grams: 1100 })
         );
     }
 
@@ -1059,10 +935,7 @@ mod tests {
     fn an_unknown_shipping_method_is_an_error() {
         let lines = [line(1, usd(1_00), 1)];
         let express = method("express");
-        let r = PricingRules {
-            shipping: flat_shipping(usd(4_99)),
-            ..PricingRules::default()
-        };
+        let r = PricingRules { shipping: flat_shipping(usd(4_99)), ..PricingRules::default() };
         assert!(matches!(
             quote(&r, &request(&lines).shipping_method(&express)),
             Err(PricingError::UnknownShippingMethod { .. })
@@ -1074,10 +947,7 @@ mod tests {
         let lines = [line(1, usd(1_00), 1), line(2, eur(1_00), 1)];
         assert!(matches!(
             quote(&PricingRules::default(), &request(&lines)),
-            Err(PricingError::LineCurrencyMismatch {
-                expected: crate::money::Currency::USD,
-                ..
-            })
+            Err(PricingError::LineCurrencyMismatch { expected: crate::money::Currency::USD, .. })
         ));
         let negative = [line(1, usd(-1), 1)];
         assert!(matches!(
@@ -1091,30 +961,18 @@ mod tests {
         let standard = method("standard");
         let codes = [coupon("SAVE")];
         let r = PricingRules {
-            promotions: vec![
-                percent(1, "Save", dec!(10))
-                    .coupon(coupon("SAVE"))
-                    .build()
-                    .unwrap(),
-            ],
+            promotions: vec![percent(1, "Save", dec!(10)).coupon(coupon("SAVE")).build().unwrap()],
             shipping: flat_shipping(usd(4_99)),
             ..PricingRules::default()
         };
         let q = quoted(&r, &request(&[]).coupons(&codes).shipping_method(&standard));
         assert!(q.grand_total().is_zero() && q.shipping().is_none());
-        assert_eq!(
-            q.unapplied_coupons()[0].reason,
-            CouponRejection::NoEligibleLine
-        );
+        assert_eq!(q.unapplied_coupons()[0].reason, CouponRejection::NoEligibleLine);
     }
 
     #[test]
     fn the_same_input_gives_the_same_quote_whatever_the_rule_order() {
-        let lines = [
-            line(1, usd(12_34), 3),
-            line(2, usd(56_78), 1),
-            line(3, usd(9_99), 5),
-        ];
+        let lines = [line(1, usd(12_34), 3), line(2, usd(56_78), 1), line(3, usd(9_99), 5)];
         let mut promotions = vec![
             percent(1, "A", dec!(12.5)).build().unwrap(),
             percent(2, "B", dec!(7)).build().unwrap(),

@@ -176,11 +176,7 @@ impl ShippingRate {
             return Some(0);
         }
         let region = region?;
-        self.regions
-            .iter()
-            .filter(|r| region.is_within(r))
-            .map(|r| r.as_str().len())
-            .max()
+        self.regions.iter().filter(|r| region.is_within(r)).map(|r| r.as_str().len()).max()
     }
 
     /// The charge for a cart of `weight_grams` whose discounted merchandise comes to
@@ -227,10 +223,7 @@ fn check_non_negative(amount: &Money) -> Result<(), ShippingRateError> {
 
 fn check_currency(expected: Currency, amount: &Money) -> Result<(), ShippingRateError> {
     if amount.currency() != expected {
-        return Err(ShippingRateError::MixedCurrencies {
-            expected,
-            found: amount.currency(),
-        });
+        return Err(ShippingRateError::MixedCurrencies { expected, found: amount.currency() });
     }
     Ok(())
 }
@@ -274,9 +267,7 @@ impl ShippingTable {
                 method: method.clone(),
                 region: region.cloned(),
             }),
-            None => Err(PricingError::UnknownShippingMethod {
-                method: method.clone(),
-            }),
+            None => Err(PricingError::UnknownShippingMethod { method: method.clone() }),
         }
     }
 }
@@ -295,14 +286,8 @@ mod tests {
             method("parcel"),
             "Parcel",
             ShippingPrice::WeightBands(vec![
-                WeightBand {
-                    up_to_grams: 5000,
-                    price: usd(12_00),
-                },
-                WeightBand {
-                    up_to_grams: 1000,
-                    price: usd(5_00),
-                },
+                WeightBand { up_to_grams: 5000, price: usd(12_00) },
+                WeightBand { up_to_grams: 1000, price: usd(5_00) },
             ]),
         )
         .unwrap()
@@ -321,10 +306,7 @@ mod tests {
     fn weight_band_above_last_band_is_an_error() {
         assert_eq!(
             bands().charge(5001, &usd(0)),
-            Err(PricingError::NoShippingRate {
-                method: method("parcel"),
-                weight_grams: 5001
-            })
+            Err(PricingError::NoShippingRate { method: method("parcel"), weight_grams: 5001 })
         );
     }
 
@@ -332,10 +314,7 @@ mod tests {
     fn shipping_tables_round_trip_through_serde() {
         let table = ShippingTable {
             rates: vec![
-                bands()
-                    .serving(vec![region("US")])
-                    .free_over(usd(100_00))
-                    .unwrap(),
+                bands().serving(vec![region("US")]).free_over(usd(100_00)).unwrap(),
                 ShippingRate::new(method("flat"), "Flat", ShippingPrice::Flat(usd(4_99))).unwrap(),
             ],
         };
@@ -353,14 +332,8 @@ mod tests {
         );
         assert!(ShippingRate::new(method("x"), "x", ShippingPrice::Flat(usd(-1))).is_err());
         let mixed = ShippingPrice::WeightBands(vec![
-            WeightBand {
-                up_to_grams: 1,
-                price: usd(1),
-            },
-            WeightBand {
-                up_to_grams: 2,
-                price: eur(1),
-            },
+            WeightBand { up_to_grams: 1, price: usd(1) },
+            WeightBand { up_to_grams: 2, price: eur(1) },
         ]);
         assert!(matches!(
             ShippingRate::new(method("x"), "x", mixed),
@@ -373,26 +346,16 @@ mod tests {
     #[test]
     fn the_most_specific_rate_of_a_method_serves_the_destination() {
         let flat = |price, regions: &[&str]| {
-            ShippingRate::new(
-                method("standard"),
-                "Standard",
-                ShippingPrice::Flat(usd(price)),
-            )
-            .unwrap()
-            .serving(regions.iter().map(|r| region(r)).collect())
+            ShippingRate::new(method("standard"), "Standard", ShippingPrice::Flat(usd(price)))
+                .unwrap()
+                .serving(regions.iter().map(|r| region(r)).collect())
         };
         let table = ShippingTable {
-            rates: vec![
-                flat(30_00, &[]),
-                flat(10_00, &["US"]),
-                flat(15_00, &["US-AK", "US-HI"]),
-            ],
+            rates: vec![flat(30_00, &[]), flat(10_00, &["US"]), flat(15_00, &["US-AK", "US-HI"])],
         };
         let price_to = |r: Option<&str>| {
             let r = r.map(region);
-            table
-                .rate_for(&method("standard"), r.as_ref())
-                .and_then(|rate| rate.charge(0, &usd(0)))
+            table.rate_for(&method("standard"), r.as_ref()).and_then(|rate| rate.charge(0, &usd(0)))
         };
         assert_eq!(price_to(Some("US-NY")), Ok(usd(10_00)));
         assert_eq!(price_to(Some("US-HI")), Ok(usd(15_00)));

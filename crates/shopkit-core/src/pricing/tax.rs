@@ -57,11 +57,7 @@ impl TaxRate {
         if rate.is_sign_negative() && !rate.is_zero() || rate > Decimal::ONE {
             return Err(TaxRateError::OutOfRange { rate });
         }
-        Ok(TaxRate {
-            region,
-            rate,
-            name: name.into(),
-        })
+        Ok(TaxRate { region, rate, name: name.into() })
     }
 
     /// The region it applies to (and to every subdivision of it).
@@ -178,10 +174,7 @@ mod tests {
             ],
             ..TaxTable::default()
         };
-        assert_eq!(
-            table.rate_for(&region("US-CA")).unwrap().rate(),
-            dec!(0.0725)
-        );
+        assert_eq!(table.rate_for(&region("US-CA")).unwrap().rate(), dec!(0.0725));
         assert_eq!(table.rate_for(&region("US-NY")).unwrap().rate(), dec!(0.05));
         assert_eq!(table.rate_for(&region("DE-BY")).unwrap().rate(), dec!(0.19));
         assert!(table.rate_for(&region("FR")).is_none());
@@ -191,24 +184,16 @@ mod tests {
     fn inclusive_tax_is_extracted_from_the_gross_amount() {
         let vat = rate("DE", dec!(0.19));
         assert_eq!(
-            vat.tax_included_in(&eur(119_00), RoundingPolicy::HalfEven)
-                .unwrap(),
+            vat.tax_included_in(&eur(119_00), RoundingPolicy::HalfEven).unwrap(),
             eur(19_00)
         );
-        assert_eq!(
-            vat.tax_on_top_of(&eur(100_00), RoundingPolicy::HalfEven)
-                .unwrap(),
-            eur(19_00)
-        );
+        assert_eq!(vat.tax_on_top_of(&eur(100_00), RoundingPolicy::HalfEven).unwrap(), eur(19_00));
     }
 
     #[test]
     fn tax_rates_are_validated_when_read() {
         let ok = r#"{"region":"DE","rate":"0.19","name":"VAT"}"#;
-        assert_eq!(
-            serde_json::from_str::<TaxRate>(ok).unwrap().rate(),
-            dec!(0.19)
-        );
+        assert_eq!(serde_json::from_str::<TaxRate>(ok).unwrap().rate(), dec!(0.19));
         let typo = r#"{"region":"DE","rate":"19","name":"VAT"}"#;
         assert!(serde_json::from_str::<TaxRate>(typo).is_err());
     }

@@ -17,9 +17,7 @@ pub(crate) fn eur(minor: i64) -> Money {
 }
 
 pub(crate) fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_700_000_000 + seconds, 0)
-        .single()
-        .expect("a valid timestamp")
+    Utc.timestamp_opt(1_700_000_000 + seconds, 0).single().expect("a valid timestamp")
 }
 
 pub(crate) fn promo_id(n: u128) -> PromotionId {
@@ -61,8 +59,6 @@ pub(crate) fn line(n: u128, unit_price: Money, quantity: u32) -> QuoteLine {
 
 /// A request for `lines` in their first line's currency (USD when empty), at `at(500)`.
 pub(crate) fn request(lines: &[QuoteLine]) -> QuoteRequest<'_> {
-    let currency = lines
-        .first()
-        .map_or(Currency::USD, |l| l.unit_price.currency());
+    let currency = lines.first().map_or(Currency::USD, |l| l.unit_price.currency());
     QuoteRequest::new(currency, lines, at(500))
 }

@@ -33,7 +33,8 @@ impl CartAccess {
         match self {
             CartAccess::Customer(customer) => cart.customer() == Some(*customer),
             CartAccess::Token(token) => {
-                cart.customer().is_none() && constant_time_eq(token.expose().as_bytes(), cart.token().expose().as_bytes())
+                cart.customer().is_none()
+                    && constant_time_eq(token.expose().as_bytes(), cart.token().expose().as_bytes())
             }
             CartAccess::Admin => true,
         }
@@ -44,7 +45,9 @@ impl CartAccess {
     pub(crate) fn subject(&self) -> String {
         match self {
             CartAccess::Customer(customer) => format!("customer:{customer}"),
-            CartAccess::Token(token) => format!("guest:{}", keys::derive(&["cart-token", token.expose()])),
+            CartAccess::Token(token) => {
+                format!("guest:{}", keys::derive(&["cart-token", token.expose()]))
+            }
             CartAccess::Admin => "admin".to_owned(),
         }
     }
@@ -109,7 +112,14 @@ mod tests {
 
     fn cart(customer: Option<CustomerId>, token: &str) -> Cart {
         let token = CartToken::new(token).unwrap();
-        Cart::new(CartId::from_uuid(Uuid::from_u128(1)), token, customer, Currency::USD, DateTime::UNIX_EPOCH, &CartPolicy::default())
+        Cart::new(
+            CartId::from_uuid(Uuid::from_u128(1)),
+            token,
+            customer,
+            Currency::USD,
+            DateTime::UNIX_EPOCH,
+            &CartPolicy::default(),
+        )
     }
 
     #[test]
@@ -144,6 +154,9 @@ mod tests {
         assert!(Caller::Customer(ann).can_see(Some(ann)));
         assert!(!Caller::Customer(ann).can_see(None));
         assert!(Caller::Admin.can_see(None));
-        assert!(matches!(Caller::Customer(ann).require_admin("approve refunds"), Err(ShopError::Forbidden { .. })));
+        assert!(matches!(
+            Caller::Customer(ann).require_admin("approve refunds"),
+            Err(ShopError::Forbidden { .. })
+        ));
     }
 }

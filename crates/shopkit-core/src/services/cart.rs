@@ -10,7 +10,8 @@ use crate::events::{DomainEvent, EventEnvelope};
 use crate::ids::{CartId, CartToken, CouponCode, CustomerId, LineId, ShippingMethodId, Sku};
 use crate::money::{Currency, Money};
 use crate::ports::{
-    CartQuery, CartStore, Clock, IdGenerator, OutboxStore, ProductRepository, PromotionRepository, StoreError,
+    CartQuery, CartStore, Clock, IdGenerator, OutboxStore, ProductRepository, PromotionRepository,
+    StoreError,
 };
 use crate::pricing::{Quote, check_coupon};
 use crate::quantity::Quantity;
@@ -64,7 +65,14 @@ impl CartService {
         ids: Arc<dyn IdGenerator>,
         policy: CartPolicy,
     ) -> Self {
-        CartService { carts, pricer: CartPricer::new(products, promotions), outbox, clock, ids, policy }
+        CartService {
+            carts,
+            pricer: CartPricer::new(products, promotions),
+            outbox,
+            clock,
+            ids,
+            policy,
+        }
     }
 
     /// The limits this service enforces.
@@ -84,16 +92,31 @@ impl CartService {
     ///
     /// # Errors
     /// Storage errors.
-    pub async fn cart_for_customer(&self, customer: CustomerId, currency: Currency) -> Result<Cart, ShopError> {
+    pub async fn cart_for_customer(
+        &self,
+        customer: CustomerId,
+        currency: Currency,
+    ) -> Result<Cart, ShopError> {
         if let Some(cart) = self.carts.open_cart_of(customer, self.clock.now()).await? {
             return Ok(cart);
         }
         self.create(Some(customer), currency).await
     }
 
-    async fn create(&self, customer: Option<CustomerId>, currency: Currency) -> Result<Cart, ShopError> {
+    async fn create(
+        &self,
+        customer: Option<CustomerId>,
+        currency: Currency,
+    ) -> Result<Cart, ShopError> {
         let id = CartId::from_uuid(self.ids.uuid());
-        let mut cart = Cart::new(id, self.ids.cart_token(), customer, currency, self.clock.now(), &self.policy);
+        let mut cart = Cart::new(
+            id,
+            self.ids.cart_token(),
+            customer,
+            currency,
+            self.clock.now(),
+            &self.policy,
+        );
         let version = self.carts.save(&cart).await?;
         cart.set_version(version);
         Ok(cart)
@@ -120,7 +143,12 @@ impl CartService {
             .ok_or_else(|| ShopError::not_found("cart", "for this token"))
     }
 
-    async fn load(&self, id: CartId, access: &CartAccess, now: DateTime<Utc>) -> Result<Cart, ShopError> {
+    async fn load(
+        &self,
+        id: CartId,
+        access: &CartAccess,
+        now: DateTime<Utc>,
+    ) -> Result<Cart, ShopError> {
         self.carts
             .get(id, now)
             .await?
@@ -187,16 +215,26 @@ impl CartService {
         line: LineId,
         quantity: Quantity,
     ) -> Result<Cart, ShopError> {
-        self.change(id, access, |cart, now| Ok(cart.set_quantity(line, quantity, now, &self.policy)?)).await
+        self.change(id, access, |cart, now| {
+            Ok(cart.set_quantity(line, quantity, now, &self.policy)?)
+        })
+        .await
     }
 
     /// Removes a line.
     ///
     /// # Errors
     /// [`ShopError::Cart`] for an unknown line or a closed cart.
-    pub async fn remove_line(&self, id: CartId, access: &CartAccess, line: LineId) -> Result<Cart, ShopError> {
-        self.change(id, access, |cart, now| cart.remove_line(line, now, &self.policy).map(|_| ()).map_err(Into::into))
-            .await
+    pub async fn remove_line(
+        &self,
+        id: CartId,
+        access: &CartAccess,
+        line: LineId,
+    ) -> Result<Cart, ShopError> {
+        self.change(id, access, |cart, now| {
+            cart.remove_line(line, now, &self.policy).map(|_| ()).map_err(Into::into)
+        })
+        .await
     }
 
     /// Applies a coupon after checking it against the current promotions (dates, usage
@@ -206,7 +244,12 @@ impl CartService {
     /// # Errors
     /// [`ShopError::Coupon`] with the reason (unknown, expired, used up...);
     /// [`ShopError::Cart`] for too many coupons or a closed cart.
-    pub async fn apply_coupon(&self, id: CartId, access: &CartAccess, code: CouponCode) -> Result<Cart, ShopError> {
+    pub async fn apply_coupon(
+        &self,
+        id: CartId,
+        access: &CartAccess,
+        code: CouponCode,
+    ) -> Result<Cart, ShopError> {
         let now = self.clock.now();
         let cart = self.load(id, access, now).await?;
         let (lines, rules) = futures::try_join!(self.pricer.resolve(&cart), self.pricer.rules())?;
@@ -218,14 +261,22 @@ impl CartService {
         if let Err(reason) = check_coupon(&rules, &code, &subtotal, now) {
             return Err(ShopError::Coupon { code, reason });
         }
-        self.change(id, access, |cart, now| Ok(cart.apply_coupon(code.clone(), now, &self.policy)?)).await
+        self.change(id, access, |cart, now| {
+            Ok(cart.apply_coupon(code.clone(), now, &self.policy)?)
+        })
+        .await
     }
 
     /// Removes a coupon (removing one that is not applied is fine).
     ///
     /// # Errors
     /// [`ShopError::Cart`] for a closed cart.
-    pub async fn remove_coupon(&self, id: CartId, access: &CartAccess, code: &CouponCode) -> Result<Cart, ShopError> {
+    pub async fn remove_coupon(
+        &self,
+        id: CartId,
+        access: &CartAccess,
+        code: &CouponCode,
+    ) -> Result<Cart, ShopError> {
         self.change(id, access, |cart, now| Ok(cart.remove_coupon(code, now, &self.policy)?)).await
     }
 
@@ -235,7 +286,12 @@ impl CartService {
     /// # Errors
     /// [`ShopError::Invalid`] for an incomplete address; [`ShopError::Pricing`] for an
     /// unknown method or one that does not deliver there.
-    pub async fn set_delivery(&self, id: CartId, access: &CartAccess, delivery: Delivery) -> Result<Cart, ShopError> {
+    pub async fn set_delivery(
+        &self,
+        id: CartId,
+        access: &CartAccess,
+        delivery: Delivery,
+    ) -> Result<Cart, ShopError> {
         if let Some(address) = &delivery.address {
             address.validate()?;
         }
@@ -244,7 +300,12 @@ impl CartService {
             rules.shipping.rate_for(method, delivery.address.as_ref().map(|a| &a.region))?;
         }
         self.change(id, access, |cart, now| {
-            Ok(cart.set_delivery(delivery.address.clone(), delivery.method.clone(), now, &self.policy)?)
+            Ok(cart.set_delivery(
+                delivery.address.clone(),
+                delivery.method.clone(),
+                now,
+                &self.policy,
+            )?)
         })
         .await
     }
@@ -273,7 +334,11 @@ impl CartService {
     /// # Errors
     /// [`ShopError::NotFound`] when the token opens no cart (or one of another customer);
     /// [`ShopError::Cart`] for carts in different currencies or a checked-out guest cart.
-    pub async fn merge_on_sign_in(&self, guest_token: &CartToken, customer: CustomerId) -> Result<Cart, ShopError> {
+    pub async fn merge_on_sign_in(
+        &self,
+        guest_token: &CartToken,
+        customer: CustomerId,
+    ) -> Result<Cart, ShopError> {
         let not_found = || ShopError::not_found("cart", "for this token");
         for attempt in 1..=MAX_ATTEMPTS {
             let now = self.clock.now();
@@ -297,7 +362,12 @@ impl CartService {
                 }
                 Some(mut mine) => {
                     let snapshot = guest.clone();
-                    mine.merge_from(&mut guest, &mut || LineId::from_uuid(self.ids.uuid()), now, &self.policy)?;
+                    mine.merge_from(
+                        &mut guest,
+                        &mut || LineId::from_uuid(self.ids.uuid()),
+                        now,
+                        &self.policy,
+                    )?;
                     match self.carts.save(&mine).await {
                         Ok(v) => {
                             mine.set_version(v);
@@ -324,13 +394,23 @@ impl CartService {
                 Ok(_) => return,
                 Err(StoreError::VersionConflict { .. }) => {
                     let now = self.clock.now();
-                    let Ok(Some(mut fresh)) = self.carts.get(snapshot.id(), now).await else { break };
+                    let Ok(Some(mut fresh)) = self.carts.get(snapshot.id(), now).await else {
+                        break;
+                    };
                     if fresh.status() != &CartStatus::Open {
                         return;
                     }
                     // Close it by merging into a throwaway copy: the customer's cart is saved.
                     let mut scratch = into.clone();
-                    if scratch.merge_from(&mut fresh, &mut || LineId::from_uuid(self.ids.uuid()), now, &self.policy).is_err() {
+                    if scratch
+                        .merge_from(
+                            &mut fresh,
+                            &mut || LineId::from_uuid(self.ids.uuid()),
+                            now,
+                            &self.policy,
+                        )
+                        .is_err()
+                    {
                         break;
                     }
                     merged = fresh;
@@ -354,16 +434,26 @@ impl CartService {
     ///
     /// # Errors
     /// Storage errors of the cart store or the outbox.
-    pub async fn sweep_abandoned(&self, now: DateTime<Utc>, limit: usize) -> Result<usize, ShopError> {
+    pub async fn sweep_abandoned(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<usize, ShopError> {
         let query = CartQuery { updated_before: now - self.policy.abandoned_after, limit };
         let stale = self.carts.stale_open_carts(&query, now).await?;
         let mut emitted = 0;
         for mut cart in stale.into_iter().filter(|c| c.is_abandoned(now, &self.policy)) {
-            let Some(customer_id) = cart.customer() else { continue };
+            let Some(customer_id) = cart.customer() else {
+                continue;
+            };
             let envelope = EventEnvelope {
                 id: keys::cart_abandoned_event_id(cart.id(), cart.updated_at()),
                 occurred_at: now,
-                event: DomainEvent::CartAbandoned { cart_id: cart.id(), customer_id, item_count: cart.item_count() },
+                event: DomainEvent::CartAbandoned {
+                    cart_id: cart.id(),
+                    customer_id,
+                    item_count: cart.item_count(),
+                },
             };
             self.outbox.append(std::slice::from_ref(&envelope)).await?;
             emitted += 1;
@@ -414,7 +504,9 @@ mod tests {
 
         assert!(matches!(unknown, ShopError::UnknownSku { sku } if sku.as_str() == "NOPE"));
         assert!(matches!(unsold, ShopError::NotForSale { sku } if sku.as_str() == "CAP"));
-        assert!(matches!(unpriced, ShopError::NoPriceInCurrency { sku, currency: Currency::USD } if sku.as_str() == "SCARF"));
+        assert!(
+            matches!(unpriced, ShopError::NoPriceInCurrency { sku, currency: Currency::USD } if sku.as_str() == "SCARF")
+        );
         assert!(carts.get(cart.id(), &access).await.unwrap().lines().is_empty());
     }
 
@@ -430,9 +522,16 @@ mod tests {
         assert_eq!(world.carts.stored(cart.id()).unwrap().lines().len(), 2);
 
         world.carts.conflicts.store(3, Ordering::SeqCst);
-        let err = carts.set_quantity(cart.id(), &access, changed.lines()[1].id, qty(3)).await.unwrap_err();
+        let err = carts
+            .set_quantity(cart.id(), &access, changed.lines()[1].id, qty(3))
+            .await
+            .unwrap_err();
         assert!(matches!(err, ShopError::Conflict { entity: "cart", .. }));
-        assert_eq!(world.carts.stored(cart.id()).unwrap().lines()[1].quantity, qty(2), "nothing half-written");
+        assert_eq!(
+            world.carts.stored(cart.id()).unwrap().lines()[1].quantity,
+            qty(2),
+            "nothing half-written"
+        );
     }
 
     #[tokio::test]
@@ -445,7 +544,10 @@ mod tests {
         let err = carts.get(mine.id(), &CartAccess::Customer(other)).await.unwrap_err();
         assert!(matches!(err, ShopError::NotFound { entity: "cart", .. }));
         let err = carts.get(mine.id(), &CartAccess::Token(mine.token().clone())).await.unwrap_err();
-        assert!(matches!(err, ShopError::NotFound { .. }), "a token does not open a customer's cart");
+        assert!(
+            matches!(err, ShopError::NotFound { .. }),
+            "a token does not open a customer's cart"
+        );
         assert_eq!(carts.cart_for_customer(ann(), Currency::USD).await.unwrap().id(), mine.id());
     }
 
@@ -460,7 +562,10 @@ mod tests {
         let used_up = carts.apply_coupon(cart.id(), &access, coupon("SAVE10")).await.unwrap_err();
 
         assert!(matches!(unknown, ShopError::Coupon { reason: CouponRejection::Unknown, .. }));
-        assert!(matches!(used_up, ShopError::Coupon { reason: CouponRejection::UsageLimitReached { limit: 1 }, .. }));
+        assert!(matches!(
+            used_up,
+            ShopError::Coupon { reason: CouponRejection::UsageLimitReached { limit: 1 }, .. }
+        ));
         assert!(carts.get(cart.id(), &access).await.unwrap().coupons().is_empty());
     }
 
@@ -478,12 +583,19 @@ mod tests {
             .unwrap_err();
         let express = ShippingMethodId::new("express").unwrap();
         let bad_method = carts
-            .set_delivery(cart.id(), &access, Delivery { address: Some(address()), method: Some(express) })
+            .set_delivery(
+                cart.id(),
+                &access,
+                Delivery { address: Some(address()), method: Some(express) },
+            )
             .await
             .unwrap_err();
 
         assert!(matches!(bad_address, ShopError::Invalid { field: "address", .. }));
-        assert!(matches!(bad_method, ShopError::Pricing(PricingError::UnknownShippingMethod { .. })));
+        assert!(matches!(
+            bad_method,
+            ShopError::Pricing(PricingError::UnknownShippingMethod { .. })
+        ));
     }
 
     #[tokio::test]
@@ -507,9 +619,13 @@ mod tests {
         let merged = carts.merge_on_sign_in(guest.token(), ann()).await.unwrap();
 
         assert_eq!(merged.id(), mine.id());
-        let units: Vec<(String, u32)> = merged.lines().iter().map(|l| (l.sku.to_string(), l.quantity.get())).collect();
+        let units: Vec<(String, u32)> =
+            merged.lines().iter().map(|l| (l.sku.to_string(), l.quantity.get())).collect();
         assert_eq!(units, [("TEE".to_owned(), 3), ("MUG".to_owned(), 1)]);
-        assert_eq!(world.carts.stored(guest.id()).unwrap().status(), &CartStatus::Merged { into: mine.id() });
+        assert_eq!(
+            world.carts.stored(guest.id()).unwrap().status(),
+            &CartStatus::Merged { into: mine.id() }
+        );
         let again = carts.merge_on_sign_in(guest.token(), ann()).await.unwrap();
         assert_eq!(again.lines(), merged.lines(), "repeating the sign-in merges nothing twice");
     }
@@ -542,7 +658,10 @@ mod tests {
         let entries = world.outbox.entries();
         assert_eq!(entries.len(), 1);
         let stored = world.carts.stored(mine.id()).unwrap();
-        assert_eq!(entries[0].envelope.id, keys::cart_abandoned_event_id(mine.id(), stored.updated_at()));
+        assert_eq!(
+            entries[0].envelope.id,
+            keys::cart_abandoned_event_id(mine.id(), stored.updated_at())
+        );
         assert_eq!(
             entries[0].envelope.event,
             DomainEvent::CartAbandoned { cart_id: mine.id(), customer_id: ann(), item_count: 2 }

@@ -7,8 +7,8 @@ use crate::catalog::{Attributes, Category, MediaRef, Product, ProductStatus, Var
 use crate::ids::{CategoryId, ProductId, Sku, Slug, VariantId};
 use crate::money::{Currency, Money};
 use crate::ports::{
-    Clock, Cursor, IdGenerator, Page, ProductQuery, ProductRepository, SearchDocument, SearchIndex, SearchQuery,
-    SearchResults, StoreError,
+    Clock, Cursor, IdGenerator, Page, ProductQuery, ProductRepository, SearchDocument, SearchIndex,
+    SearchQuery, SearchResults, StoreError,
 };
 
 use super::error::ShopError;
@@ -58,6 +58,37 @@ pub struct VariantDraft {
     pub prices: Vec<Money>,
     /// Shipping weight in grams.
     pub weight_grams: u32,
+}
+
+impl ProductDraft {
+    /// A draft with a title and variants; no slug (made from the title), empty
+    /// description, no categories, attributes or media, status `Draft`.
+    pub fn new(title: impl Into<String>, variants: Vec<VariantDraft>) -> Self {
+        ProductDraft {
+            slug: None,
+            title: title.into(),
+            description: String::new(),
+            status: ProductStatus::Draft,
+            categories: Vec::new(),
+            attributes: Attributes::new(),
+            media: Vec::new(),
+            variants,
+        }
+    }
+
+    /// The same draft with another status.
+    #[must_use]
+    pub fn with_status(mut self, status: ProductStatus) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+impl VariantDraft {
+    /// A variant with a SKU, a title and prices; no options, weight 0.
+    pub fn new(sku: Sku, title: impl Into<String>, prices: Vec<Money>) -> Self {
+        VariantDraft { sku, title: title.into(), options: BTreeMap::new(), prices, weight_grams: 0 }
+    }
 }
 
 /// A product listing request.
@@ -148,9 +179,15 @@ impl CatalogService {
     /// # Errors
     /// [`ShopError::NotFound`]; [`ShopError::Conflict`] when the product changed since the
     /// editor read it (reload and re-apply the edit); as [`CatalogService::create_product`].
-    pub async fn update_product(&self, id: ProductId, version: u64, draft: ProductDraft) -> Result<Product, ShopError> {
+    pub async fn update_product(
+        &self,
+        id: ProductId,
+        version: u64,
+        draft: ProductDraft,
+    ) -> Result<Product, ShopError> {
         let now = self.clock.now();
-        let current = self.products.get(id).await?.ok_or_else(|| ShopError::not_found("product", id))?;
+        let current =
+            self.products.get(id).await?.ok_or_else(|| ShopError::not_found("product", id))?;
         if current.version != version {
             return Err(ShopError::Conflict { entity: "product", id: id.to_string() });
         }
@@ -189,9 +226,14 @@ impl CatalogService {
     ///
     /// # Errors
     /// [`ShopError::NotFound`]; [`ShopError::Conflict`] when the product kept changing.
-    pub async fn set_status(&self, id: ProductId, status: ProductStatus) -> Result<Product, ShopError> {
+    pub async fn set_status(
+        &self,
+        id: ProductId,
+        status: ProductStatus,
+    ) -> Result<Product, ShopError> {
         for attempt in 1..=super::MAX_ATTEMPTS {
-            let mut product = self.products.get(id).await?.ok_or_else(|| ShopError::not_found("product", id))?;
+            let mut product =
+                self.products.get(id).await?.ok_or_else(|| ShopError::not_found("product", id))?;
             if product.status == status {
                 return Ok(product);
             }
@@ -203,7 +245,9 @@ impl CatalogService {
                     self.index(&product).await;
                     return Ok(product);
                 }
-                Err(StoreError::VersionConflict { .. }) if attempt < super::MAX_ATTEMPTS => continue,
+                Err(StoreError::VersionConflict { .. }) if attempt < super::MAX_ATTEMPTS => {
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -216,7 +260,8 @@ impl CatalogService {
     /// # Errors
     /// [`ShopError::NotFound`]; [`ShopError::Invalid`] for a product that is not a draft.
     pub async fn delete_draft(&self, id: ProductId) -> Result<(), ShopError> {
-        let product = self.products.get(id).await?.ok_or_else(|| ShopError::not_found("product", id))?;
+        let product =
+            self.products.get(id).await?.ok_or_else(|| ShopError::not_found("product", id))?;
         if product.status != ProductStatus::Draft {
             return Err(ShopError::Invalid {
                 field: "status",
@@ -235,7 +280,11 @@ impl CatalogService {
     /// # Errors
     /// [`ShopError::NotFound`] when there is none, or when it is not active and the read is
     /// for the storefront.
-    pub async fn product(&self, id: ProductId, visibility: Visibility) -> Result<Product, ShopError> {
+    pub async fn product(
+        &self,
+        id: ProductId,
+        visibility: Visibility,
+    ) -> Result<Product, ShopError> {
         let product = self.products.get(id).await?;
         visible(product, visibility).ok_or_else(|| ShopError::not_found("product", id))
     }
@@ -244,7 +293,11 @@ impl CatalogService {
     ///
     /// # Errors
     /// As [`CatalogService::product`].
-    pub async fn product_by_slug(&self, slug: &Slug, visibility: Visibility) -> Result<Product, ShopError> {
+    pub async fn product_by_slug(
+        &self,
+        slug: &Slug,
+        visibility: Visibility,
+    ) -> Result<Product, ShopError> {
         let product = self.products.by_slug(slug).await?;
         visible(product, visibility).ok_or_else(|| ShopError::not_found("product", slug))
     }
@@ -254,7 +307,11 @@ impl CatalogService {
     ///
     /// # Errors
     /// [`ShopError::Invalid`] for a foreign cursor; storage errors.
-    pub async fn list(&self, listing: ProductListing, visibility: Visibility) -> Result<Page<Product>, ShopError> {
+    pub async fn list(
+        &self,
+        listing: ProductListing,
+        visibility: Visibility,
+    ) -> Result<Page<Product>, ShopError> {
         let status = match visibility {
             Visibility::Storefront => Some(ProductStatus::Active),
             Visibility::BackOffice => listing.status,
@@ -283,10 +340,16 @@ impl CatalogService {
     /// [`ShopError::Invalid`] for a blank name or a category that is its own parent.
     pub async fn upsert_category(&self, category: Category) -> Result<Category, ShopError> {
         if category.name.trim().is_empty() {
-            return Err(ShopError::Invalid { field: "name", reason: "a category needs a name".into() });
+            return Err(ShopError::Invalid {
+                field: "name",
+                reason: "a category needs a name".into(),
+            });
         }
         if category.parent.as_ref() == Some(&category.id) {
-            return Err(ShopError::Invalid { field: "parent", reason: "a category cannot be its own parent".into() });
+            return Err(ShopError::Invalid {
+                field: "parent",
+                reason: "a category cannot be its own parent".into(),
+            });
         }
         self.products.upsert_category(&category).await?;
         Ok(category)
@@ -306,7 +369,8 @@ impl CatalogService {
     /// # Errors
     /// [`ShopError::NotFound`]; the search backend's error.
     pub async fn reindex(&self, id: ProductId) -> Result<(), ShopError> {
-        let product = self.products.get(id).await?.ok_or_else(|| ShopError::not_found("product", id))?;
+        let product =
+            self.products.get(id).await?.ok_or_else(|| ShopError::not_found("product", id))?;
         Ok(self.search.index(&search_document(&product)).await?)
     }
 
@@ -318,7 +382,14 @@ impl CatalogService {
 }
 
 fn variant(id: VariantId, v: VariantDraft) -> Variant {
-    Variant { id, sku: v.sku, title: v.title, options: v.options, prices: v.prices, weight_grams: v.weight_grams }
+    Variant {
+        id,
+        sku: v.sku,
+        title: v.title,
+        options: v.options,
+        prices: v.prices,
+        weight_grams: v.weight_grams,
+    }
 }
 
 fn visible(product: Option<Product>, visibility: Visibility) -> Option<Product> {
@@ -327,7 +398,8 @@ fn visible(product: Option<Product>, visibility: Visibility) -> Option<Product> 
 
 /// What the search index knows of a product.
 pub fn search_document(product: &Product) -> SearchDocument {
-    let mut currencies: Vec<Currency> = product.variants.iter().flat_map(|v| v.prices.iter().map(Money::currency)).collect();
+    let mut currencies: Vec<Currency> =
+        product.variants.iter().flat_map(|v| v.prices.iter().map(Money::currency)).collect();
     currencies.sort();
     currencies.dedup();
     SearchDocument {
@@ -335,7 +407,11 @@ pub fn search_document(product: &Product) -> SearchDocument {
         title: product.title.clone(),
         description: product.description.clone(),
         categories: product.categories.clone(),
-        attributes: product.attributes.iter().map(|(name, value)| (name.clone(), value.facet_values())).collect(),
+        attributes: product
+            .attributes
+            .iter()
+            .map(|(name, value)| (name.clone(), value.facet_values()))
+            .collect(),
         skus: product.variants.iter().map(|v| v.sku.to_string()).collect(),
         prices: currencies
             .into_iter()
@@ -367,7 +443,11 @@ mod tests {
                 sku: sku(sku_code),
                 title: "One size".into(),
                 options: BTreeMap::new(),
-                prices: vec![usd(15_00), Money::from_minor(14_00, Currency::EUR), Money::from_minor(2_000, Currency::JPY)],
+                prices: vec![
+                    usd(15_00),
+                    Money::from_minor(14_00, Currency::EUR),
+                    Money::from_minor(2_000, Currency::JPY),
+                ],
                 weight_grams: 300,
             }],
         }
@@ -378,7 +458,10 @@ mod tests {
         let world = World::new();
         let catalog = world.shop().catalog().clone();
 
-        let created = catalog.create_product(draft("Linen Shirt, Blue!", "LINEN-B", ProductStatus::Active)).await.unwrap();
+        let created = catalog
+            .create_product(draft("Linen Shirt, Blue!", "LINEN-B", ProductStatus::Active))
+            .await
+            .unwrap();
 
         assert_eq!(created.slug.as_str(), "linen-shirt-blue");
         assert_eq!(created.version, 1);
@@ -394,12 +477,17 @@ mod tests {
     async fn the_storefront_never_sees_drafts() {
         let world = World::new();
         let catalog = world.shop().catalog().clone();
-        let hidden = catalog.create_product(draft("Secret", "SECRET", ProductStatus::Draft)).await.unwrap();
+        let hidden =
+            catalog.create_product(draft("Secret", "SECRET", ProductStatus::Draft)).await.unwrap();
 
         let err = catalog.product(hidden.id, Visibility::Storefront).await.unwrap_err();
         assert!(matches!(err, ShopError::NotFound { entity: "product", .. }));
         assert_eq!(catalog.product(hidden.id, Visibility::BackOffice).await.unwrap().id, hidden.id);
-        let listing = ProductListing { status: Some(ProductStatus::Draft), limit: 50, ..ProductListing::default() };
+        let listing = ProductListing {
+            status: Some(ProductStatus::Draft),
+            limit: 50,
+            ..ProductListing::default()
+        };
         let storefront = catalog.list(listing.clone(), Visibility::Storefront).await.unwrap();
         assert!(storefront.items.iter().all(Product::is_active));
         assert_eq!(catalog.list(listing, Visibility::BackOffice).await.unwrap().items.len(), 1);
@@ -409,11 +497,13 @@ mod tests {
     async fn an_edit_based_on_a_stale_version_is_a_conflict_and_variants_keep_their_ids() {
         let world = World::new();
         let catalog = world.shop().catalog().clone();
-        let created = catalog.create_product(draft("Shirt", "SHIRT", ProductStatus::Active)).await.unwrap();
+        let created =
+            catalog.create_product(draft("Shirt", "SHIRT", ProductStatus::Active)).await.unwrap();
 
         let mut edit = draft("Shirt (new)", "SHIRT", ProductStatus::Active);
         edit.description = "Now in linen".into();
-        let updated = catalog.update_product(created.id, created.version, edit.clone()).await.unwrap();
+        let updated =
+            catalog.update_product(created.id, created.version, edit.clone()).await.unwrap();
         let stale = catalog.update_product(created.id, created.version, edit).await.unwrap_err();
 
         assert_eq!(updated.version, 2);
@@ -428,10 +518,15 @@ mod tests {
         let catalog = world.shop().catalog().clone();
         let mut empty = draft("Ghost", "GHOST", ProductStatus::Active);
         empty.variants.clear();
-        assert!(matches!(catalog.create_product(empty).await, Err(ShopError::Catalog(CatalogError::NoVariants { .. }))));
-        let taken = catalog.create_product(draft("Tee", "TEE-2", ProductStatus::Active)).await.unwrap_err();
+        assert!(matches!(
+            catalog.create_product(empty).await,
+            Err(ShopError::Catalog(CatalogError::NoVariants { .. }))
+        ));
+        let taken =
+            catalog.create_product(draft("Tee", "TEE-2", ProductStatus::Active)).await.unwrap_err();
         assert!(matches!(taken, ShopError::AlreadyExists { .. }), "slug tee is taken");
-        let punctuation = catalog.create_product(draft("!!!", "BANG", ProductStatus::Active)).await.unwrap_err();
+        let punctuation =
+            catalog.create_product(draft("!!!", "BANG", ProductStatus::Active)).await.unwrap_err();
         assert!(matches!(punctuation, ShopError::Invalid { field: "slug", .. }));
     }
 
@@ -439,21 +534,44 @@ mod tests {
     async fn a_search_outage_after_a_write_is_logged_and_the_write_stands() {
         let world = World::new();
         let mut search = MockSearch::new();
-        search.expect_index().times(1).returning(|_| Err(SearchError::Unavailable { message: "cluster red".into() }));
-        let catalog = CatalogService::new(world.products.clone(), Arc::new(search), world.clock.clone(), world.ids.clone());
+        search
+            .expect_index()
+            .times(1)
+            .returning(|_| Err(SearchError::Unavailable { message: "cluster red".into() }));
+        let catalog = CatalogService::new(
+            world.products.clone(),
+            Arc::new(search),
+            world.clock.clone(),
+            world.ids.clone(),
+        );
 
-        let created = catalog.create_product(draft("Socks", "SOCKS", ProductStatus::Active)).await.unwrap();
+        let created =
+            catalog.create_product(draft("Socks", "SOCKS", ProductStatus::Active)).await.unwrap();
 
-        assert_eq!(catalog.product(created.id, Visibility::Storefront).await.unwrap().title, "Socks");
+        assert_eq!(
+            catalog.product(created.id, Visibility::Storefront).await.unwrap().title,
+            "Socks"
+        );
     }
 
     #[tokio::test]
-    async fn publishing_retries_a_concurrent_edit() {
+    async fn publishing_a_draft_puts_it_in_the_search_results() {
         let world = World::new();
         let catalog = world.shop().catalog().clone();
-        let created = catalog.create_product(draft("Hat", "HAT", ProductStatus::Draft)).await.unwrap();
+        let created =
+            catalog.create_product(draft("Hat", "HAT", ProductStatus::Draft)).await.unwrap();
         let published = catalog.set_status(created.id, ProductStatus::Active).await.unwrap();
         assert!(published.is_active());
-        assert_eq!(catalog.search(&SearchQuery::default()).await.unwrap().hits.iter().filter(|h| **h == created.id).count(), 1);
+        assert_eq!(
+            catalog
+                .search(&SearchQuery::default())
+                .await
+                .unwrap()
+                .hits
+                .iter()
+                .filter(|h| **h == created.id)
+                .count(),
+            1
+        );
     }
 }

@@ -44,16 +44,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::cart::Cart;
+use crate::cart::{Cart, CartStatus};
 use crate::events::EventEnvelope;
 use crate::ids::{CartId, Email, IdempotencyKey, LocationId, OrderId, PromotionId, ReservationId};
-use crate::inventory::{InventoryError, Reservation, ReservationLine, ReservationRequest, ReservationStatus};
+use crate::inventory::{
+    InventoryError, Reservation, ReservationLine, ReservationRequest, ReservationStatus,
+};
 use crate::money::Money;
 use crate::orders::{NewOrder, Order, OrderLine, OrderTotals, Payment};
 use crate::ports::{
-    AuthorizeRequest, Authorization, CartStore, Clock, IdGenerator, IdempotencyBegin, IdempotencyStore,
-    InventoryStore, OrderRepository, PaymentError, PaymentGateway, PaymentMethodToken, ProductRepository,
-    PromotionRepository, RedeemError, StoreError,
+    Authorization, AuthorizeRequest, CartStore, Clock, IdGenerator, IdempotencyBegin,
+    IdempotencyStore, InventoryStore, OrderRepository, PaymentError, PaymentGateway,
+    PaymentMethodToken, ProductRepository, PromotionRepository, RedeemError, StoreError,
 };
 
 use super::MAX_ATTEMPTS;
@@ -208,7 +210,11 @@ impl CheckoutService {
         let key = &request.idempotency_key;
         let fingerprint = format!("cart:{};{}", request.cart_id, request.access.subject());
         let now = p.clock.now();
-        match p.idempotency.begin(keys::CHECKOUT_SCOPE, key, &fingerprint, now, self.config.idempotency_lease).await? {
+        match p
+            .idempotency
+            .begin(keys::CHECKOUT_SCOPE, key, &fingerprint, now, self.config.idempotency_lease)
+            .await?
+        {
             IdempotencyBegin::Started => {}
             IdempotencyBegin::InProgress => return Err(ShopError::CheckoutInProgress),
             IdempotencyBegin::Mismatch => return Err(ShopError::IdempotencyKeyReused),
@@ -241,7 +247,13 @@ impl CheckoutService {
         let p = &self.ports;
         if let Err(e) = p
             .idempotency
-            .complete(keys::CHECKOUT_SCOPE, key, result, p.clock.now(), self.config.idempotency_retention)
+            .complete(
+                keys::CHECKOUT_SCOPE,
+                key,
+                result,
+                p.clock.now(),
+                self.config.idempotency_retention,
+            )
             .await
         {
             // A retry after the lease resumes and finds the order (AlreadyExists).
@@ -254,15 +266,13 @@ impl CheckoutService {
         if result == SPENT {
             return Err(ShopError::IdempotencyKeyReused);
         }
-        let id: OrderId = result
-            .strip_prefix(ORDER_PREFIX)
-            .and_then(|id| id.parse().ok())
-            .ok_or_else(|| ShopError::Internal { message: "unreadable checkout idempotency record".into() })?;
-        self.ports
-            .orders
-            .get(id)
-            .await?
-            .ok_or_else(|| ShopError::Internal { message: format!("checkout completed with order {id}, which is missing") })
+        let id: OrderId =
+            result.strip_prefix(ORDER_PREFIX).and_then(|id| id.parse().ok()).ok_or_else(|| {
+                ShopError::Internal { message: "unreadable checkout idempotency record".into() }
+            })?;
+        self.ports.orders.get(id).await?.ok_or_else(|| ShopError::Internal {
+            message: format!("checkout completed with order {id}, which is missing"),
+        })
     }
 
     async fn run(&self, request: &CheckoutRequest, now: DateTime<Utc>) -> Result<Order, Failure> {
@@ -275,17 +285,24 @@ impl CheckoutService {
             .map_err(|e| fail(e, KeyFate::Abandon))?
             .filter(|c| request.access.allows(c))
             .ok_or_else(|| fail(ShopError::not_found("cart", request.cart_id), KeyFate::Abandon))?;
+        let order_id = keys::checkout_order_id(&request.idempotency_key);
+        if cart.status() == (&CartStatus::CheckedOut { order: order_id }) {
+            // A previous attempt under this key got to the end but its result was not
+            // recorded (a crash, a lost `complete`): this is its order.
+            return self.existing(order_id).await;
+        }
         cart.ensure_checkout_ready(now).map_err(|e| fail(e, KeyFate::Abandon))?;
         let priced = self.pricer.price(&cart, now).await.map_err(|e| fail(e, KeyFate::Abandon))?;
         if let Some(rejected) = priced.quote.unapplied_coupons().first() {
-            let error = ShopError::Coupon { code: rejected.code.clone(), reason: rejected.reason.clone() };
+            let error =
+                ShopError::Coupon { code: rejected.code.clone(), reason: rejected.reason.clone() };
             return Err(fail(error, KeyFate::Abandon));
         }
 
         // 3. Ids from the key.
-        let order_id = keys::checkout_order_id(&request.idempotency_key);
         let gateway_key = keys::authorization_key(order_id, &request.payment_method);
-        let new_order = new_order(order_id, &cart, request, &priced, now).map_err(|e| fail(e, KeyFate::Abandon))?;
+        let new_order = new_order(order_id, &cart, request, &priced, now)
+            .map_err(|e| fail(e, KeyFate::Abandon))?;
 
         // 4. Usage-limited promotions.
         let mut held = Held { order_id, redeemed: Vec::new(), reservation: None };
@@ -295,7 +312,11 @@ impl CheckoutService {
         let reservation = match self.reserve(request, &cart, now).await {
             Ok(r) => r,
             Err(e) => {
-                let fate = if matches!(e, ShopError::Unavailable { .. }) { KeyFate::Keep } else { KeyFate::Abandon };
+                let fate = if matches!(e, ShopError::Unavailable { .. }) {
+                    KeyFate::Keep
+                } else {
+                    KeyFate::Abandon
+                };
                 self.release_promotions(&held).await;
                 return Err(fail(e, fate));
             }
@@ -304,7 +325,8 @@ impl CheckoutService {
 
         // 6. Payment.
         let grand_total = priced.quote.grand_total();
-        let authorization = self.authorize(request, order_id, &gateway_key, grand_total, &held).await?;
+        let authorization =
+            self.authorize(request, order_id, &gateway_key, grand_total, &held).await?;
 
         // 7. Order, stock committed first.
         let payment = Payment {
@@ -407,11 +429,13 @@ impl CheckoutService {
                 Err(e) => {
                     self.release_promotions(held).await;
                     let error = match e {
-                        RedeemError::UsageLimitReached { promotion } => ShopError::PromotionUsedUp {
-                            promotion,
-                            name: applied.name.clone(),
-                            coupon: applied.coupon.clone(),
-                        },
+                        RedeemError::UsageLimitReached { promotion } => {
+                            ShopError::PromotionUsedUp {
+                                promotion,
+                                name: applied.name.clone(),
+                                coupon: applied.coupon.clone(),
+                            }
+                        }
                         other => other.into(),
                     };
                     return Err(fail(error, KeyFate::Abandon));
@@ -421,22 +445,40 @@ impl CheckoutService {
         Ok(())
     }
 
-    fn reservation_request(&self, id: ReservationId, cart: &Cart, now: DateTime<Utc>) -> ReservationRequest {
+    fn reservation_request(
+        &self,
+        id: ReservationId,
+        cart: &Cart,
+        now: DateTime<Utc>,
+    ) -> ReservationRequest {
         ReservationRequest {
             id,
             location: self.config.location.clone(),
-            lines: cart.lines().iter().map(|l| ReservationLine { sku: l.sku.clone(), quantity: l.quantity }).collect(),
+            lines: cart
+                .lines()
+                .iter()
+                .map(|l| ReservationLine { sku: l.sku.clone(), quantity: l.quantity })
+                .collect(),
             expires_at: now + self.config.reservation_ttl,
         }
     }
 
     /// Reserves under the key's reservation id; a released or expired one (an earlier
     /// attempt gave it back) is replaced under a fresh id.
-    async fn reserve(&self, request: &CheckoutRequest, cart: &Cart, now: DateTime<Utc>) -> Result<Reservation, ShopError> {
+    async fn reserve(
+        &self,
+        request: &CheckoutRequest,
+        cart: &Cart,
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, ShopError> {
         let inventory = &self.ports.inventory;
         let derived = keys::checkout_reservation_id(&request.idempotency_key);
         match inventory.reserve(&self.reservation_request(derived, cart, now)).await {
-            Ok(r) if matches!(r.status, ReservationStatus::Active | ReservationStatus::Committed) => Ok(r),
+            Ok(r)
+                if matches!(r.status, ReservationStatus::Active | ReservationStatus::Committed) =>
+            {
+                Ok(r)
+            }
             Ok(_) | Err(InventoryError::ReservationClosed { .. }) => {
                 let fresh = ReservationId::from_uuid(self.ports.ids.uuid());
                 Ok(inventory.reserve(&self.reservation_request(fresh, cart, now)).await?)
@@ -449,18 +491,30 @@ impl CheckoutService {
 
     /// Commits the reservation; one that lapsed while the gateway answered is replaced by a
     /// fresh one and committed (or fails out of stock).
-    async fn commit(&self, reservation: &Reservation, cart: &Cart, now: DateTime<Utc>) -> Result<Reservation, Failure> {
+    async fn commit(
+        &self,
+        reservation: &Reservation,
+        cart: &Cart,
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, Failure> {
         let inventory = &self.ports.inventory;
         let unknown = |e: InventoryError| {
             let e = ShopError::from(e);
-            let fate = if matches!(e, ShopError::Unavailable { .. }) { KeyFate::Keep } else { KeyFate::Spend };
+            let fate = if matches!(e, ShopError::Unavailable { .. }) {
+                KeyFate::Keep
+            } else {
+                KeyFate::Spend
+            };
             fail(e, fate)
         };
         match inventory.commit(reservation.id).await {
             Ok(r) => Ok(r),
             Err(InventoryError::ReservationClosed { .. }) => {
                 let fresh = ReservationId::from_uuid(self.ports.ids.uuid());
-                let again = inventory.reserve(&self.reservation_request(fresh, cart, now)).await.map_err(unknown)?;
+                let again = inventory
+                    .reserve(&self.reservation_request(fresh, cart, now))
+                    .await
+                    .map_err(unknown)?;
                 inventory.commit(again.id).await.map_err(unknown)
             }
             Err(e) => Err(unknown(e)),
@@ -507,7 +561,12 @@ impl CheckoutService {
     }
 
     async fn void(&self, authorization: &Authorization, order_id: OrderId) {
-        if let Err(e) = self.ports.gateway.void(&authorization.reference, &keys::void_key(order_id, &authorization.reference)).await {
+        if let Err(e) = self
+            .ports
+            .gateway
+            .void(&authorization.reference, &keys::void_key(order_id, &authorization.reference))
+            .await
+        {
             tracing::error!(order = %order_id, error = %e, "authorization not voided; it lapses at the gateway");
         }
     }
@@ -531,7 +590,8 @@ impl CheckoutService {
 
     /// Gives committed stock back after the order could not be written.
     async fn restock(&self, committed: &Reservation) {
-        let lines: Vec<_> = committed.lines.iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
+        let lines: Vec<_> =
+            committed.lines.iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
         give_back(self.ports.inventory.as_ref(), &committed.location, &lines).await;
     }
 
@@ -576,9 +636,9 @@ fn new_order(
         .lines()
         .iter()
         .map(|q| {
-            let resolved = priced
-                .line(&q.sku)
-                .ok_or_else(|| ShopError::Internal { message: format!("quoted SKU {} was not resolved", q.sku) })?;
+            let resolved = priced.line(&q.sku).ok_or_else(|| ShopError::Internal {
+                message: format!("quoted SKU {} was not resolved", q.sku),
+            })?;
             Ok(OrderLine {
                 id: q.line_id,
                 product_id: resolved.line.product_id,
@@ -659,8 +719,15 @@ mod tests {
         assert_eq!(world.inventory.level("TEE"), (8, 0), "stock committed, nothing left reserved");
         assert_eq!(world.inventory.level("MUG"), (2, 0));
         assert_eq!(world.promotions.redeemed(ten_percent("X", 1).id()), 1);
-        assert!(matches!(world.carts.stored(cart.id()).unwrap().status(), CartStatus::CheckedOut { order: o } if *o == order.id()));
-        let placed: Vec<_> = world.outbox.entries().into_iter().filter(|e| e.envelope.event.kind() == "order_placed").collect();
+        assert!(
+            matches!(world.carts.stored(cart.id()).unwrap().status(), CartStatus::CheckedOut { order: o } if *o == order.id())
+        );
+        let placed: Vec<_> = world
+            .outbox
+            .entries()
+            .into_iter()
+            .filter(|e| e.envelope.event.kind() == "order_placed")
+            .collect();
         assert_eq!(placed.len(), 1);
         assert_eq!(world.idempotency.state("checkout", &key("k-1")), Some("completed"));
 
@@ -676,21 +743,27 @@ mod tests {
         let shop = world.shop();
         let (cart, access) = world.guest_cart(&[("TEE", 3)]).await;
 
-        let attempts = (0..20).map(|_| shop.checkout().checkout(request(&cart, &access, "same-key")));
+        let attempts =
+            (0..20).map(|_| shop.checkout().checkout(request(&cart, &access, "same-key")));
         let results = futures::future::join_all(attempts).await;
 
-        let placed: Vec<OrderId> = results.iter().filter_map(|r| r.as_ref().ok().map(Order::id)).collect();
+        let placed: Vec<OrderId> =
+            results.iter().filter_map(|r| r.as_ref().ok().map(Order::id)).collect();
         assert!(!placed.is_empty());
         assert!(placed.iter().all(|id| *id == placed[0]));
         assert!(results.iter().all(|r| matches!(r, Ok(_) | Err(ShopError::CheckoutInProgress))));
-        assert!(results.iter().any(|r| matches!(r, Err(ShopError::CheckoutInProgress))), "the attempts overlapped");
+        assert!(
+            results.iter().any(|r| matches!(r, Err(ShopError::CheckoutInProgress))),
+            "the attempts overlapped"
+        );
         assert_eq!(world.orders.all().len(), 1);
         assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 1);
         assert_eq!(world.inventory.level("TEE"), (7, 0), "stock taken once");
     }
 
     #[tokio::test]
-    async fn a_coupon_that_expired_since_it_was_applied_fails_the_checkout_before_anything_is_taken() {
+    async fn a_coupon_that_expired_since_it_was_applied_fails_the_checkout_before_anything_is_taken()
+     {
         let world = World::new();
         let expiring = crate::pricing::Promotion::builder(
             PromotionId::from_uuid(uuid::Uuid::from_u128(77)),
@@ -709,10 +782,16 @@ mod tests {
 
         let err = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap_err();
 
-        assert!(matches!(err, ShopError::Coupon { ref code, reason: CouponRejection::Expired { .. } } if code.as_str() == "HAPPY"));
+        assert!(
+            matches!(err, ShopError::Coupon { ref code, reason: CouponRejection::Expired { .. } } if code.as_str() == "HAPPY")
+        );
         assert_eq!(world.inventory.reserve_calls.load(std::sync::atomic::Ordering::SeqCst), 0);
         assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 0);
-        assert_eq!(world.idempotency.state("checkout", &key("k-1")), None, "the key is free for a corrected retry");
+        assert_eq!(
+            world.idempotency.state("checkout", &key("k-1")),
+            None,
+            "the key is free for a corrected retry"
+        );
     }
 
     #[tokio::test]
@@ -725,7 +804,9 @@ mod tests {
 
         let err = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap_err();
 
-        let ShopError::Inventory(InventoryError::OutOfStock { sku: short, requested, available }) = err else {
+        let ShopError::Inventory(InventoryError::OutOfStock { sku: short, requested, available }) =
+            err
+        else {
             panic!("expected out of stock, got {err:?}");
         };
         assert_eq!((short.as_str(), requested, available), ("MUG", 3, 1));
@@ -743,7 +824,11 @@ mod tests {
         let seen = keys_seen.clone();
         gateway.expect_authorize().times(2).returning(move |r| {
             seen.lock().unwrap().push(r.idempotency_key.clone());
-            if r.payment_method == visa() { Err(PaymentError::Declined { code: "card_declined".into() }) } else { ok_authorization(r) }
+            if r.payment_method == visa() {
+                Err(PaymentError::Declined { code: "card_declined".into() })
+            } else {
+                ok_authorization(r)
+            }
         });
         gateway.expect_void().never();
         let checkout = world.checkout_with(Arc::new(gateway), world.orders.clone());
@@ -754,7 +839,9 @@ mod tests {
 
         assert!(matches!(err, ShopError::Payment(PaymentError::Declined { .. })));
         assert_eq!(world.inventory.level("TEE"), (10, 0), "reservation released");
-        assert!(world.inventory.reservations().iter().all(|r| r.status == ReservationStatus::Released));
+        assert!(
+            world.inventory.reservations().iter().all(|r| r.status == ReservationStatus::Released)
+        );
         assert_eq!(world.promotions.redeemed(ten_percent("X", 1).id()), 0, "redemption released");
         assert!(world.orders.all().is_empty());
         assert_eq!(world.idempotency.state("checkout", &key("k-1")), None);
@@ -805,7 +892,7 @@ mod tests {
     async fn a_failed_order_write_voids_the_authorization_and_gives_everything_back() {
         let world = World::new();
         let mut gateway = MockGateway::new();
-        gateway.expect_authorize().times(1).returning(|r| ok_authorization(r));
+        gateway.expect_authorize().times(1).returning(ok_authorization);
         gateway
             .expect_void()
             .withf(|reference, _| reference == "pi_mock")
@@ -825,7 +912,10 @@ mod tests {
         assert_eq!(world.promotions.redeemed(ten_percent("X", 1).id()), 0);
         assert_eq!(world.carts.stored(cart.id()).unwrap().status(), &CartStatus::Open);
         let spent = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap_err();
-        assert!(matches!(spent, ShopError::IdempotencyKeyReused), "its gateway key names a voided payment");
+        assert!(
+            matches!(spent, ShopError::IdempotencyKeyReused),
+            "its gateway key names a voided payment"
+        );
     }
 
     #[tokio::test]
@@ -848,8 +938,30 @@ mod tests {
 
         assert_eq!(order.id(), twin.id());
         assert_eq!(world.orders.all().len(), 1);
-        assert_eq!(world.inventory.level("TEE"), (9, 0), "the shared reservation was committed once");
+        assert_eq!(
+            world.inventory.level("TEE"),
+            (9, 0),
+            "the shared reservation was committed once"
+        );
         assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_checkout_whose_result_was_not_recorded_resumes_to_its_order() {
+        let world = World::new();
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+        let shop = world.shop();
+        let placed = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
+        // The process died after closing the cart, before recording the key's result; the
+        // record's lease ran out.
+        world.idempotency.abandon("checkout", &key("k-1")).await.unwrap();
+
+        let resumed = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
+
+        assert_eq!(resumed.id(), placed.id());
+        assert_eq!(world.idempotency.state("checkout", &key("k-1")), Some("completed"));
+        assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(world.inventory.level("TEE"), (9, 0));
     }
 
     #[tokio::test]
@@ -865,7 +977,8 @@ mod tests {
         let (mine, access) = world.guest_cart(&[("MUG", 1)]).await;
         shop.checkout().checkout(request(&mine, &access, "k-2")).await.unwrap();
         let (other, other_access) = world.guest_cart(&[("MUG", 1)]).await;
-        let reused = shop.checkout().checkout(request(&other, &other_access, "k-2")).await.unwrap_err();
+        let reused =
+            shop.checkout().checkout(request(&other, &other_access, "k-2")).await.unwrap_err();
         assert!(matches!(reused, ShopError::IdempotencyKeyReused));
     }
 
@@ -874,9 +987,16 @@ mod tests {
         let world = World::new();
         let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
         let order = world.shop().checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
-        let entry = world.outbox.entries().into_iter().find(|e| e.envelope.event.kind() == "order_placed").unwrap();
+        let entry = world
+            .outbox
+            .entries()
+            .into_iter()
+            .find(|e| e.envelope.event.kind() == "order_placed")
+            .unwrap();
         assert_eq!(entry.envelope.id, keys::event_id("order_placed", &order.id().to_string()));
-        let DomainEvent::OrderPlaced { total, shipping, .. } = entry.envelope.event else { unreachable!() };
+        let DomainEvent::OrderPlaced { total, shipping, .. } = entry.envelope.event else {
+            unreachable!()
+        };
         assert_eq!((total, shipping), (usd(25_00), usd(5_00)));
     }
 }

@@ -67,7 +67,11 @@ fn check_name(field: &'static str, value: &str) -> Result<(), ShopError> {
 
 impl CustomerService {
     /// A customer service.
-    pub fn new(customers: Arc<dyn CustomerRepository>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
+    pub fn new(
+        customers: Arc<dyn CustomerRepository>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+    ) -> Self {
         CustomerService { customers, clock, ids }
     }
 
@@ -97,7 +101,10 @@ impl CustomerService {
         let event = EventEnvelope {
             id: keys::event_id("customer_registered", &id.to_string()),
             occurred_at: now,
-            event: DomainEvent::CustomerRegistered { customer_id: id, email: customer.email.clone() },
+            event: DomainEvent::CustomerRegistered {
+                customer_id: id,
+                email: customer.email.clone(),
+            },
         };
         customer.version = self.customers.insert(&customer, std::slice::from_ref(&event)).await?;
         Ok(customer)
@@ -119,7 +126,12 @@ impl CustomerService {
     ///
     /// # Errors
     /// [`ShopError::Forbidden`] for a customer; [`ShopError::Invalid`] for a foreign cursor.
-    pub async fn list(&self, caller: &Caller, cursor: Option<Cursor>, limit: usize) -> Result<Page<Customer>, ShopError> {
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page<Customer>, ShopError> {
         caller.require_admin("list customers")?;
         Ok(self.customers.list(cursor, limit.clamp(1, 100)).await?)
     }
@@ -150,7 +162,12 @@ impl CustomerService {
     /// # Errors
     /// [`ShopError::NotFound`]; [`ShopError::AlreadyExists`] for an email of another
     /// customer; [`ShopError::Invalid`] for an over-long name.
-    pub async fn update_profile(&self, caller: &Caller, id: CustomerId, update: ProfileUpdate) -> Result<Customer, ShopError> {
+    pub async fn update_profile(
+        &self,
+        caller: &Caller,
+        id: CustomerId,
+        update: ProfileUpdate,
+    ) -> Result<Customer, ShopError> {
         if let Some(first) = &update.first_name {
             check_name("first_name", first)?;
         }
@@ -183,7 +200,12 @@ impl CustomerService {
     ///
     /// # Errors
     /// [`ShopError::Invalid`] for an incomplete address; [`ShopError::NotFound`].
-    pub async fn add_address(&self, caller: &Caller, id: CustomerId, address: Address) -> Result<Customer, ShopError> {
+    pub async fn add_address(
+        &self,
+        caller: &Caller,
+        id: CustomerId,
+        address: Address,
+    ) -> Result<Customer, ShopError> {
         address.validate()?;
         let address_id = AddressId::from_uuid(self.ids.uuid());
         self.change(caller, id, |c| {
@@ -203,7 +225,12 @@ impl CustomerService {
     ///
     /// # Errors
     /// [`ShopError::NotFound`] for an unknown customer or address.
-    pub async fn remove_address(&self, caller: &Caller, id: CustomerId, address: AddressId) -> Result<Customer, ShopError> {
+    pub async fn remove_address(
+        &self,
+        caller: &Caller,
+        id: CustomerId,
+        address: AddressId,
+    ) -> Result<Customer, ShopError> {
         self.change(caller, id, |c| {
             let before = c.addresses.len();
             c.addresses.retain(|a| a.id != Some(address));
@@ -222,7 +249,12 @@ impl CustomerService {
     ///
     /// # Errors
     /// [`ShopError::NotFound`] for an unknown customer or address.
-    pub async fn set_default_address(&self, caller: &Caller, id: CustomerId, address: AddressId) -> Result<Customer, ShopError> {
+    pub async fn set_default_address(
+        &self,
+        caller: &Caller,
+        id: CustomerId,
+        address: AddressId,
+    ) -> Result<Customer, ShopError> {
         self.change(caller, id, |c| {
             if !c.addresses.iter().any(|a| a.id == Some(address)) {
                 return Err(ShopError::not_found("address", address));
@@ -237,8 +269,8 @@ impl CustomerService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::test_support::*;
     use crate::customers::Address;
+    use crate::services::test_support::*;
 
     fn registration(address: &str) -> Registration {
         Registration {
@@ -262,7 +294,10 @@ mod tests {
         assert!(matches!(twice, ShopError::AlreadyExists { entity: "customer", .. }));
         let entries = world.outbox.entries();
         assert_eq!(entries.len(), 1);
-        assert_eq!(entries[0].envelope.event, DomainEvent::CustomerRegistered { customer_id: ann.id, email: ann.email.clone() });
+        assert_eq!(
+            entries[0].envelope.event,
+            DomainEvent::CustomerRegistered { customer_id: ann.id, email: ann.email.clone() }
+        );
     }
 
     #[tokio::test]
@@ -276,7 +311,10 @@ mod tests {
         let with_home = customers.add_address(&me, ann.id, address()).await.unwrap();
         let home = with_home.addresses[0].id.unwrap();
         assert_eq!(with_home.default_address, Some(home), "the first address is the default");
-        let with_work = customers.add_address(&me, ann.id, Address { line1: "2 Office Rd".into(), ..address() }).await.unwrap();
+        let with_work = customers
+            .add_address(&me, ann.id, Address { line1: "2 Office Rd".into(), ..address() })
+            .await
+            .unwrap();
         let work = with_work.addresses[1].id.unwrap();
         let switched = customers.set_default_address(&me, ann.id, work).await.unwrap();
         assert_eq!(switched.default_address().map(|a| a.line1.as_str()), Some("2 Office Rd"));
@@ -293,9 +331,14 @@ mod tests {
         let world = World::new();
         let customers = world.shop().customers().clone();
         let ann = customers.register(registration("ann@example.com")).await.unwrap();
-        let update = ProfileUpdate { accepts_marketing: Some(false), phone: Some(Some("+1 555 0100".into())), ..ProfileUpdate::default() };
+        let update = ProfileUpdate {
+            accepts_marketing: Some(false),
+            phone: Some(Some("+1 555 0100".into())),
+            ..ProfileUpdate::default()
+        };
 
-        let updated = customers.update_profile(&Caller::Customer(ann.id), ann.id, update).await.unwrap();
+        let updated =
+            customers.update_profile(&Caller::Customer(ann.id), ann.id, update).await.unwrap();
 
         assert!(!updated.accepts_marketing);
         assert_eq!(updated.phone.as_deref(), Some("+1 555 0100"));

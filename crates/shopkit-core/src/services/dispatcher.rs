@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
 use crate::events::OutboxEntry;
 use crate::ids::EventId;
@@ -79,7 +79,10 @@ pub struct Dispatcher {
 impl std::fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.subscribers.iter().map(|s| s.name()).collect();
-        f.debug_struct("Dispatcher").field("subscribers", &names).field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Dispatcher")
+            .field("subscribers", &names)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,7 +123,9 @@ impl Dispatcher {
                     report.delivered += 1;
                     self.outbox.mark_delivered(id, &delivered_to).await
                 }
-                Outcome::Failed { error, permanent } if permanent || attempt >= self.config.max_attempts => {
+                Outcome::Failed { error, permanent }
+                    if permanent || attempt >= self.config.max_attempts =>
+                {
                     tracing::warn!(event = %id, kind = entry.envelope.event.kind(), %error, "event delivery gave up");
                     report.dead += 1;
                     self.outbox.mark_dead(id, &delivered_to, &error).await
@@ -157,17 +162,16 @@ impl Dispatcher {
                 }
             }
         }
-        if errors.is_empty() { Outcome::Delivered } else { Outcome::Failed { error: errors.join("; "), permanent } }
+        if errors.is_empty() {
+            Outcome::Delivered
+        } else {
+            Outcome::Failed { error: errors.join("; "), permanent }
+        }
     }
 
     /// The delay after the `failed`-th failed attempt of `event` (0 for the first failure).
     pub fn backoff(&self, event: EventId, failed: u32) -> Duration {
         backoff(&self.config, event, failed)
-    }
-
-    /// When the next round is worth running: now, if this one was full.
-    pub fn next_round_at(&self, report: &DispatchReport, now: DateTime<Utc>, idle: Duration) -> DateTime<Utc> {
-        if report.total() >= self.config.batch { now } else { now + idle }
     }
 }
 
@@ -176,7 +180,8 @@ impl Dispatcher {
 fn backoff(config: &DispatchConfig, event: EventId, attempts: u32) -> Duration {
     let base = config.base_backoff.num_milliseconds().max(0);
     let max = config.max_backoff.num_milliseconds().max(0);
-    let exponential = base.saturating_mul(1i64.checked_shl(attempts.min(62)).unwrap_or(i64::MAX)).min(max);
+    let exponential =
+        base.saturating_mul(1i64.checked_shl(attempts.min(62)).unwrap_or(i64::MAX)).min(max);
     // Up to 25 % more, from the low bits of the event id.
     let permille = i64::from((event.as_uuid().as_u128() % 251) as u16);
     let jitter = exponential / 1000 * permille;
@@ -226,7 +231,11 @@ mod delivery_tests {
         }
     }
 
-    fn subscriber(name: &'static str, outcome: fn() -> Result<(), SubscriberError>, calls: usize) -> Arc<dyn EventSubscriber> {
+    fn subscriber(
+        name: &'static str,
+        outcome: fn() -> Result<(), SubscriberError>,
+        calls: usize,
+    ) -> Arc<dyn EventSubscriber> {
         let mut mock = MockSubscriber::new();
         mock.expect_name().return_const(name.to_owned());
         mock.expect_handle().times(calls).returning(move |_| outcome());
@@ -262,7 +271,8 @@ mod delivery_tests {
             log.lock().unwrap().push(m.clone());
             Ok("msg-1".into())
         });
-        let notifications = NotificationSubscriber::new(Arc::new(notifier), world.customers.clone(), "Shop");
+        let notifications =
+            NotificationSubscriber::new(Arc::new(notifier), world.customers.clone(), "Shop");
         let dispatcher = world.shop().dispatcher_with(vec![Arc::new(notifications)], config());
 
         let first = dispatcher.run_once().await.unwrap();
@@ -279,9 +289,15 @@ mod delivery_tests {
         assert_eq!(second, DispatchReport { delivered: 1, retried: 0, dead: 0 });
         let sent = sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].dedup_key, format!("{}:order_placed", world.outbox.entries()[0].envelope.id));
+        assert_eq!(
+            sent[0].dedup_key,
+            format!("{}:order_placed", world.outbox.entries()[0].envelope.id)
+        );
         assert_eq!(sent[0].to, "ann@example.com");
-        assert!(sent[0].text.contains("Total: 25.00 USD") && sent[0].text.contains(&order.id().to_string()));
+        assert!(
+            sent[0].text.contains("Total: 25.00 USD")
+                && sent[0].text.contains(&order.id().to_string())
+        );
         assert_eq!(world.outbox.entries()[0].status, OutboxStatus::Delivered);
     }
 
@@ -292,7 +308,11 @@ mod delivery_tests {
         let dispatcher = world.shop().dispatcher_with(
             vec![
                 subscriber("analytics", || Ok(()), 1),
-                subscriber("ledger", || Err(SubscriberError::Permanent("no such account".into())), 1),
+                subscriber(
+                    "ledger",
+                    || Err(SubscriberError::Permanent("no such account".into())),
+                    1,
+                ),
             ],
             config(),
         );
@@ -303,7 +323,12 @@ mod delivery_tests {
         let entry = &world.outbox.entries()[0];
         assert_eq!(entry.status, OutboxStatus::Dead);
         assert_eq!(entry.delivered_to, ["analytics"]);
-        assert!(entry.last_error.as_deref().is_some_and(|e| e.contains("ledger") && e.contains("no such account")));
+        assert!(
+            entry
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("ledger") && e.contains("no such account"))
+        );
         world.clock.advance(Duration::hours(1));
         assert_eq!(dispatcher.run_once().await.unwrap().total(), 0, "dead entries are not retried");
     }
@@ -317,10 +342,16 @@ mod delivery_tests {
         flaky.expect_name().return_const("crm".to_owned());
         let count = flaky_calls.clone();
         flaky.expect_handle().times(2).returning(move |_| {
-            if count.fetch_add(1, Ordering::SeqCst) == 0 { Err(SubscriberError::Transient("CRM down".into())) } else { Ok(()) }
+            if count.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(SubscriberError::Transient("CRM down".into()))
+            } else {
+                Ok(())
+            }
         });
-        let dispatcher =
-            world.shop().dispatcher_with(vec![subscriber("analytics", || Ok(()), 1), Arc::new(flaky)], config());
+        let dispatcher = world.shop().dispatcher_with(
+            vec![subscriber("analytics", || Ok(()), 1), Arc::new(flaky)],
+            config(),
+        );
 
         assert_eq!(dispatcher.run_once().await.unwrap().retried, 1);
         world.clock.advance(Duration::minutes(1));

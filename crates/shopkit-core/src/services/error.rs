@@ -127,7 +127,9 @@ pub enum ShopError {
     IdempotencyKeyReused,
     /// A checkout with the same idempotency key is running (or its outcome is still
     /// unknown after a gateway timeout).
-    #[error("a checkout with this idempotency key is in progress: retry with the same key in a few seconds")]
+    #[error(
+        "a checkout with this idempotency key is in progress: retry with the same key in a few seconds"
+    )]
     CheckoutInProgress,
     /// The caller may not do this (a customer calling a back-office operation).
     #[error("not allowed to {action}: this needs the admin role")]
@@ -196,7 +198,9 @@ impl ShopError {
     /// idempotency key, for a checkout).
     pub fn is_retryable(&self) -> bool {
         match self {
-            ShopError::Unavailable { .. } | ShopError::Conflict { .. } | ShopError::CheckoutInProgress => true,
+            ShopError::Unavailable { .. }
+            | ShopError::Conflict { .. }
+            | ShopError::CheckoutInProgress => true,
             ShopError::Payment(e) => e.is_retryable(),
             ShopError::Inventory(InventoryError::Store(e)) => e.is_retryable(),
             _ => false,
@@ -247,11 +251,9 @@ impl From<PaymentError> for ShopError {
 impl From<RedeemError> for ShopError {
     fn from(e: RedeemError) -> Self {
         match e {
-            RedeemError::UsageLimitReached { promotion } => ShopError::PromotionUsedUp {
-                promotion,
-                name: promotion.to_string(),
-                coupon: None,
-            },
+            RedeemError::UsageLimitReached { promotion } => {
+                ShopError::PromotionUsedUp { promotion, name: promotion.to_string(), coupon: None }
+            }
             RedeemError::Store(store) => store.into(),
         }
     }
@@ -297,8 +299,13 @@ mod tests {
 
     #[test]
     fn out_of_stock_stays_inspectable_and_is_the_clients_problem() {
-        let e: ShopError = InventoryError::OutOfStock { sku: Sku::new("A").unwrap(), requested: 3, available: 1 }.into();
-        assert!(matches!(&e, ShopError::Inventory(InventoryError::OutOfStock { available: 1, .. })));
+        let e: ShopError =
+            InventoryError::OutOfStock { sku: Sku::new("A").unwrap(), requested: 3, available: 1 }
+                .into();
+        assert!(matches!(
+            &e,
+            ShopError::Inventory(InventoryError::OutOfStock { available: 1, .. })
+        ));
         assert!(e.is_client_error());
         assert!(!e.is_retryable());
     }
@@ -315,7 +322,9 @@ mod tests {
 
     #[test]
     fn version_conflicts_become_conflicts_and_malformed_input_becomes_invalid() {
-        let e: ShopError = StoreError::VersionConflict { entity: "cart", id: "c1".into(), expected: 1, actual: 2 }.into();
+        let e: ShopError =
+            StoreError::VersionConflict { entity: "cart", id: "c1".into(), expected: 1, actual: 2 }
+                .into();
         assert!(matches!(e, ShopError::Conflict { entity: "cart", .. }));
         let e: ShopError = Sku::new("has space").unwrap_err().into();
         assert!(matches!(e, ShopError::Invalid { field: "sku", .. }));

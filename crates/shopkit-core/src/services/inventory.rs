@@ -48,7 +48,12 @@ impl InventoryService {
     /// # Errors
     /// [`ShopError::Inventory`]: `UnknownSku` (set its stock first), or `Invalid` when the
     /// removal would take on-hand below what is reserved.
-    pub async fn adjust(&self, sku: &Sku, location: &LocationId, delta: i64) -> Result<StockLevel, ShopError> {
+    pub async fn adjust(
+        &self,
+        sku: &Sku,
+        location: &LocationId,
+        delta: i64,
+    ) -> Result<StockLevel, ShopError> {
         Ok(self.inventory.adjust(sku, location, delta).await?)
     }
 
@@ -89,7 +94,11 @@ impl InventoryService {
 /// Puts sold units back on hand (a cancelled order, a restocked refund). A failure is
 /// logged, not raised: the state change it follows is already written, and a unit too few
 /// on hand is undersold, never oversold.
-pub(crate) async fn give_back(inventory: &dyn InventoryStore, location: &LocationId, lines: &[(Sku, u32)]) {
+pub(crate) async fn give_back(
+    inventory: &dyn InventoryStore,
+    location: &LocationId,
+    lines: &[(Sku, u32)],
+) {
     for (sku, quantity) in lines {
         if let Err(e) = inventory.adjust(sku, location, i64::from(*quantity)).await {
             tracing::error!(%sku, %location, quantity, error = %e, "stock not given back; correct it by hand");

@@ -72,7 +72,10 @@ pub(crate) fn event_id(kind: &str, subject: &str) -> crate::ids::EventId {
 /// The `CartAbandoned` event of a cart left untouched since `updated_at`: a second sweep of
 /// the same idle cart makes the same event (appended once); a cart touched and abandoned
 /// again makes a new one.
-pub(crate) fn cart_abandoned_event_id(cart: CartId, updated_at: chrono::DateTime<chrono::Utc>) -> crate::ids::EventId {
+pub(crate) fn cart_abandoned_event_id(
+    cart: CartId,
+    updated_at: chrono::DateTime<chrono::Utc>,
+) -> crate::ids::EventId {
     event_id(
         "cart_abandoned",
         &format!("{cart}@{}", updated_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)),
@@ -88,7 +91,10 @@ mod tests {
         let key = IdempotencyKey::new("k-1").unwrap();
         assert_eq!(checkout_order_id(&key), checkout_order_id(&key));
         assert_ne!(checkout_order_id(&key).as_uuid(), checkout_reservation_id(&key).as_uuid());
-        assert_ne!(checkout_order_id(&key), checkout_order_id(&IdempotencyKey::new("k-2").unwrap()));
+        assert_ne!(
+            checkout_order_id(&key),
+            checkout_order_id(&IdempotencyKey::new("k-2").unwrap())
+        );
         assert_eq!(derive(&["a", "b"]).get_version_num(), 5);
         assert_ne!(derive(&["a", "b"]), derive(&["ab"]));
     }

@@ -40,7 +40,7 @@ mod quoting;
 #[cfg(test)]
 mod test_support;
 
-pub use access::{CartAccess, Caller};
+pub use access::{Caller, CartAccess};
 pub use cart::{CartService, Delivery};
 pub use catalog::{CatalogService, ProductDraft, ProductListing, VariantDraft, Visibility};
 pub use checkout::{CheckoutConfig, CheckoutPorts, CheckoutRequest, CheckoutService};
@@ -51,7 +51,10 @@ pub use inventory::InventoryService;
 pub use orders::{OrderListing, OrderService, ShipLines, ShipmentRequest};
 pub use refunds::RefundService;
 pub use shop::{MissingPort, Shop, ShopBuilder};
-pub use subscribers::{AnalyticsSubscriber, CrmSubscriber, LedgerSubscriber, NotificationSubscriber, RecommenderSubscriber};
+pub use subscribers::{
+    AnalyticsSubscriber, CrmSubscriber, LedgerSubscriber, NotificationSubscriber,
+    RecommenderSubscriber,
+};
 
 /// Attempts of a change before a version conflict is reported (the first try and two
 /// retries on a fresh copy).

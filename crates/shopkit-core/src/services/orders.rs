@@ -8,7 +8,8 @@ use crate::events::{DomainEvent, EventEnvelope};
 use crate::ids::{CustomerId, EventId, LineId, LocationId, OrderId, RefundId, ShipmentId, Sku};
 use crate::orders::{Order, OrderStatus, Tracking};
 use crate::ports::{
-    Clock, Cursor, IdGenerator, InventoryStore, OrderQuery, OrderRepository, Page, PaymentGateway, StoreError,
+    Clock, Cursor, IdGenerator, InventoryStore, OrderQuery, OrderRepository, Page, PaymentGateway,
+    StoreError,
 };
 use crate::quantity::Quantity;
 
@@ -47,6 +48,13 @@ pub struct ShipmentRequest {
     pub lines: ShipLines,
     /// Carrier tracking, if any.
     pub tracking: Option<Tracking>,
+}
+
+impl ShipmentRequest {
+    /// Every unit not yet shipped or refunded, with optional tracking.
+    pub fn remaining(tracking: Option<Tracking>) -> Self {
+        ShipmentRequest { lines: ShipLines::Remaining, tracking }
+    }
 }
 
 /// How an order is found.
@@ -90,7 +98,8 @@ impl OrderWriter {
             let Some(event) = apply(&mut order, now)? else {
                 return Ok((order, false));
             };
-            let envelope = EventEnvelope { id: EventId::from_uuid(self.ids.uuid()), occurred_at: now, event };
+            let envelope =
+                EventEnvelope { id: EventId::from_uuid(self.ids.uuid()), occurred_at: now, event };
             match self.orders.update(&order, std::slice::from_ref(&envelope)).await {
                 Ok(version) => {
                     order.set_version(version);
@@ -153,12 +162,21 @@ impl OrderService {
     ///
     /// # Errors
     /// [`ShopError::Invalid`] for a foreign cursor; storage errors.
-    pub async fn list(&self, caller: &Caller, listing: OrderListing) -> Result<Page<Order>, ShopError> {
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        listing: OrderListing,
+    ) -> Result<Page<Order>, ShopError> {
         let customer = match caller {
             Caller::Customer(me) => Some(*me),
             Caller::Admin => listing.customer,
         };
-        let query = OrderQuery { customer, status: listing.status, cursor: listing.cursor, limit: listing.limit.clamp(1, 100) };
+        let query = OrderQuery {
+            customer,
+            status: listing.status,
+            cursor: listing.cursor,
+            limit: listing.limit.clamp(1, 100),
+        };
         Ok(self.writer.orders.list(&query).await?)
     }
 
@@ -179,7 +197,10 @@ impl OrderService {
         let authorized = order.payment().authorized;
         match order.status() {
             OrderStatus::Placed => {}
-            OrderStatus::Paid | OrderStatus::PartiallyFulfilled | OrderStatus::Fulfilled | OrderStatus::Delivered => {
+            OrderStatus::Paid
+            | OrderStatus::PartiallyFulfilled
+            | OrderStatus::Fulfilled
+            | OrderStatus::Delivered => {
                 return Ok(order);
             }
             OrderStatus::Cancelled => {
@@ -187,7 +208,10 @@ impl OrderService {
                 order.clone().mark_paid(authorized, now)?;
             }
         }
-        let captured = self.gateway.capture(&order.payment().reference, authorized, &keys::capture_key(order.id())).await?;
+        let captured = self
+            .gateway
+            .capture(&order.payment().reference, authorized, &keys::capture_key(order.id()))
+            .await?;
         let (order, _) = self
             .writer
             .change(OrderRef::Id(order.id()), caller, |o, now| {
@@ -207,7 +231,12 @@ impl OrderService {
     /// [`ShopError::Forbidden`] for a customer; [`ShopError::Order`] for unknown lines,
     /// more units than remain, nothing left to ship, or a cancelled order;
     /// [`ShopError::Payment`] when the capture fails.
-    pub async fn fulfil(&self, caller: &Caller, id: OrderId, shipment: ShipmentRequest) -> Result<Order, ShopError> {
+    pub async fn fulfil(
+        &self,
+        caller: &Caller,
+        id: OrderId,
+        shipment: ShipmentRequest,
+    ) -> Result<Order, ShopError> {
         caller.require_admin("ship orders")?;
         let order = self.get(caller, id).await?;
         if order.status() == OrderStatus::Placed {
@@ -257,25 +286,36 @@ impl OrderService {
     /// [`ShopError::NotFound`]; [`ShopError::Forbidden`] for a customer's paid order;
     /// [`ShopError::Order`] when it shipped; [`ShopError::Payment`] when the gateway fails
     /// (nothing changed: retry).
-    pub async fn cancel(&self, caller: &Caller, id: OrderId, reason: String) -> Result<Order, ShopError> {
+    pub async fn cancel(
+        &self,
+        caller: &Caller,
+        id: OrderId,
+        reason: String,
+    ) -> Result<Order, ShopError> {
         let order = self.get(caller, id).await?;
         match order.status() {
             OrderStatus::Cancelled => return Ok(order),
             OrderStatus::Placed => {}
-            _ if !caller.is_admin() => return Err(ShopError::Forbidden { action: "cancel an order after payment" }),
+            _ if !caller.is_admin() => {
+                return Err(ShopError::Forbidden { action: "cancel an order after payment" });
+            }
             _ => {}
         }
         order.clone().cancel(reason.clone(), self.writer.clock.now())?;
         let payment = order.payment();
         let voided = match order.status() {
             OrderStatus::Placed => {
-                self.gateway.void(&payment.reference, &keys::void_key(id, &payment.reference)).await?;
+                self.gateway
+                    .void(&payment.reference, &keys::void_key(id, &payment.reference))
+                    .await?;
                 true
             }
             _ => {
                 let refundable = payment.captured.checked_sub(&payment.refunded)?;
                 if refundable.is_positive() {
-                    self.gateway.refund(&payment.reference, refundable, &keys::cancel_refund_key(id)).await?;
+                    self.gateway
+                        .refund(&payment.reference, refundable, &keys::cancel_refund_key(id))
+                        .await?;
                 }
                 false
             }
@@ -294,7 +334,8 @@ impl OrderService {
             })
             .await?;
         if changed {
-            let lines: Vec<(Sku, u32)> = order.lines().iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
+            let lines: Vec<(Sku, u32)> =
+                order.lines().iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
             give_back(self.inventory.as_ref(), &self.location, &lines).await;
         }
         Ok(order)
@@ -335,12 +376,20 @@ mod tests {
         let order = world.annes_order(&[("TEE", 1)]).await;
         let orders = world.shop().orders().clone();
 
-        assert_eq!(orders.get(&Caller::Customer(ann()), order.id()).await.unwrap().id(), order.id());
+        assert_eq!(
+            orders.get(&Caller::Customer(ann()), order.id()).await.unwrap().id(),
+            order.id()
+        );
         let hidden = orders.get(&Caller::Customer(bob()), order.id()).await.unwrap_err();
         assert!(matches!(hidden, ShopError::NotFound { entity: "order", .. }));
         let listing = OrderListing { customer: Some(ann()), limit: 10, ..OrderListing::default() };
-        assert!(orders.list(&Caller::Customer(bob()), listing.clone()).await.unwrap().items.is_empty());
-        assert_eq!(orders.list(&Caller::Customer(ann()), listing.clone()).await.unwrap().items.len(), 1);
+        assert!(
+            orders.list(&Caller::Customer(bob()), listing.clone()).await.unwrap().items.is_empty()
+        );
+        assert_eq!(
+            orders.list(&Caller::Customer(ann()), listing.clone()).await.unwrap().items.len(),
+            1
+        );
         assert_eq!(orders.list(&Caller::Admin, listing).await.unwrap().items.len(), 1);
     }
 
@@ -352,7 +401,11 @@ mod tests {
         let tracking = Tracking { carrier: "DHL".into(), number: "JD0001".into(), url: None };
 
         let shipped = orders
-            .fulfil(&Caller::Admin, order.id(), ShipmentRequest { lines: ShipLines::Remaining, tracking: Some(tracking.clone()) })
+            .fulfil(
+                &Caller::Admin,
+                order.id(),
+                ShipmentRequest { lines: ShipLines::Remaining, tracking: Some(tracking.clone()) },
+            )
             .await
             .unwrap();
 
@@ -361,7 +414,9 @@ mod tests {
         assert_eq!(world.gateway.captures.lock().unwrap().len(), 1);
         assert_eq!(kinds(&world), ["order_placed", "order_paid", "order_shipped"]);
         let last = world.outbox.entries().pop().unwrap();
-        assert!(matches!(last.envelope.event, DomainEvent::OrderShipped { tracking: Some(t), .. } if t == tracking));
+        assert!(
+            matches!(last.envelope.event, DomainEvent::OrderShipped { tracking: Some(t), .. } if t == tracking)
+        );
         let again = orders.capture(&Caller::Admin, order.id()).await.unwrap();
         assert_eq!(again.status(), OrderStatus::Fulfilled);
         assert_eq!(world.gateway.captures.lock().unwrap().len(), 1, "no second capture");
@@ -375,7 +430,10 @@ mod tests {
         let err = orders.capture(&Caller::Customer(ann()), order.id()).await.unwrap_err();
         assert!(matches!(err, ShopError::Forbidden { .. }));
         let ship = ShipmentRequest { lines: ShipLines::Remaining, tracking: None };
-        assert!(matches!(orders.fulfil(&Caller::Customer(ann()), order.id(), ship).await, Err(ShopError::Forbidden { .. })));
+        assert!(matches!(
+            orders.fulfil(&Caller::Customer(ann()), order.id(), ship).await,
+            Err(ShopError::Forbidden { .. })
+        ));
     }
 
     #[tokio::test]
@@ -395,12 +453,21 @@ mod tests {
         assert_eq!(world.inventory.level("TEE"), (8, 0));
         let orders = world.shop().orders().clone();
 
-        let cancelled = orders.cancel(&Caller::Customer(ann()), order.id(), "changed my mind".into()).await.unwrap();
-        let again = orders.cancel(&Caller::Customer(ann()), order.id(), "changed my mind".into()).await.unwrap();
+        let cancelled = orders
+            .cancel(&Caller::Customer(ann()), order.id(), "changed my mind".into())
+            .await
+            .unwrap();
+        let again = orders
+            .cancel(&Caller::Customer(ann()), order.id(), "changed my mind".into())
+            .await
+            .unwrap();
 
         assert_eq!(cancelled.status(), OrderStatus::Cancelled);
         assert!(cancelled.payment().voided);
-        assert_eq!(world.gateway.voids.lock().unwrap().as_slice(), [order.payment().reference.clone()]);
+        assert_eq!(
+            world.gateway.voids.lock().unwrap().as_slice(),
+            [order.payment().reference.clone()]
+        );
         assert_eq!(again.version(), cancelled.version());
         assert_eq!(world.inventory.level("TEE"), (10, 0), "stock back, once");
         assert_eq!(kinds(&world).iter().filter(|k| **k == "order_cancelled").count(), 1);
@@ -413,14 +480,23 @@ mod tests {
         let orders = world.shop().orders().clone();
         orders.capture(&Caller::Admin, order.id()).await.unwrap();
 
-        let refused = orders.cancel(&Caller::Customer(ann()), order.id(), "too late".into()).await.unwrap_err();
+        let refused = orders
+            .cancel(&Caller::Customer(ann()), order.id(), "too late".into())
+            .await
+            .unwrap_err();
         assert!(matches!(refused, ShopError::Forbidden { .. }));
-        let cancelled = orders.cancel(&Caller::Admin, order.id(), "out of stock in the warehouse".into()).await.unwrap();
+        let cancelled = orders
+            .cancel(&Caller::Admin, order.id(), "out of stock in the warehouse".into())
+            .await
+            .unwrap();
 
         assert_eq!(cancelled.status(), OrderStatus::Cancelled);
         let refunds = world.gateway.refunds.lock().unwrap().clone();
         assert_eq!(refunds.len(), 1);
-        assert_eq!(refunds[&keys::cancel_refund_key(order.id())].amount, order.totals().grand_total);
+        assert_eq!(
+            refunds[&keys::cancel_refund_key(order.id())].amount,
+            order.totals().grand_total
+        );
         assert_eq!(world.inventory.level("MUG"), (3, 0));
     }
 }

@@ -57,13 +57,17 @@ impl std::fmt::Debug for CartPricer {
 }
 
 impl CartPricer {
-    pub(crate) fn new(products: Arc<dyn ProductRepository>, promotions: Arc<dyn PromotionRepository>) -> Self {
+    pub(crate) fn new(
+        products: Arc<dyn ProductRepository>,
+        promotions: Arc<dyn PromotionRepository>,
+    ) -> Self {
         CartPricer { products, promotions }
     }
 
     /// Every promotion and the tax and shipping settings, read together.
     pub(crate) async fn rules(&self) -> Result<PricingRules, ShopError> {
-        let (promotions, settings) = futures::try_join!(self.promotions.all(), self.promotions.settings())?;
+        let (promotions, settings) =
+            futures::try_join!(self.promotions.all(), self.promotions.settings())?;
         Ok(PricingRules {
             promotions,
             taxes: settings.taxes,
@@ -109,10 +113,15 @@ impl CartPricer {
     /// # Errors
     /// As [`CartPricer::resolve`], plus [`ShopError::Pricing`] when the chosen shipping
     /// method cannot ship the cart, and storage errors.
-    pub(crate) async fn price(&self, cart: &Cart, now: DateTime<Utc>) -> Result<PricedCart, ShopError> {
+    pub(crate) async fn price(
+        &self,
+        cart: &Cart,
+        now: DateTime<Utc>,
+    ) -> Result<PricedCart, ShopError> {
         let (lines, rules) = futures::try_join!(self.resolve(cart), self.rules())?;
         let quote_lines: Vec<QuoteLine> = lines.iter().map(|l| l.line.clone()).collect();
-        let mut request = QuoteRequest::new(cart.currency(), &quote_lines, now).coupons(cart.coupons());
+        let mut request =
+            QuoteRequest::new(cart.currency(), &quote_lines, now).coupons(cart.coupons());
         if let Some(address) = cart.shipping_address() {
             request = request.ship_to(&address.region);
         }
@@ -124,7 +133,11 @@ impl CartPricer {
     }
 
     /// Checks that `sku` can be put in a cart in `currency` now.
-    pub(crate) async fn check_sellable(&self, sku: &Sku, currency: Currency) -> Result<(), ShopError> {
+    pub(crate) async fn check_sellable(
+        &self,
+        sku: &Sku,
+        currency: Currency,
+    ) -> Result<(), ShopError> {
         let products = self.products.by_skus(std::slice::from_ref(sku)).await?;
         SkuIndex::new(&products).sellable(sku, currency).map(|_| ())
     }
@@ -144,8 +157,13 @@ impl<'a> SkuIndex<'a> {
         SkuIndex { by_sku }
     }
 
-    fn sellable(&self, sku: &Sku, currency: Currency) -> Result<(&'a Product, &'a Variant, Money), ShopError> {
-        let (product, variant) = *self.by_sku.get(sku).ok_or_else(|| ShopError::UnknownSku { sku: sku.clone() })?;
+    fn sellable(
+        &self,
+        sku: &Sku,
+        currency: Currency,
+    ) -> Result<(&'a Product, &'a Variant, Money), ShopError> {
+        let (product, variant) =
+            *self.by_sku.get(sku).ok_or_else(|| ShopError::UnknownSku { sku: sku.clone() })?;
         if !product.is_active() {
             return Err(ShopError::NotForSale { sku: sku.clone() });
         }

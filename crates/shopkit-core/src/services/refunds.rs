@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use crate::ids::{LocationId, OrderId, RefundId, Sku};
 use crate::orders::{Order, Refund, RefundError, RefundRequest, RefundStatus};
-use crate::ports::{Clock, IdGenerator, InventoryStore, OrderRepository, PaymentError, PaymentGateway};
+use crate::ports::{
+    Clock, IdGenerator, InventoryStore, OrderRepository, PaymentError, PaymentGateway,
+};
 
 use super::access::Caller;
 use super::error::ShopError;
@@ -53,11 +55,18 @@ impl RefundService {
     /// [`ShopError::NotFound`] for an order the caller cannot see; [`ShopError::Refund`]
     /// when the order is not refundable, the units or amount exceed what is left, or the
     /// request is empty.
-    pub async fn request(&self, caller: &Caller, order: OrderId, request: RefundRequest) -> Result<Refund, ShopError> {
+    pub async fn request(
+        &self,
+        caller: &Caller,
+        order: OrderId,
+        request: RefundRequest,
+    ) -> Result<Refund, ShopError> {
         let id = RefundId::from_uuid(self.writer.ids.uuid());
         let (order, _) = self
             .writer
-            .change(OrderRef::Id(order), caller, |o, now| Ok(Some(o.request_refund(id, request.clone(), now)?)))
+            .change(OrderRef::Id(order), caller, |o, now| {
+                Ok(Some(o.request_refund(id, request.clone(), now)?))
+            })
             .await?;
         refund_of(&order, id)
     }
@@ -96,11 +105,18 @@ impl RefundService {
     /// # Errors
     /// [`ShopError::Forbidden`] for a customer; [`ShopError::Refund`] for a refund already
     /// processed, failed or rejected.
-    pub async fn reject(&self, caller: &Caller, id: RefundId, reason: String) -> Result<Refund, ShopError> {
+    pub async fn reject(
+        &self,
+        caller: &Caller,
+        id: RefundId,
+        reason: String,
+    ) -> Result<Refund, ShopError> {
         caller.require_admin("reject refunds")?;
         let (order, _) = self
             .writer
-            .change(OrderRef::Refund(id), caller, |o, now| Ok(Some(o.reject_refund(id, reason.clone(), now)?)))
+            .change(OrderRef::Refund(id), caller, |o, now| {
+                Ok(Some(o.reject_refund(id, reason.clone(), now)?))
+            })
             .await?;
         refund_of(&order, id)
     }
@@ -122,10 +138,18 @@ impl RefundService {
             RefundStatus::Approved => {}
             RefundStatus::Processed => return Ok(refund),
             status @ (RefundStatus::Requested | RefundStatus::Rejected | RefundStatus::Failed) => {
-                return Err(RefundError::IllegalTransition { refund: id, status: status.as_str(), action: "process" }.into());
+                return Err(RefundError::IllegalTransition {
+                    refund: id,
+                    status: status.as_str(),
+                    action: "process",
+                }
+                .into());
             }
         }
-        let paid = self.gateway.refund(&order.payment().reference, refund.amount, &keys::refund_key(id)).await;
+        let paid = self
+            .gateway
+            .refund(&order.payment().reference, refund.amount, &keys::refund_key(id))
+            .await;
         let (order, changed) = match paid {
             Ok(receipt) => {
                 self.writer
@@ -137,7 +161,9 @@ impl RefundService {
                     })
                     .await?
             }
-            Err(e @ (PaymentError::Timeout | PaymentError::Unavailable { .. })) => return Err(e.into()),
+            Err(e @ (PaymentError::Timeout | PaymentError::Unavailable { .. })) => {
+                return Err(e.into());
+            }
             Err(
                 refusal @ (PaymentError::Declined { .. }
                 | PaymentError::InvalidPaymentMethod { .. }
@@ -147,13 +173,16 @@ impl RefundService {
                 tracing::warn!(refund = %id, error = %refusal, "gateway refused a refund");
                 let reason = refusal.to_string();
                 self.writer
-                    .change(OrderRef::Refund(id), caller, |o, now| Ok(Some(o.refund_failed(id, reason.clone(), now)?)))
+                    .change(OrderRef::Refund(id), caller, |o, now| {
+                        Ok(Some(o.refund_failed(id, reason.clone(), now)?))
+                    })
                     .await?
             }
         };
         let refund = refund_of(&order, id)?;
         if changed && refund.status == RefundStatus::Processed && refund.restock {
-            let lines: Vec<(Sku, u32)> = refund.lines.iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
+            let lines: Vec<(Sku, u32)> =
+                refund.lines.iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
             give_back(self.inventory.as_ref(), &self.location, &lines).await;
         }
         Ok(refund)
@@ -163,7 +192,11 @@ impl RefundService {
     ///
     /// # Errors
     /// As [`RefundService::approve`] and [`RefundService::process`].
-    pub async fn approve_and_process(&self, caller: &Caller, id: RefundId) -> Result<Refund, ShopError> {
+    pub async fn approve_and_process(
+        &self,
+        caller: &Caller,
+        id: RefundId,
+    ) -> Result<Refund, ShopError> {
         self.approve(caller, id).await?;
         self.process(caller, id).await
     }
@@ -174,6 +207,7 @@ fn refund_of(order: &Order, id: RefundId) -> Result<Refund, ShopError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::inconsistent_digit_grouping, reason = "amounts in cents: 115_50 reads as 115.50")]
 mod tests {
     use std::sync::{Arc, Mutex};
 
@@ -217,7 +251,10 @@ mod tests {
         assert_eq!(world.inventory.level("TEE"), (8, 0));
         let refunds = world.shop().refunds().clone();
 
-        let requested = refunds.request(&Caller::Customer(ann()), order.id(), one_tee(&order, true)).await.unwrap();
+        let requested = refunds
+            .request(&Caller::Customer(ann()), order.id(), one_tee(&order, true))
+            .await
+            .unwrap();
         let processed = refunds.approve_and_process(&Caller::Admin, requested.id).await.unwrap();
         let again = refunds.process(&Caller::Admin, requested.id).await.unwrap();
 
@@ -239,7 +276,10 @@ mod tests {
 
         let hidden = refunds.request(&bob, order.id(), one_tee(&order, false)).await.unwrap_err();
         assert!(matches!(hidden, ShopError::NotFound { .. }));
-        let mine = refunds.request(&Caller::Customer(ann()), order.id(), one_tee(&order, false)).await.unwrap();
+        let mine = refunds
+            .request(&Caller::Customer(ann()), order.id(), one_tee(&order, false))
+            .await
+            .unwrap();
         let forbidden = refunds.approve(&Caller::Customer(ann()), mine.id).await.unwrap_err();
         assert!(matches!(forbidden, ShopError::Forbidden { .. }));
         assert!(matches!(refunds.get(&bob, mine.id).await, Err(ShopError::NotFound { .. })));
@@ -249,8 +289,14 @@ mod tests {
     async fn a_refund_above_what_is_left_is_refused_by_the_order() {
         let world = World::new();
         let order = shipped_order(&world).await;
-        let too_much = RefundRequest { lines: vec![], extra_amount: Some(usd(1_000_00)), restock: false, reason: "x".into() };
-        let err = world.shop().refunds().request(&Caller::Admin, order.id(), too_much).await.unwrap_err();
+        let too_much = RefundRequest {
+            lines: vec![],
+            extra_amount: Some(usd(1_000_00)),
+            restock: false,
+            reason: "x".into(),
+        };
+        let err =
+            world.shop().refunds().request(&Caller::Admin, order.id(), too_much).await.unwrap_err();
         assert!(matches!(err, ShopError::Refund(RefundError::RefundExceedsCaptured { .. })));
     }
 
@@ -260,10 +306,15 @@ mod tests {
         let order = shipped_order(&world).await;
         let mut gateway = MockGateway::new();
         gateway.expect_refund().times(1).returning(|reference, _, _| {
-            Err(PaymentError::InvalidState { reference: reference.into(), action: "refunded", reason: "disputed".into() })
+            Err(PaymentError::InvalidState {
+                reference: reference.into(),
+                action: "refunded",
+                reason: "disputed".into(),
+            })
         });
         let refunds = refunds_with(&world, gateway);
-        let requested = refunds.request(&Caller::Admin, order.id(), one_tee(&order, true)).await.unwrap();
+        let requested =
+            refunds.request(&Caller::Admin, order.id(), one_tee(&order, true)).await.unwrap();
 
         let failed = refunds.approve_and_process(&Caller::Admin, requested.id).await.unwrap();
 
@@ -285,14 +336,22 @@ mod tests {
         gateway.expect_refund().times(2).returning(move |_, amount, key| {
             let mut seen = seen.lock().unwrap();
             seen.push(key.to_owned());
-            if seen.len() == 1 { Err(PaymentError::Timeout) } else { Ok(RefundReceipt { reference: "re_1".into(), amount }) }
+            if seen.len() == 1 {
+                Err(PaymentError::Timeout)
+            } else {
+                Ok(RefundReceipt { reference: "re_1".into(), amount })
+            }
         });
         let refunds = refunds_with(&world, gateway);
-        let requested = refunds.request(&Caller::Admin, order.id(), one_tee(&order, false)).await.unwrap();
+        let requested =
+            refunds.request(&Caller::Admin, order.id(), one_tee(&order, false)).await.unwrap();
 
         let err = refunds.approve_and_process(&Caller::Admin, requested.id).await.unwrap_err();
         assert!(matches!(err, ShopError::Payment(PaymentError::Timeout)));
-        assert_eq!(refunds.get(&Caller::Admin, requested.id).await.unwrap().status, RefundStatus::Approved);
+        assert_eq!(
+            refunds.get(&Caller::Admin, requested.id).await.unwrap().status,
+            RefundStatus::Approved
+        );
 
         let processed = refunds.process(&Caller::Admin, requested.id).await.unwrap();
         assert_eq!(processed.status, RefundStatus::Processed);

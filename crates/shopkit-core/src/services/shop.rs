@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use crate::cart::CartPolicy;
 use crate::ports::{
-    CartStore, Clock, CustomerRepository, EventSubscriber, IdGenerator, IdempotencyStore, InventoryStore,
-    OrderRepository, OutboxStore, PaymentGateway, ProductRepository, PromotionRepository, SearchIndex,
+    CartStore, Clock, CustomerRepository, EventSubscriber, IdGenerator, IdempotencyStore,
+    InventoryStore, OrderRepository, OutboxStore, PaymentGateway, ProductRepository,
+    PromotionRepository, SearchIndex,
 };
 
 use super::cart::CartService;
@@ -28,13 +29,27 @@ pub struct MissingPort {
 /// The shop's use cases, each holding only the ports it needs. Cheap to clone (every
 /// service is a handful of `Arc`s); the HTTP layer keeps one in its state.
 ///
-/// ```ignore
+/// ```no_run
+/// # use std::sync::Arc;
+/// # use shopkit_core::ports::*;
+/// # use shopkit_core::services::{CheckoutRequest, Shop};
+/// # #[allow(clippy::too_many_arguments)]
+/// # async fn place(
+/// #     products: Arc<dyn ProductRepository>, search: Arc<dyn SearchIndex>, carts: Arc<dyn CartStore>,
+/// #     promotions: Arc<dyn PromotionRepository>, inventory: Arc<dyn InventoryStore>,
+/// #     gateway: Arc<dyn PaymentGateway>, orders: Arc<dyn OrderRepository>, outbox: Arc<dyn OutboxStore>,
+/// #     idempotency: Arc<dyn IdempotencyStore>, customers: Arc<dyn CustomerRepository>,
+/// #     clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>, request: CheckoutRequest,
+/// # ) -> Result<(), Box<dyn std::error::Error>> {
 /// let shop = Shop::builder()
 ///     .products(products).search(search).carts(carts).promotions(promotions)
 ///     .inventory(inventory).payments(gateway).orders(orders).outbox(outbox)
 ///     .idempotency(idempotency).customers(customers).clock(clock).ids(ids)
 ///     .build()?;
 /// let order = shop.checkout().checkout(request).await?;
+/// println!("placed {} for {}", order.id(), order.totals().grand_total);
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct Shop {
@@ -99,7 +114,11 @@ impl Shop {
     }
 
     /// A dispatcher with explicit settings.
-    pub fn dispatcher_with(&self, subscribers: Vec<Arc<dyn EventSubscriber>>, config: DispatchConfig) -> Dispatcher {
+    pub fn dispatcher_with(
+        &self,
+        subscribers: Vec<Arc<dyn EventSubscriber>>,
+        config: DispatchConfig,
+    ) -> Dispatcher {
         Dispatcher::new(self.outbox.clone(), self.clock.clone(), subscribers, config)
     }
 }
@@ -231,11 +250,44 @@ impl ShopBuilder {
                 ids.clone(),
                 location.clone(),
             ),
-            refunds: RefundService::new(orders, gateway, inventory.clone(), clock.clone(), ids.clone(), location),
+            refunds: RefundService::new(
+                orders,
+                gateway,
+                inventory.clone(),
+                clock.clone(),
+                ids.clone(),
+                location,
+            ),
             customers: CustomerService::new(customers, clock.clone(), ids),
             inventory: InventoryService::new(inventory),
             outbox,
             clock,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::test_support::*;
+
+    #[test]
+    fn building_without_a_port_names_the_missing_one() {
+        let world = World::new();
+        let err = Shop::builder()
+            .products(world.products.clone())
+            .search(world.search.clone())
+            .carts(world.carts.clone())
+            .build()
+            .unwrap_err();
+        assert_eq!(err, MissingPort { port: "promotions" });
+        assert!(err.to_string().contains(".promotions(..)"));
+    }
+
+    #[test]
+    fn a_built_shop_debugs_without_secrets() {
+        let shop = World::new().shop();
+        let debug = format!("{shop:?}");
+        assert!(debug.contains("CheckoutService") && debug.contains("reservation_ttl"));
     }
 }

@@ -19,8 +19,9 @@ use crate::catalog::{Attributes, Category, Product, ProductStatus, Variant};
 use crate::customers::{Address, Customer};
 use crate::events::{EventEnvelope, OutboxEntry, OutboxStatus};
 use crate::ids::{
-    CartId, CartToken, CouponCode, CustomerId, Email, EventId, IdempotencyKey, LocationId, OrderId, ProductId,
-    PromotionId, RefundId, RegionCode, ReservationId, ShippingMethodId, Sku, Slug, VariantId,
+    CartId, CartToken, CouponCode, CustomerId, Email, EventId, IdempotencyKey, LocationId, OrderId,
+    ProductId, PromotionId, RefundId, RegionCode, ReservationId, ShippingMethodId, Sku, Slug,
+    VariantId,
 };
 use crate::inventory::{
     BackorderPolicy, InventoryError, Reservation, ReservationRequest, ReservationStatus, StockLevel,
@@ -28,11 +29,12 @@ use crate::inventory::{
 use crate::money::{Currency, Money};
 use crate::orders::Order;
 use crate::ports::{
-    AuthorizeRequest, Authorization, CartQuery, CartStore, Clock, Cursor, CustomerRepository, EventSubscriber,
-    IdGenerator, IdempotencyBegin, IdempotencyStore, InventoryStore, Message, Notifier, NotifyError, OrderQuery,
-    OrderRepository, OutboxStore, Page, PaymentError, PaymentGateway, PaymentMethodToken, PricingSettings,
-    ProductQuery, ProductRepository, PromotionRepository, RedeemError, RefundReceipt, SearchDocument, SearchError,
-    SearchIndex, SearchQuery, SearchResults, StoreError, SubscriberError,
+    Authorization, AuthorizeRequest, CartQuery, CartStore, Clock, Cursor, CustomerRepository,
+    EventSubscriber, IdGenerator, IdempotencyBegin, IdempotencyStore, InventoryStore, Message,
+    Notifier, NotifyError, OrderQuery, OrderRepository, OutboxStore, Page, PaymentError,
+    PaymentGateway, PaymentMethodToken, PricingSettings, ProductQuery, ProductRepository,
+    PromotionRepository, RedeemError, RefundReceipt, SearchDocument, SearchError, SearchIndex,
+    SearchQuery, SearchResults, StoreError, SubscriberError,
 };
 use crate::pricing::{Promotion, PromotionKind, ShippingPrice, ShippingRate, ShippingTable};
 use crate::quantity::Quantity;
@@ -146,7 +148,8 @@ impl IdGenerator for TestIds {
         Uuid::from_u128(0x1d00_0000 + u128::from(self.0.fetch_add(1, Ordering::SeqCst)))
     }
     fn cart_token(&self) -> CartToken {
-        CartToken::new(&format!("{:064x}", 0xabc0_0000 + self.0.fetch_add(1, Ordering::SeqCst))).unwrap()
+        CartToken::new(&format!("{:064x}", 0xabc0_0000 + self.0.fetch_add(1, Ordering::SeqCst)))
+            .unwrap()
     }
 }
 
@@ -172,9 +175,14 @@ impl ProductRepository for FakeProducts {
     async fn insert(&self, product: &Product) -> Result<u64, StoreError> {
         let mut products = lock(&self.products);
         if let Some(clash) = products.iter().find(|p| {
-            p.id == product.id || p.slug == product.slug || p.variants.iter().any(|v| product.variant_by_sku(&v.sku).is_some())
+            p.id == product.id
+                || p.slug == product.slug
+                || p.variants.iter().any(|v| product.variant_by_sku(&v.sku).is_some())
         }) {
-            return Err(StoreError::AlreadyExists { entity: "product", key: format!("slug {}", clash.slug) });
+            return Err(StoreError::AlreadyExists {
+                entity: "product",
+                key: format!("slug {}", clash.slug),
+            });
         }
         products.push(Product { version: 1, ..product.clone() });
         Ok(1)
@@ -252,7 +260,11 @@ impl SearchIndex for FakeSearch {
         Ok(())
     }
     async fn search(&self, _query: &SearchQuery) -> Result<SearchResults, SearchError> {
-        let hits = lock(&self.docs).iter().filter(|d| d.status == ProductStatus::Active).map(|d| d.product_id).collect::<Vec<_>>();
+        let hits = lock(&self.docs)
+            .iter()
+            .filter(|d| d.status == ProductStatus::Active)
+            .map(|d| d.product_id)
+            .collect::<Vec<_>>();
         Ok(SearchResults { total: hits.len() as u64, hits, facets: vec![], next_cursor: None })
     }
 }
@@ -278,13 +290,25 @@ impl CartStore for FakeCarts {
     async fn get(&self, id: CartId, now: DateTime<Utc>) -> Result<Option<Cart>, StoreError> {
         Ok(lock(&self.carts).get(&id).filter(|c| !c.is_expired(now)).cloned())
     }
-    async fn by_token(&self, token: &CartToken, now: DateTime<Utc>) -> Result<Option<Cart>, StoreError> {
+    async fn by_token(
+        &self,
+        token: &CartToken,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StoreError> {
         Ok(lock(&self.carts).values().find(|c| c.token() == token && !c.is_expired(now)).cloned())
     }
-    async fn open_cart_of(&self, customer: CustomerId, now: DateTime<Utc>) -> Result<Option<Cart>, StoreError> {
+    async fn open_cart_of(
+        &self,
+        customer: CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StoreError> {
         Ok(lock(&self.carts)
             .values()
-            .filter(|c| c.customer() == Some(customer) && c.status() == &CartStatus::Open && !c.is_expired(now))
+            .filter(|c| {
+                c.customer() == Some(customer)
+                    && c.status() == &CartStatus::Open
+                    && !c.is_expired(now)
+            })
             .max_by_key(|c| c.updated_at())
             .cloned())
     }
@@ -296,7 +320,10 @@ impl CartStore for FakeCarts {
             None if cart.version() == 0 => {}
             Some(v) if v == cart.version() && !injected => {}
             _ if cart.version() == 0 => {
-                return Err(StoreError::AlreadyExists { entity: "cart", key: cart.id().to_string() });
+                return Err(StoreError::AlreadyExists {
+                    entity: "cart",
+                    key: cart.id().to_string(),
+                });
             }
             actual => {
                 if injected {
@@ -319,10 +346,18 @@ impl CartStore for FakeCarts {
         carts.insert(cart.id(), saved);
         Ok(cart.version() + 1)
     }
-    async fn stale_open_carts(&self, query: &CartQuery, now: DateTime<Utc>) -> Result<Vec<Cart>, StoreError> {
+    async fn stale_open_carts(
+        &self,
+        query: &CartQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Cart>, StoreError> {
         Ok(lock(&self.carts)
             .values()
-            .filter(|c| c.status() == &CartStatus::Open && !c.is_expired(now) && c.updated_at() < query.updated_before)
+            .filter(|c| {
+                c.status() == &CartStatus::Open
+                    && !c.is_expired(now)
+                    && c.updated_at() < query.updated_before
+            })
             .take(query.limit)
             .cloned()
             .collect())
@@ -345,7 +380,10 @@ impl FakePromotions {
         *lock(&fake.promotions) = promotions;
         *lock(&fake.settings) = PricingSettings {
             shipping: ShippingTable {
-                rates: vec![ShippingRate::new(standard(), "Standard", ShippingPrice::Flat(usd(5_00))).unwrap()],
+                rates: vec![
+                    ShippingRate::new(standard(), "Standard", ShippingPrice::Flat(usd(5_00)))
+                        .unwrap(),
+                ],
             },
             ..PricingSettings::default()
         };
@@ -356,7 +394,10 @@ impl FakePromotions {
     }
     /// Someone else redeems `id` (another order).
     pub(crate) fn use_up(&self, id: PromotionId) {
-        lock(&self.redemptions).entry(id).or_default().insert(OrderId::from_uuid(Uuid::from_u128(0xdead)));
+        lock(&self.redemptions)
+            .entry(id)
+            .or_default()
+            .insert(OrderId::from_uuid(Uuid::from_u128(0xdead)));
     }
     fn with_times_used(p: &Promotion, used: usize) -> Promotion {
         let mut json = serde_json::to_value(p).unwrap();
@@ -391,7 +432,8 @@ impl PromotionRepository for FakePromotions {
         Ok(())
     }
     async fn redeem(&self, id: PromotionId, order: OrderId) -> Result<(), RedeemError> {
-        let limit = lock(&self.promotions).iter().find(|p| p.id() == id).and_then(Promotion::usage_limit);
+        let limit =
+            lock(&self.promotions).iter().find(|p| p.id() == id).and_then(Promotion::usage_limit);
         let mut redemptions = lock(&self.redemptions);
         let used = redemptions.entry(id).or_default();
         if used.contains(&order) {
@@ -420,11 +462,15 @@ impl PromotionRepository for FakePromotions {
 
 /// A 10 % coupon promotion usable `limit` times.
 pub(crate) fn ten_percent(code: &str, limit: u32) -> Promotion {
-    Promotion::builder(PromotionId::from_uuid(Uuid::from_u128(0x9e0)), "Ten percent", PromotionKind::Percentage(10.into()))
-        .coupon(coupon(code))
-        .usage_limit(limit)
-        .build()
-        .unwrap()
+    Promotion::builder(
+        PromotionId::from_uuid(Uuid::from_u128(0x9e0)),
+        "Ten percent",
+        PromotionKind::Percentage(10.into()),
+    )
+    .coupon(coupon(code))
+    .usage_limit(limit)
+    .build()
+    .unwrap()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -468,8 +514,16 @@ impl FakeInventory {
     pub(crate) fn reservations(&self) -> Vec<Reservation> {
         lock(&self.stock).reservations.values().cloned().collect()
     }
-    fn give_back(stock: &mut Stock, id: ReservationId, to: ReservationStatus) -> Result<Reservation, InventoryError> {
-        let r = stock.reservations.get(&id).cloned().ok_or(InventoryError::ReservationNotFound { id })?;
+    fn give_back(
+        stock: &mut Stock,
+        id: ReservationId,
+        to: ReservationStatus,
+    ) -> Result<Reservation, InventoryError> {
+        let r = stock
+            .reservations
+            .get(&id)
+            .cloned()
+            .ok_or(InventoryError::ReservationNotFound { id })?;
         if r.status != ReservationStatus::Active {
             return Ok(r);
         }
@@ -478,7 +532,8 @@ impl FakeInventory {
                 l.reserved -= i64::from(line.quantity.get());
             }
         }
-        let stored = stock.reservations.get_mut(&id).ok_or(InventoryError::ReservationNotFound { id })?;
+        let stored =
+            stock.reservations.get_mut(&id).ok_or(InventoryError::ReservationNotFound { id })?;
         stored.status = to;
         Ok(stored.clone())
     }
@@ -505,12 +560,16 @@ impl InventoryStore for FakeInventory {
         level.backorder = backorder;
         Ok(level.clone())
     }
-    async fn adjust(&self, s: &Sku, location: &LocationId, delta: i64) -> Result<StockLevel, InventoryError> {
+    async fn adjust(
+        &self,
+        s: &Sku,
+        location: &LocationId,
+        delta: i64,
+    ) -> Result<StockLevel, InventoryError> {
         let mut stock = lock(&self.stock);
-        let level = stock
-            .levels
-            .get_mut(&(s.clone(), location.clone()))
-            .ok_or_else(|| InventoryError::UnknownSku { sku: s.clone(), location: location.clone() })?;
+        let level = stock.levels.get_mut(&(s.clone(), location.clone())).ok_or_else(|| {
+            InventoryError::UnknownSku { sku: s.clone(), location: location.clone() }
+        })?;
         level.on_hand += delta;
         Ok(level.clone())
     }
@@ -528,9 +587,13 @@ impl InventoryStore for FakeInventory {
             return Ok(existing.clone());
         }
         for line in &request.lines {
-            let level = stock.levels.get(&(line.sku.clone(), request.location.clone())).ok_or_else(|| {
-                InventoryError::UnknownSku { sku: line.sku.clone(), location: request.location.clone() }
-            })?;
+            let level = stock
+                .levels
+                .get(&(line.sku.clone(), request.location.clone()))
+                .ok_or_else(|| InventoryError::UnknownSku {
+                    sku: line.sku.clone(),
+                    location: request.location.clone(),
+                })?;
             if level.reservable() < i64::from(line.quantity.get()) {
                 return Err(InventoryError::OutOfStock {
                     sku: line.sku.clone(),
@@ -540,7 +603,8 @@ impl InventoryStore for FakeInventory {
             }
         }
         for line in &request.lines {
-            if let Some(level) = stock.levels.get_mut(&(line.sku.clone(), request.location.clone())) {
+            if let Some(level) = stock.levels.get_mut(&(line.sku.clone(), request.location.clone()))
+            {
                 level.reserved += i64::from(line.quantity.get());
             }
         }
@@ -556,7 +620,11 @@ impl InventoryStore for FakeInventory {
     }
     async fn commit(&self, id: ReservationId) -> Result<Reservation, InventoryError> {
         let mut stock = lock(&self.stock);
-        let r = stock.reservations.get(&id).cloned().ok_or(InventoryError::ReservationNotFound { id })?;
+        let r = stock
+            .reservations
+            .get(&id)
+            .cloned()
+            .ok_or(InventoryError::ReservationNotFound { id })?;
         match r.status {
             ReservationStatus::Committed => return Ok(r),
             ReservationStatus::Released | ReservationStatus::Expired => {
@@ -570,7 +638,8 @@ impl InventoryStore for FakeInventory {
                 l.on_hand -= i64::from(line.quantity.get());
             }
         }
-        let stored = stock.reservations.get_mut(&id).ok_or(InventoryError::ReservationNotFound { id })?;
+        let stored =
+            stock.reservations.get_mut(&id).ok_or(InventoryError::ReservationNotFound { id })?;
         stored.status = ReservationStatus::Committed;
         Ok(stored.clone())
     }
@@ -584,7 +653,9 @@ impl InventoryStore for FakeInventory {
         Ok(lock(&self.stock)
             .reservations
             .values()
-            .filter(|r| r.status == ReservationStatus::Active && r.lines.iter().any(|l| &l.sku == s))
+            .filter(|r| {
+                r.status == ReservationStatus::Active && r.lines.iter().any(|l| &l.sku == s)
+            })
             .cloned()
             .collect())
     }
@@ -625,7 +696,10 @@ impl FakeOutbox {
     }
     fn update(&self, id: EventId, f: impl FnOnce(&mut OutboxEntry)) -> Result<(), StoreError> {
         let mut entries = lock(&self.entries);
-        let entry = entries.iter_mut().find(|e| e.envelope.id == id).ok_or_else(|| StoreError::not_found("event", id))?;
+        let entry = entries
+            .iter_mut()
+            .find(|e| e.envelope.id == id)
+            .ok_or_else(|| StoreError::not_found("event", id))?;
         f(entry);
         Ok(())
     }
@@ -637,7 +711,12 @@ impl OutboxStore for FakeOutbox {
         self.push(events);
         Ok(())
     }
-    async fn claim_due(&self, now: DateTime<Utc>, lease: Duration, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut entries = lock(&self.entries);
         let mut claimed = Vec::new();
         for e in entries.iter_mut() {
@@ -673,7 +752,12 @@ impl OutboxStore for FakeOutbox {
             e.next_attempt_at = next_attempt_at;
         })
     }
-    async fn mark_dead(&self, id: EventId, delivered_to: &[String], error: &str) -> Result<(), StoreError> {
+    async fn mark_dead(
+        &self,
+        id: EventId,
+        delivered_to: &[String],
+        error: &str,
+    ) -> Result<(), StoreError> {
         self.update(id, |e| {
             e.status = OutboxStatus::Dead;
             e.delivered_to = delivered_to.to_vec();
@@ -687,8 +771,19 @@ impl OutboxStore for FakeOutbox {
             e.delivered_to.clear();
         })
     }
-    async fn list(&self, status: Option<OutboxStatus>, _: Option<Cursor>, limit: usize) -> Result<Page<OutboxEntry>, StoreError> {
-        let items = lock(&self.entries).iter().rev().filter(|e| status.is_none_or(|s| e.status == s)).take(limit).cloned().collect();
+    async fn list(
+        &self,
+        status: Option<OutboxStatus>,
+        _: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page<OutboxEntry>, StoreError> {
+        let items = lock(&self.entries)
+            .iter()
+            .rev()
+            .filter(|e| status.is_none_or(|s| e.status == s))
+            .take(limit)
+            .cloned()
+            .collect();
         Ok(Page { items, next_cursor: None })
     }
 }
@@ -724,7 +819,10 @@ impl OrderRepository for FakeOrders {
     }
     async fn update(&self, order: &Order, events: &[EventEnvelope]) -> Result<u64, StoreError> {
         let mut orders = lock(&self.orders);
-        let stored = orders.iter_mut().find(|o| o.id() == order.id()).ok_or_else(|| StoreError::not_found("order", order.id()))?;
+        let stored = orders
+            .iter_mut()
+            .find(|o| o.id() == order.id())
+            .ok_or_else(|| StoreError::not_found("order", order.id()))?;
         if stored.version() != order.version() || self.conflicts.load(Ordering::SeqCst) > 0 {
             if self.conflicts.load(Ordering::SeqCst) > 0 {
                 self.conflicts.fetch_sub(1, Ordering::SeqCst);
@@ -775,9 +873,15 @@ impl FakeCustomers {
 
 #[async_trait]
 impl CustomerRepository for FakeCustomers {
-    async fn insert(&self, customer: &Customer, events: &[EventEnvelope]) -> Result<u64, StoreError> {
+    async fn insert(
+        &self,
+        customer: &Customer,
+        events: &[EventEnvelope],
+    ) -> Result<u64, StoreError> {
         let mut customers = lock(&self.customers);
-        if customers.iter().any(|c| c.id == customer.id || c.email.as_str().eq_ignore_ascii_case(customer.email.as_str())) {
+        if customers.iter().any(|c| {
+            c.id == customer.id || c.email.as_str().eq_ignore_ascii_case(customer.email.as_str())
+        }) {
             return Err(StoreError::AlreadyExists { entity: "customer", key: "email".into() });
         }
         customers.push(Customer { version: 1, ..customer.clone() });
@@ -786,7 +890,10 @@ impl CustomerRepository for FakeCustomers {
     }
     async fn update(&self, customer: &Customer) -> Result<u64, StoreError> {
         let mut customers = lock(&self.customers);
-        let stored = customers.iter_mut().find(|c| c.id == customer.id).ok_or_else(|| StoreError::not_found("customer", customer.id))?;
+        let stored = customers
+            .iter_mut()
+            .find(|c| c.id == customer.id)
+            .ok_or_else(|| StoreError::not_found("customer", customer.id))?;
         if stored.version != customer.version {
             return Err(StoreError::VersionConflict {
                 entity: "customer",
@@ -802,10 +909,16 @@ impl CustomerRepository for FakeCustomers {
         Ok(lock(&self.customers).iter().find(|c| c.id == id).cloned())
     }
     async fn by_email(&self, email: &Email) -> Result<Option<Customer>, StoreError> {
-        Ok(lock(&self.customers).iter().find(|c| c.email.as_str().eq_ignore_ascii_case(email.as_str())).cloned())
+        Ok(lock(&self.customers)
+            .iter()
+            .find(|c| c.email.as_str().eq_ignore_ascii_case(email.as_str()))
+            .cloned())
     }
     async fn list(&self, _: Option<Cursor>, limit: usize) -> Result<Page<Customer>, StoreError> {
-        Ok(Page { items: lock(&self.customers).iter().take(limit).cloned().collect(), next_cursor: None })
+        Ok(Page {
+            items: lock(&self.customers).iter().take(limit).cloned().collect(),
+            next_cursor: None,
+        })
     }
 }
 
@@ -845,14 +958,24 @@ impl IdempotencyStore for FakeIdempotency {
         let mut records = lock(&self.records);
         let slot = (scope.to_owned(), k.as_str().to_owned());
         let answer = match records.get(&slot) {
-            Some(Record::InProgress { fingerprint: f, .. } | Record::Completed { fingerprint: f, .. }) if f != fingerprint => {
+            Some(
+                Record::InProgress { fingerprint: f, .. }
+                | Record::Completed { fingerprint: f, .. },
+            ) if f != fingerprint => {
                 return Ok(IdempotencyBegin::Mismatch);
             }
-            Some(Record::Completed { result, .. }) => return Ok(IdempotencyBegin::Completed(result.clone())),
-            Some(Record::InProgress { lease_until, .. }) if *lease_until > now => return Ok(IdempotencyBegin::InProgress),
+            Some(Record::Completed { result, .. }) => {
+                return Ok(IdempotencyBegin::Completed(result.clone()));
+            }
+            Some(Record::InProgress { lease_until, .. }) if *lease_until > now => {
+                return Ok(IdempotencyBegin::InProgress);
+            }
             _ => IdempotencyBegin::Started,
         };
-        records.insert(slot, Record::InProgress { fingerprint: fingerprint.to_owned(), lease_until: now + lease });
+        records.insert(
+            slot,
+            Record::InProgress { fingerprint: fingerprint.to_owned(), lease_until: now + lease },
+        );
         Ok(answer)
     }
     async fn complete(
@@ -866,7 +989,9 @@ impl IdempotencyStore for FakeIdempotency {
         let mut records = lock(&self.records);
         let slot = (scope.to_owned(), k.as_str().to_owned());
         let fingerprint = match records.get(&slot) {
-            Some(Record::InProgress { fingerprint, .. } | Record::Completed { fingerprint, .. }) => fingerprint.clone(),
+            Some(
+                Record::InProgress { fingerprint, .. } | Record::Completed { fingerprint, .. },
+            ) => fingerprint.clone(),
             None => return Err(StoreError::not_found("idempotency key", k)),
         };
         records.insert(slot, Record::Completed { fingerprint, result: result.to_owned() });
@@ -908,7 +1033,12 @@ impl PaymentGateway for FakeGateway {
         all.insert(request.idempotency_key.clone(), a.clone());
         Ok(a)
     }
-    async fn capture(&self, reference: &str, amount: Money, _: &str) -> Result<Money, PaymentError> {
+    async fn capture(
+        &self,
+        reference: &str,
+        amount: Money,
+        _: &str,
+    ) -> Result<Money, PaymentError> {
         lock(&self.captures).push((reference.to_owned(), amount));
         Ok(amount)
     }
@@ -916,7 +1046,12 @@ impl PaymentGateway for FakeGateway {
         lock(&self.voids).push(reference.to_owned());
         Ok(())
     }
-    async fn refund(&self, reference: &str, amount: Money, k: &str) -> Result<RefundReceipt, PaymentError> {
+    async fn refund(
+        &self,
+        reference: &str,
+        amount: Money,
+        k: &str,
+    ) -> Result<RefundReceipt, PaymentError> {
         let mut refunds = lock(&self.refunds);
         let n = refunds.len() + 1;
         Ok(refunds
@@ -1026,7 +1161,11 @@ impl World {
         self.shop_with(self.gateway.clone(), self.orders.clone())
     }
 
-    pub(crate) fn shop_with(&self, gateway: Arc<dyn PaymentGateway>, orders: Arc<dyn OrderRepository>) -> Shop {
+    pub(crate) fn shop_with(
+        &self,
+        gateway: Arc<dyn PaymentGateway>,
+        orders: Arc<dyn OrderRepository>,
+    ) -> Shop {
         Shop::builder()
             .products(self.products.clone())
             .search(self.search.clone())
@@ -1045,7 +1184,11 @@ impl World {
             .unwrap()
     }
 
-    pub(crate) fn checkout_with(&self, gateway: Arc<dyn PaymentGateway>, orders: Arc<dyn OrderRepository>) -> CheckoutService {
+    pub(crate) fn checkout_with(
+        &self,
+        gateway: Arc<dyn PaymentGateway>,
+        orders: Arc<dyn OrderRepository>,
+    ) -> CheckoutService {
         CheckoutService::new(
             CheckoutPorts {
                 carts: self.carts.clone(),

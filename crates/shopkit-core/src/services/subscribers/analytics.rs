@@ -49,7 +49,10 @@ fn describe(event: &DomainEvent) -> (Option<CustomerId>, BTreeMap<String, String
             money(&mut props, "tax", tax);
             money(&mut props, "shipping", shipping);
             props.insert("lines".to_owned(), lines.len().to_string());
-            props.insert("units".to_owned(), lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string());
+            props.insert(
+                "units".to_owned(),
+                lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string(),
+            );
             *customer_id
         }
         DomainEvent::OrderPaid { amount, .. } => {
@@ -58,14 +61,20 @@ fn describe(event: &DomainEvent) -> (Option<CustomerId>, BTreeMap<String, String
         }
         DomainEvent::OrderShipped { shipment_id, lines, tracking, .. } => {
             props.insert("shipment_id".to_owned(), shipment_id.to_string());
-            props.insert("units".to_owned(), lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string());
+            props.insert(
+                "units".to_owned(),
+                lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string(),
+            );
             if let Some(t) = tracking {
                 props.insert("carrier".to_owned(), t.carrier.clone());
             }
             None
         }
         DomainEvent::OrderCancelled { lines, .. } => {
-            props.insert("units".to_owned(), lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string());
+            props.insert(
+                "units".to_owned(),
+                lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string(),
+            );
             None
         }
         DomainEvent::RefundRequested { refund_id, amount, .. }
@@ -77,10 +86,14 @@ fn describe(event: &DomainEvent) -> (Option<CustomerId>, BTreeMap<String, String
         DomainEvent::RefundProcessed { refund_id, amount, restock, .. } => {
             props.insert("refund_id".to_owned(), refund_id.to_string());
             money(&mut props, "amount", amount);
-            props.insert("restocked_units".to_owned(), restock.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string());
+            props.insert(
+                "restocked_units".to_owned(),
+                restock.iter().map(|l| u64::from(l.quantity)).sum::<u64>().to_string(),
+            );
             None
         }
-        DomainEvent::RefundRejected { refund_id, .. } | DomainEvent::RefundFailed { refund_id, .. } => {
+        DomainEvent::RefundRejected { refund_id, .. }
+        | DomainEvent::RefundFailed { refund_id, .. } => {
             props.insert("refund_id".to_owned(), refund_id.to_string());
             None
         }
@@ -111,5 +124,56 @@ impl EventSubscriber for AnalyticsSubscriber {
             properties,
         };
         self.sink.track(&event).await.map_err(integration)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::ids::{EventId, OrderId};
+    use crate::ports::IntegrationError;
+    use crate::services::test_support::*;
+
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<AnalyticsEvent>>);
+
+    #[async_trait]
+    impl AnalyticsSink for Recorded {
+        async fn track(&self, event: &AnalyticsEvent) -> Result<(), IntegrationError> {
+            self.0.lock().unwrap().push(event.clone());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn every_event_is_tracked_by_kind_without_personal_data() {
+        let sink = Arc::new(Recorded::default());
+        let subscriber = AnalyticsSubscriber::new(sink.clone());
+        let placed = EventEnvelope {
+            id: EventId::from_uuid(uuid::Uuid::from_u128(1)),
+            occurred_at: start(),
+            event: DomainEvent::OrderPlaced {
+                order_id: OrderId::from_uuid(uuid::Uuid::from_u128(2)),
+                customer_id: Some(ann()),
+                email: email(),
+                total: usd(25_00),
+                tax: usd(0),
+                shipping: usd(5_00),
+                lines: vec![],
+            },
+        };
+
+        subscriber.handle(&placed).await.unwrap();
+
+        let tracked = sink.0.lock().unwrap()[0].clone();
+        assert_eq!(
+            (tracked.name.as_str(), tracked.customer, tracked.id),
+            ("order_placed", Some(ann()), placed.id)
+        );
+        assert_eq!(tracked.properties["total"], "25.00");
+        assert_eq!(tracked.properties["currency"], "USD");
+        assert!(tracked.properties.values().all(|v| !v.contains('@')), "no email in analytics");
     }
 }

@@ -4,7 +4,7 @@
 //! carry `"{event_id}:{template}"` as their dedup key.
 //!
 //! Errors map one way everywhere: "unavailable" downstream is
-//! [`SubscriberError::Transient`](crate::ports::SubscriberError::Transient) (the dispatcher
+//! [`SubscriberError::Transient`] (the dispatcher
 //! retries), a refusal that retrying cannot fix is `Permanent` (the entry goes dead for a
 //! human), except for notifications, where a rejected recipient is logged and skipped.
 
@@ -30,5 +30,9 @@ fn integration(e: IntegrationError) -> SubscriberError {
 }
 
 fn store(e: StoreError) -> SubscriberError {
-    if e.is_retryable() { SubscriberError::Transient(e.to_string()) } else { SubscriberError::Permanent(e.to_string()) }
+    if e.is_retryable() {
+        SubscriberError::Transient(e.to_string())
+    } else {
+        SubscriberError::Permanent(e.to_string())
+    }
 }

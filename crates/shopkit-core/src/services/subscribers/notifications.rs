@@ -7,7 +7,9 @@ use async_trait::async_trait;
 
 use crate::events::{DomainEvent, EventEnvelope, EventLine};
 use crate::ids::{CustomerId, Email};
-use crate::ports::{Channel, CustomerRepository, EventSubscriber, Message, Notifier, NotifyError, SubscriberError};
+use crate::ports::{
+    Channel, CustomerRepository, EventSubscriber, Message, Notifier, NotifyError, SubscriberError,
+};
 
 use super::store;
 
@@ -29,7 +31,9 @@ pub struct NotificationSubscriber {
 
 impl std::fmt::Debug for NotificationSubscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NotificationSubscriber").field("shop_name", &self.shop_name).finish_non_exhaustive()
+        f.debug_struct("NotificationSubscriber")
+            .field("shop_name", &self.shop_name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,7 +48,11 @@ struct Draft {
 
 impl NotificationSubscriber {
     /// A subscriber signing its emails with `shop_name`.
-    pub fn new(notifier: Arc<dyn Notifier>, customers: Arc<dyn CustomerRepository>, shop_name: impl Into<String>) -> Self {
+    pub fn new(
+        notifier: Arc<dyn Notifier>,
+        customers: Arc<dyn CustomerRepository>,
+        shop_name: impl Into<String>,
+    ) -> Self {
         NotificationSubscriber { notifier, customers, shop_name: shop_name.into() }
     }
 
@@ -76,7 +84,11 @@ impl NotificationSubscriber {
                             .unwrap_or_default();
                         (
                             format!("Tracking: {} {}{url}\n", t.carrier, t.number),
-                            format!("<p>Tracking: {} {}{html_url}</p>", escape(&t.carrier), escape(&t.number)),
+                            format!(
+                                "<p>Tracking: {} {}{html_url}</p>",
+                                escape(&t.carrier),
+                                escape(&t.number)
+                            ),
                         )
                     }
                     None => (String::new(), String::new()),
@@ -85,7 +97,10 @@ impl NotificationSubscriber {
                     template: "order_shipped",
                     to: email.clone(),
                     subject: format!("{shop}: order {} has shipped", short(order_id)),
-                    text: format!("Your order {order_id} is on its way.\n\n{}\n{tracking_text}{shop}\n", text_lines(lines)),
+                    text: format!(
+                        "Your order {order_id} is on its way.\n\n{}\n{tracking_text}{shop}\n",
+                        text_lines(lines)
+                    ),
                     html: format!(
                         "<p>Your order <b>{order_id}</b> is on its way.</p>{}{tracking_html}<p>{}</p>",
                         html_lines(lines),
@@ -97,7 +112,9 @@ impl NotificationSubscriber {
                 template: "order_cancelled",
                 to: email.clone(),
                 subject: format!("{shop}: order {} cancelled", short(order_id)),
-                text: format!("Your order {order_id} was cancelled: {reason}.\nAny payment is released or refunded.\n{shop}\n"),
+                text: format!(
+                    "Your order {order_id} was cancelled: {reason}.\nAny payment is released or refunded.\n{shop}\n"
+                ),
                 html: format!(
                     "<p>Your order <b>{order_id}</b> was cancelled: {}.</p><p>Any payment is released or refunded.</p><p>{}</p>",
                     escape(reason),
@@ -119,13 +136,18 @@ impl NotificationSubscriber {
             },
             DomainEvent::CustomerRegistered { customer_id, email } => {
                 let name = self.first_name(*customer_id).await;
-                let greeting = name.map_or_else(|| "Welcome".to_owned(), |n| format!("Welcome, {n}"));
+                let greeting =
+                    name.map_or_else(|| "Welcome".to_owned(), |n| format!("Welcome, {n}"));
                 Draft {
                     template: "welcome",
                     to: email.clone(),
                     subject: format!("Welcome to {shop}"),
                     text: format!("{greeting}!\n\nYour account is ready.\n{shop}\n"),
-                    html: format!("<p>{}!</p><p>Your account is ready.</p><p>{}</p>", escape(&greeting), escape(shop)),
+                    html: format!(
+                        "<p>{}!</p><p>Your account is ready.</p><p>{}</p>",
+                        escape(&greeting),
+                        escape(shop)
+                    ),
                 }
             }
             DomainEvent::CartAbandoned { customer_id, item_count, .. } => {
@@ -136,13 +158,23 @@ impl NotificationSubscriber {
                 if !customer.accepts_marketing {
                     return Ok(None);
                 }
-                let items = if *item_count == 1 { "1 item".to_owned() } else { format!("{item_count} items") };
-                let hello = if customer.first_name.is_empty() { "Hello".to_owned() } else { format!("Hello {}", customer.first_name) };
+                let items = if *item_count == 1 {
+                    "1 item".to_owned()
+                } else {
+                    format!("{item_count} items")
+                };
+                let hello = if customer.first_name.is_empty() {
+                    "Hello".to_owned()
+                } else {
+                    format!("Hello {}", customer.first_name)
+                };
                 Draft {
                     template: "cart_abandoned",
                     to: customer.email,
                     subject: format!("{shop}: you left {items} in your cart"),
-                    text: format!("{hello},\n\nyou left {items} in your cart. They are waiting for you.\n{shop}\n"),
+                    text: format!(
+                        "{hello},\n\nyou left {items} in your cart. They are waiting for you.\n{shop}\n"
+                    ),
                     html: format!(
                         "<p>{},</p><p>you left {items} in your cart. They are waiting for you.</p><p>{}</p>",
                         escape(&hello),
@@ -180,7 +212,9 @@ impl EventSubscriber for NotificationSubscriber {
     }
 
     async fn handle(&self, envelope: &EventEnvelope) -> Result<(), SubscriberError> {
-        let Some(draft) = self.render(envelope).await? else { return Ok(()) };
+        let Some(draft) = self.render(envelope).await? else {
+            return Ok(());
+        };
         let message = Message {
             dedup_key: format!("{}:{}", envelope.id, draft.template),
             channel: Channel::Email,
@@ -235,4 +269,130 @@ fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::customers::Customer;
+    use crate::ids::{CartId, EventId, OrderId};
+    use crate::orders::Tracking;
+    use crate::services::test_support::*;
+
+    fn envelope(event: DomainEvent) -> EventEnvelope {
+        EventEnvelope {
+            id: EventId::from_uuid(uuid::Uuid::from_u128(99)),
+            occurred_at: start(),
+            event,
+        }
+    }
+
+    fn recording(
+        sent: Arc<Mutex<Vec<Message>>>,
+        answer: fn() -> Result<String, NotifyError>,
+    ) -> MockNotifier {
+        let mut notifier = MockNotifier::new();
+        notifier.expect_send().returning(move |m| {
+            sent.lock().unwrap().push(m.clone());
+            answer()
+        });
+        notifier
+    }
+
+    #[tokio::test]
+    async fn a_shipping_notice_carries_the_tracking_and_escapes_it_in_html() {
+        let world = World::new();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = NotificationSubscriber::new(
+            Arc::new(recording(sent.clone(), || Ok("m".into()))),
+            world.customers.clone(),
+            "Shop",
+        );
+        let shipped = envelope(DomainEvent::OrderShipped {
+            order_id: OrderId::from_uuid(uuid::Uuid::from_u128(5)),
+            shipment_id: crate::ids::ShipmentId::from_uuid(uuid::Uuid::from_u128(6)),
+            email: email(),
+            lines: vec![],
+            tracking: Some(Tracking { carrier: "<DHL>".into(), number: "JD01".into(), url: None }),
+        });
+
+        subscriber.handle(&shipped).await.unwrap();
+
+        let message = sent.lock().unwrap()[0].clone();
+        assert_eq!(
+            message.dedup_key,
+            format!("{}:order_shipped", EventId::from_uuid(uuid::Uuid::from_u128(99)))
+        );
+        assert!(message.text.contains("Tracking: <DHL> JD01"));
+        let html = message.html.unwrap();
+        assert!(html.contains("&lt;DHL&gt;") && !html.contains("<DHL>"));
+    }
+
+    #[tokio::test]
+    async fn a_rejected_recipient_is_skipped_and_an_outage_is_transient() {
+        let world = World::new();
+        let event =
+            envelope(DomainEvent::CustomerRegistered { customer_id: ann(), email: email() });
+        let rejected = NotificationSubscriber::new(
+            Arc::new(recording(Arc::default(), || {
+                Err(NotifyError::Rejected { reason: "suppressed".into() })
+            })),
+            world.customers.clone(),
+            "Shop",
+        );
+        let down = NotificationSubscriber::new(
+            Arc::new(recording(Arc::default(), || {
+                Err(NotifyError::Unavailable { message: "throttled".into() })
+            })),
+            world.customers.clone(),
+            "Shop",
+        );
+        assert!(rejected.handle(&event).await.is_ok());
+        assert!(matches!(down.handle(&event).await, Err(SubscriberError::Transient(_))));
+    }
+
+    #[tokio::test]
+    async fn abandoned_cart_reminders_go_only_to_customers_who_accept_marketing() {
+        let world = World::new();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = NotificationSubscriber::new(
+            Arc::new(recording(sent.clone(), || Ok("m".into()))),
+            world.customers.clone(),
+            "Shop",
+        );
+        let customer = |id: u128, address: &str, accepts_marketing: bool| Customer {
+            id: crate::ids::CustomerId::from_uuid(uuid::Uuid::from_u128(id)),
+            email: Email::new(address).unwrap(),
+            first_name: "Ann".into(),
+            last_name: String::new(),
+            phone: None,
+            addresses: vec![],
+            default_address: None,
+            groups: vec![],
+            accepts_marketing,
+            version: 0,
+            created_at: start(),
+        };
+        let keen = customer(1, "keen@example.com", true);
+        let quiet = customer(2, "quiet@example.com", false);
+        world.customers.insert(&keen, &[]).await.unwrap();
+        world.customers.insert(&quiet, &[]).await.unwrap();
+        let abandoned = |c: &Customer| {
+            envelope(DomainEvent::CartAbandoned {
+                cart_id: CartId::from_uuid(uuid::Uuid::from_u128(3)),
+                customer_id: c.id,
+                item_count: 2,
+            })
+        };
+
+        subscriber.handle(&abandoned(&keen)).await.unwrap();
+        subscriber.handle(&abandoned(&quiet)).await.unwrap();
+
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].to, "keen@example.com");
+        assert!(sent[0].subject.contains("2 items"));
+    }
 }
