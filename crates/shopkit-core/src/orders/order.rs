@@ -395,7 +395,12 @@ impl Order {
         if self.status != OrderStatus::Placed {
             return Err(self.illegal("capture payment"));
         }
-        if captured.try_cmp(&self.payment.authorized)?.is_gt() || !captured.is_positive() {
+        // A free order (authorized zero) is paid by capturing zero; otherwise something.
+        let nothing_for_something = captured.is_zero() && !self.payment.authorized.is_zero();
+        if captured.try_cmp(&self.payment.authorized)?.is_gt()
+            || captured.is_negative()
+            || nothing_for_something
+        {
             return Err(OrderError::CaptureExceedsAuthorized {
                 requested: captured,
                 authorized: self.payment.authorized,
@@ -475,14 +480,20 @@ impl Order {
         Ok(DomainEvent::OrderDelivered { order_id: self.id })
     }
 
-    /// Cancels before anything shipped: `placed | paid -> cancelled`. The caller voids the
-    /// authorization (placed) or refunds the capture (paid), and gives the stock back.
+    /// Cancels before anything shipped: `placed | paid -> cancelled`. The caller first voids
+    /// the authorization (placed) or refunds the capture (paid) at the gateway; the order
+    /// records it (`payment.voided`, or `payment.refunded = captured`). The caller gives the
+    /// stock back.
     pub fn cancel(&mut self, reason: String, at: DateTime<Utc>) -> Result<DomainEvent, OrderError> {
         if !matches!(self.status, OrderStatus::Placed | OrderStatus::Paid) {
             return Err(self.illegal("cancel"));
         }
         if self.refunds.iter().any(|r| r.status.is_open() || r.status == RefundStatus::Processed) {
             return Err(self.illegal("cancel an order with refunds"));
+        }
+        match self.status {
+            OrderStatus::Placed => self.payment.voided = !self.payment.authorized.is_zero(),
+            _ => self.payment.refunded = self.payment.captured,
         }
         self.transition(OrderStatus::Cancelled, at, Some(reason.clone()));
         Ok(DomainEvent::OrderCancelled {
@@ -491,11 +502,6 @@ impl Order {
             reason,
             lines: self.lines.iter().map(|l| event_line(l, l.quantity.get(), None)).collect(),
         })
-    }
-
-    /// Records that the authorization was voided (after a cancel of a placed order).
-    pub fn mark_voided(&mut self) {
-        self.payment.voided = true;
     }
 
     /// Units of a line neither refunded nor held by an open refund.

@@ -387,3 +387,35 @@ proptest! {
         prop_assert_eq!(sum, o.lines()[0].total);
     }
 }
+
+#[test]
+fn a_free_order_is_paid_by_capturing_zero_and_nothing_else_is() {
+    let mut free = order_with(vec![line("A", 1, 1000, 1000)], 0);
+    assert!(free.totals().grand_total.is_zero());
+    free.mark_paid(usd(0), t0()).unwrap();
+    assert_eq!(free.status(), OrderStatus::Paid);
+
+    let mut paid_for = order_with(vec![line("A", 1, 1000, 0)], 0);
+    assert!(matches!(
+        paid_for.mark_paid(usd(0), t0()),
+        Err(OrderError::CaptureExceedsAuthorized { .. })
+    ));
+    assert!(matches!(
+        paid_for.mark_paid(usd(-1), t0()),
+        Err(OrderError::CaptureExceedsAuthorized { .. })
+    ));
+}
+
+#[test]
+fn cancelling_records_the_void_or_the_refund_of_the_capture() {
+    let mut placed = order_with(vec![line("A", 1, 1000, 0)], 0);
+    placed.cancel("changed my mind".into(), t0()).unwrap();
+    assert!(placed.payment().voided);
+    assert!(placed.payment().refunded.is_zero());
+
+    let mut paid_order = paid(vec![line("A", 1, 1000, 0)], 250);
+    paid_order.cancel("out of stock".into(), t0()).unwrap();
+    assert!(!paid_order.payment().voided);
+    assert_eq!(paid_order.payment().refunded, usd(1250));
+    assert!(paid_order.refundable_amount().unwrap().is_zero());
+}

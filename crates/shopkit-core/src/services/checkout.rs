@@ -151,6 +151,9 @@ impl std::fmt::Debug for CheckoutService {
 
 /// The result string of a key whose payment was voided.
 const SPENT: &str = "failed:payment-voided";
+
+/// The payment reference of an order whose total is zero: no gateway was involved.
+pub const FREE_ORDER_PAYMENT: &str = "none:free-order";
 /// The prefix of a completed key's result.
 const ORDER_PREFIX: &str = "order:";
 
@@ -529,6 +532,10 @@ impl CheckoutService {
         amount: Money,
         held: &Held<'_>,
     ) -> Result<Authorization, Failure> {
+        if amount.is_zero() {
+            // A free order (a 100% discount): nothing to hold, and gateways refuse zero.
+            return Ok(Authorization { reference: FREE_ORDER_PAYMENT.to_owned(), amount });
+        }
         let authorize = AuthorizeRequest {
             idempotency_key: gateway_key.to_owned(),
             amount,
@@ -561,6 +568,9 @@ impl CheckoutService {
     }
 
     async fn void(&self, authorization: &Authorization, order_id: OrderId) {
+        if authorization.amount.is_zero() {
+            return;
+        }
         if let Err(e) = self
             .ports
             .gateway

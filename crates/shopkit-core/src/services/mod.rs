@@ -43,7 +43,9 @@ mod test_support;
 pub use access::{Caller, CartAccess};
 pub use cart::{CartService, Delivery};
 pub use catalog::{CatalogService, ProductDraft, ProductListing, VariantDraft, Visibility};
-pub use checkout::{CheckoutConfig, CheckoutPorts, CheckoutRequest, CheckoutService};
+pub use checkout::{
+    CheckoutConfig, CheckoutPorts, CheckoutRequest, CheckoutService, FREE_ORDER_PAYMENT,
+};
 pub use customers::{CustomerService, ProfileUpdate, Registration};
 pub use dispatcher::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::ShopError;

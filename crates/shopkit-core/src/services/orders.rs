@@ -208,10 +208,13 @@ impl OrderService {
                 order.clone().mark_paid(authorized, now)?;
             }
         }
-        let captured = self
-            .gateway
-            .capture(&order.payment().reference, authorized, &keys::capture_key(order.id()))
-            .await?;
+        let captured = if authorized.is_zero() {
+            authorized // a free order: there is nothing to capture at the gateway
+        } else {
+            self.gateway
+                .capture(&order.payment().reference, authorized, &keys::capture_key(order.id()))
+                .await?
+        };
         let (order, _) = self
             .writer
             .change(OrderRef::Id(order.id()), caller, |o, now| {
@@ -303,13 +306,13 @@ impl OrderService {
         }
         order.clone().cancel(reason.clone(), self.writer.clock.now())?;
         let payment = order.payment();
-        let voided = match order.status() {
-            OrderStatus::Placed => {
+        match order.status() {
+            OrderStatus::Placed if !payment.authorized.is_zero() => {
                 self.gateway
                     .void(&payment.reference, &keys::void_key(id, &payment.reference))
                     .await?;
-                true
             }
+            OrderStatus::Placed => {} // a free order: nothing was authorized
             _ => {
                 let refundable = payment.captured.checked_sub(&payment.refunded)?;
                 if refundable.is_positive() {
@@ -317,20 +320,15 @@ impl OrderService {
                         .refund(&payment.reference, refundable, &keys::cancel_refund_key(id))
                         .await?;
                 }
-                false
             }
-        };
+        }
         let (order, changed) = self
             .writer
             .change(OrderRef::Id(id), caller, |o, now| {
                 if o.status() == OrderStatus::Cancelled {
                     return Ok(None);
                 }
-                let event = o.cancel(reason.clone(), now)?;
-                if voided {
-                    o.mark_voided();
-                }
-                Ok(Some(event))
+                Ok(Some(o.cancel(reason.clone(), now)?))
             })
             .await?;
         if changed {
