@@ -6,6 +6,7 @@
 //! No backend type (sqlx, AWS SDK, redis) crosses a port: adapters map their errors to the
 //! port's error enum, keeping the backend error as a `source` only.
 
+mod accounts;
 mod cache;
 mod carts;
 mod catalog;
@@ -25,6 +26,7 @@ mod recommender;
 mod search;
 mod system;
 
+pub use accounts::{AccountError, IdentityProvider, Password, TokenPair};
 pub use cache::Cache;
 pub use carts::{CartQuery, CartStore};
 pub use catalog::{ProductQuery, ProductRepository};
@@ -51,4 +53,4 @@ pub use search::{
     Facet, FacetCount, SearchDocument, SearchError, SearchIndex, SearchQuery, SearchResults,
     SearchSort,
 };
-pub use system::{Clock, IdGenerator};
+pub use system::{Clock, IdGenerator, Readiness};

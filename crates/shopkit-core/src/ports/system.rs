@@ -22,3 +22,16 @@ pub trait IdGenerator: Send + Sync + 'static {
     /// A fresh guest cart token.
     fn cart_token(&self) -> CartToken;
 }
+
+/// A backend the shop depends on, as `/readyz` sees it.
+///
+/// # Contract
+/// - `check` MUST answer within a short time (adapters use a timeout of about a second)
+///   and MUST NOT change anything; `Err` means "do not send traffic here now".
+#[async_trait::async_trait]
+pub trait Readiness: Send + Sync + 'static {
+    /// A stable name for the report (`"postgres"`, `"memory"`).
+    fn name(&self) -> &str;
+    /// Whether the backend answers.
+    async fn check(&self) -> Result<(), super::StoreError>;
+}

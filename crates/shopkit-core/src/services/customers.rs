@@ -81,10 +81,19 @@ impl CustomerService {
     /// [`ShopError::AlreadyExists`] when the email is taken; [`ShopError::Invalid`] for an
     /// over-long name.
     pub async fn register(&self, registration: Registration) -> Result<Customer, ShopError> {
+        self.register_as(CustomerId::from_uuid(self.ids.uuid()), registration).await
+    }
+
+    /// Registers under a given id (the id an identity provider already holds credentials
+    /// for). Same errors as [`CustomerService::register`].
+    pub(crate) async fn register_as(
+        &self,
+        id: CustomerId,
+        registration: Registration,
+    ) -> Result<Customer, ShopError> {
         check_name("first_name", &registration.first_name)?;
         check_name("last_name", &registration.last_name)?;
         let now = self.clock.now();
-        let id = CustomerId::from_uuid(self.ids.uuid());
         let mut customer = Customer {
             id,
             email: registration.email,

@@ -14,7 +14,7 @@ use crate::ids::{CouponCode, InvalidId, PromotionId, Sku};
 use crate::inventory::InventoryError;
 use crate::money::{Currency, MoneyError};
 use crate::orders::{OrderError, RefundError};
-use crate::ports::{PaymentError, RedeemError, SearchError, StoreError};
+use crate::ports::{AccountError, PaymentError, RedeemError, SearchError, StoreError};
 use crate::pricing::{CouponRejection, PricingError};
 use crate::quantity::InvalidQuantity;
 
@@ -89,6 +89,9 @@ pub enum ShopError {
     /// A refund the order's rules do not allow.
     #[error(transparent)]
     Refund(#[from] RefundError),
+    /// Signing up, in or out failed (wrong credentials, email taken, session ended...).
+    #[error(transparent)]
+    Account(AccountError),
     /// No such record, or one the caller may not see (never says which).
     #[error("{entity} {id} not found: check the id")]
     NotFound {
@@ -183,6 +186,14 @@ impl ShopError {
                 | InventoryError::Invalid { .. } => true,
                 InventoryError::Store(_) => false,
             },
+            ShopError::Account(e) => match e {
+                AccountError::InvalidCredentials
+                | AccountError::EmailTaken
+                | AccountError::WeakPassword { .. }
+                | AccountError::SessionEnded
+                | AccountError::Throttled { .. } => true,
+                AccountError::Unavailable { .. } => false,
+            },
             ShopError::Payment(e) => match e {
                 PaymentError::Declined { .. }
                 | PaymentError::InvalidPaymentMethod { .. }
@@ -202,6 +213,9 @@ impl ShopError {
             | ShopError::Conflict { .. }
             | ShopError::CheckoutInProgress => true,
             ShopError::Payment(e) => e.is_retryable(),
+            ShopError::Account(e) => {
+                matches!(e, AccountError::Unavailable { .. } | AccountError::Throttled { .. })
+            }
             ShopError::Inventory(InventoryError::Store(e)) => e.is_retryable(),
             _ => false,
         }
@@ -239,6 +253,12 @@ impl From<InventoryError> for ShopError {
             InventoryError::Store(store) => store.into(),
             other => ShopError::Inventory(other),
         }
+    }
+}
+
+impl From<AccountError> for ShopError {
+    fn from(e: AccountError) -> Self {
+        ShopError::Account(e)
     }
 }
 

@@ -8,7 +8,8 @@
 //! - [`error`]: [`ShopError`], what every use case fails with.
 //! - [`access`]: [`CartAccess`] and [`Caller`].
 //! - [`catalog`], [`cart`], [`checkout`], [`orders`], [`refunds`], [`customers`],
-//!   [`inventory`]: one service per area.
+//!   [`accounts`], [`inventory`], [`promotions`], [`events`], [`recommendations`],
+//!   [`media`]: one service per area.
 //! - [`dispatcher`]: delivers outbox events to [`subscribers`] at least once.
 //! - [`shop`]: the [`Shop`] facade and its builder.
 //!
@@ -22,14 +23,19 @@
 //!   idempotency key), so any retried step is a no-op where it already happened.
 
 pub mod access;
+pub mod accounts;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod customers;
 pub mod dispatcher;
 pub mod error;
+pub mod events;
 pub mod inventory;
+pub mod media;
 pub mod orders;
+pub mod promotions;
+pub mod recommendations;
 pub mod refunds;
 pub mod shop;
 pub mod subscribers;
@@ -41,6 +47,7 @@ mod quoting;
 mod test_support;
 
 pub use access::{Caller, CartAccess};
+pub use accounts::AccountService;
 pub use cart::{CartService, Delivery};
 pub use catalog::{CatalogService, ProductDraft, ProductListing, VariantDraft, Visibility};
 pub use checkout::{
@@ -49,8 +56,12 @@ pub use checkout::{
 pub use customers::{CustomerService, ProfileUpdate, Registration};
 pub use dispatcher::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::ShopError;
+pub use events::EventLogService;
 pub use inventory::InventoryService;
+pub use media::MediaService;
 pub use orders::{OrderListing, OrderService, ShipLines, ShipmentRequest};
+pub use promotions::PromotionService;
+pub use recommendations::RecommendationService;
 pub use refunds::RefundService;
 pub use shop::{MissingPort, Shop, ShopBuilder};
 pub use subscribers::{

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use crate::cart::CartPolicy;
 use crate::ports::{
     CartStore, Clock, CustomerRepository, EventSubscriber, IdGenerator, IdempotencyStore,
-    InventoryStore, OrderRepository, OutboxStore, PaymentGateway, ProductRepository,
-    PromotionRepository, SearchIndex,
+    IdentityProvider, InventoryStore, OrderRepository, OutboxStore, PaymentGateway,
+    ProductRepository, PromotionRepository, SearchIndex,
 };
 
+use super::accounts::AccountService;
 use super::cart::CartService;
 use super::catalog::CatalogService;
 use super::checkout::{CheckoutConfig, CheckoutPorts, CheckoutService};
@@ -61,7 +62,9 @@ pub struct Shop {
     customers: CustomerService,
     inventory: InventoryService,
     outbox: Arc<dyn OutboxStore>,
+    customer_repository: Arc<dyn CustomerRepository>,
     clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
 }
 
 impl std::fmt::Debug for Shop {
@@ -106,6 +109,17 @@ impl Shop {
     /// Stock administration.
     pub fn inventory(&self) -> &InventoryService {
         &self.inventory
+    }
+
+    /// Accounts (sign-up, sign-in, refresh) through an identity provider.
+    pub fn accounts(&self, identity: Arc<dyn IdentityProvider>) -> AccountService {
+        AccountService::new(
+            self.customers.clone(),
+            self.customer_repository.clone(),
+            identity,
+            self.carts.clone(),
+            self.ids.clone(),
+        )
     }
 
     /// A dispatcher delivering the outbox to `subscribers` with the default settings.
@@ -258,10 +272,12 @@ impl ShopBuilder {
                 ids.clone(),
                 location,
             ),
-            customers: CustomerService::new(customers, clock.clone(), ids),
+            customers: CustomerService::new(customers.clone(), clock.clone(), ids.clone()),
             inventory: InventoryService::new(inventory),
             outbox,
+            customer_repository: customers,
             clock,
+            ids,
         })
     }
 }
