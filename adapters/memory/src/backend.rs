@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use shopkit_core::ports::{Clock, EventSubscriber, IdGenerator};
+use shopkit_core::ports::{Clock, EventSubscriber, IdGenerator, Readiness, StoreError};
 use shopkit_core::services::subscribers::{
     AnalyticsSubscriber, CrmSubscriber, LedgerSubscriber, NotificationSubscriber,
     RecommenderSubscriber,
@@ -143,6 +143,11 @@ impl InMemory {
         self.shop_builder().build()
     }
 
+    /// The readiness checks of these adapters: one, always ready (memory cannot be down).
+    pub fn readiness(&self) -> Vec<Arc<dyn Readiness>> {
+        vec![Arc::new(MemoryReadiness)]
+    }
+
     /// The standard event subscribers over these adapters: notifications (signed
     /// `shop_name`), ledger, CRM, analytics and recommendations.
     pub fn subscribers(&self, shop_name: &str) -> Vec<Arc<dyn EventSubscriber>> {
@@ -157,5 +162,20 @@ impl InMemory {
             Arc::new(AnalyticsSubscriber::new(self.analytics.clone())),
             Arc::new(RecommenderSubscriber::new(self.recommender.clone(), self.products.clone())),
         ]
+    }
+}
+
+/// The memory backend's readiness: always ready.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemoryReadiness;
+
+#[async_trait::async_trait]
+impl Readiness for MemoryReadiness {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 }

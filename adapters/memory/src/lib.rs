@@ -40,7 +40,7 @@ mod payments;
 mod recommender;
 mod search;
 
-pub use backend::InMemory;
+pub use backend::{InMemory, MemoryReadiness};
 pub use cache::MemoryCache;
 pub use carts::MemoryCarts;
 pub use catalog::MemoryProducts;
