@@ -375,7 +375,7 @@ pub fn quote(rules: &PricingRules, request: &QuoteRequest<'_>) -> Result<Quote, 
     // 4. Shipping.
     let shipping = match request.shipping_method {
         Some(method) if !request.lines.is_empty() => {
-            let rate = rules.shipping.rate_for(method, request.ship_to)?;
+            let rate = rules.shipping.rate_for(method, request.ship_to, request.currency)?;
             let weight_grams = request.lines.iter().fold(0u64, |w, l| {
                 w.saturating_add(u64::from(l.weight_grams).saturating_mul(u64::from(l.quantity)))
             });

@@ -246,15 +246,22 @@ impl ShippingTable {
     /// [`PricingError::UnknownShippingMethod`] when no rate has the method;
     /// [`PricingError::ShippingUnavailable`] when none of its rates serves `region` (or
     /// `region` is `None` and every rate is limited to some regions).
+    ///
+    /// Only rates priced in `currency` are candidates: a shop lists one rate per currency it
+    /// sells in (`standard` at 4.99 USD and at 4.49 EUR), and a cart pays in its own.
     pub fn rate_for(
         &self,
         method: &ShippingMethodId,
         region: Option<&RegionCode>,
+        currency: Currency,
     ) -> Result<&ShippingRate, PricingError> {
         let mut known = false;
         let mut best: Option<(usize, &ShippingRate)> = None;
         for rate in self.rates.iter().filter(|r| &r.method == method) {
             known = true;
+            if rate.currency() != currency {
+                continue;
+            }
             if let Some(s) = rate.specificity(region)
                 && best.is_none_or(|(b, _)| s > b)
             {
@@ -355,14 +362,16 @@ mod tests {
         };
         let price_to = |r: Option<&str>| {
             let r = r.map(region);
-            table.rate_for(&method("standard"), r.as_ref()).and_then(|rate| rate.charge(0, &usd(0)))
+            table
+                .rate_for(&method("standard"), r.as_ref(), Currency::USD)
+                .and_then(|rate| rate.charge(0, &usd(0)))
         };
         assert_eq!(price_to(Some("US-NY")), Ok(usd(10_00)));
         assert_eq!(price_to(Some("US-HI")), Ok(usd(15_00)));
         assert_eq!(price_to(Some("FR")), Ok(usd(30_00)));
         assert_eq!(price_to(None), Ok(usd(30_00)));
         assert!(matches!(
-            table.rate_for(&method("express"), None),
+            table.rate_for(&method("express"), None, Currency::USD),
             Err(PricingError::UnknownShippingMethod { .. })
         ));
     }
@@ -377,14 +386,31 @@ mod tests {
             ],
         };
         assert_eq!(
-            table.rate_for(&method("local"), Some(&region("FR"))),
+            table.rate_for(&method("local"), Some(&region("FR")), Currency::EUR),
             Err(PricingError::ShippingUnavailable {
                 method: method("local"),
                 region: Some(region("FR"))
             })
         );
-        assert!(table.rate_for(&method("local"), None).is_err());
-        let err = table.rate_for(&method("local"), None).unwrap_err();
+        assert!(table.rate_for(&method("local"), None, Currency::EUR).is_err());
+        let err = table.rate_for(&method("local"), None, Currency::EUR).unwrap_err();
         assert!(err.to_string().contains("an unknown address"), "{err}");
+    }
+
+    #[test]
+    fn a_rate_applies_only_to_carts_in_its_currency() {
+        let standard = |price| {
+            ShippingRate::new(method("standard"), "Standard", ShippingPrice::Flat(price)).unwrap()
+        };
+        let table = ShippingTable { rates: vec![standard(usd(4_99)), standard(eur(4_49))] };
+        let de = region("DE");
+        let eur_rate = table.rate_for(&method("standard"), Some(&de), Currency::EUR).unwrap();
+        assert_eq!(eur_rate.currency(), Currency::EUR);
+        let usd_rate = table.rate_for(&method("standard"), Some(&de), Currency::USD).unwrap();
+        assert_eq!(usd_rate.currency(), Currency::USD);
+        assert!(matches!(
+            table.rate_for(&method("standard"), Some(&de), Currency::JPY),
+            Err(PricingError::ShippingUnavailable { .. })
+        ));
     }
 }

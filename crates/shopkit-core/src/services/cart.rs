@@ -296,8 +296,10 @@ impl CartService {
             address.validate()?;
         }
         if let Some(method) = &delivery.method {
+            let currency = self.get(id, access).await?.currency();
             let rules = self.pricer.rules().await?;
-            rules.shipping.rate_for(method, delivery.address.as_ref().map(|a| &a.region))?;
+            let region = delivery.address.as_ref().map(|a| &a.region);
+            rules.shipping.rate_for(method, region, currency)?;
         }
         self.change(id, access, |cart, now| {
             Ok(cart.set_delivery(
