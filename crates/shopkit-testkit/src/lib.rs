@@ -74,6 +74,7 @@
 //! capture) and passes; with `CI=true` it fails instead, so CI never goes green without
 //! having talked to the service. [`require_service`] does the check for hand-written tests.
 
+pub mod accounts;
 pub mod cache;
 pub mod carts;
 pub mod checkout;
@@ -103,6 +104,7 @@ mod tests {
     /// Each port module and the macro that must name every one of its contracts.
     const SUITES: &[(&str, &str, &str)] = &[
         ("products", include_str!("products.rs"), "products_contracts"),
+        ("accounts", include_str!("accounts.rs"), "accounts_contracts"),
         ("carts", include_str!("carts.rs"), "carts_contracts"),
         ("orders", include_str!("orders.rs"), "orders_contracts"),
         ("outbox", include_str!("outbox.rs"), "outbox_contracts"),

@@ -448,3 +448,29 @@ macro_rules! checkout_contracts {
         }
     };
 }
+
+/// Runs every [`accounts`](crate::accounts) contract. The factory returns
+/// `(Arc<dyn IdentityProvider>, RefreshExpiry)`: a provider and how to outlive its refresh
+/// tokens.
+#[macro_export]
+macro_rules! accounts_contracts {
+    ($($factory:tt)+) => {
+        $crate::__contract_tests! {
+            module = accounts,
+            subject = (provider, expiry),
+            contracts = [
+                a_created_account_signs_in_with_its_password(provider),
+                the_access_token_verifies_to_the_accounts_principal(provider),
+                an_email_with_an_account_is_taken_in_any_letter_case(provider),
+                sign_in_ignores_the_letter_case_of_the_email(provider),
+                a_wrong_password_and_an_unknown_email_are_alike_invalid_credentials(provider),
+                refresh_rotates_the_refresh_token(provider),
+                reusing_a_refresh_token_ends_its_session_family(provider),
+                concurrent_refreshes_of_one_token_have_one_winner(provider),
+                sign_out_ends_the_session(provider),
+                an_expired_refresh_token_ends_the_session(provider, expiry),
+            ],
+            factory = [$($factory)+]
+        }
+    };
+}

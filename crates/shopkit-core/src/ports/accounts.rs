@@ -110,7 +110,7 @@ pub enum AccountError {
 ///   password; the access token it returns MUST verify (`verify`) to a principal with the
 ///   account's customer id and roles.
 /// - `refresh` MUST accept a refresh token once (rotation): a second use is `SessionEnded`
-///   (and SHOULD end the whole session family, as a replay signals theft).
+///   and MUST end the whole session family (a replay signals a stolen token).
 /// - `sign_out` ends the session of a refresh token; unknown tokens are not an error.
 #[async_trait]
 pub trait IdentityProvider: IdentityVerifier {
