@@ -15,8 +15,10 @@
 //!     [`promotions`], [`cache`] (with a [`TimeControl`]);
 //!   - the world: [`payments`] ([`payments::PaymentMethods`] that succeed and decline),
 //!     [`notifier`] ([`notifier::NotifierCases`]), [`media`] ([`media::MediaLimits`]),
-//!     [`search`], [`recommender`], [`identity`] ([`identity::TestTokens`]);
+//!     [`search`], [`recommender`], [`identity`] ([`identity::TestTokens`]),
+//!     [`accounts`] (an `IdentityProvider`, with [`accounts::RefreshExpiry`]);
 //!   - the system: [`ids`] (the `IdGenerator`);
+//!   - flows across ports: [`checkout`] (the saga over a [`checkout::CheckoutWorld`]);
 //! - [`fixtures`]: builders of valid domain values (products with variants and prices,
 //!   carts, customers, orders placed through `Order::place` with reconciling totals, event
 //!   envelopes, reservation requests) and the fixed instant [`fixtures::t0`];
