@@ -30,6 +30,7 @@ pub mod checkout;
 pub mod customers;
 pub mod dispatcher;
 pub mod error;
+pub mod error_code;
 pub mod events;
 pub mod inventory;
 pub mod media;
@@ -56,6 +57,7 @@ pub use checkout::{
 pub use customers::{CustomerService, ProfileUpdate, Registration};
 pub use dispatcher::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::ShopError;
+pub use error_code::ErrorCode;
 pub use events::EventLogService;
 pub use inventory::InventoryService;
 pub use media::MediaService;
