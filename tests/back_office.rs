@@ -165,3 +165,36 @@ async fn media_urls_are_presigned_or_from_the_cdn_and_uploads_are_admin_only() {
     let service = MediaService::new(cdn, Duration::hours(1));
     assert_eq!(service.url(&media).await.unwrap(), "https://cdn.example.com/products/p1/front.jpg");
 }
+
+#[tokio::test]
+async fn shoppers_see_in_stock_low_stock_and_backorder_not_raw_counts() {
+    use shopkit::core::ids::LocationId;
+    use shopkit::core::inventory::BackorderPolicy;
+    let backend = InMemory::new();
+    let shop = backend.shop().unwrap();
+    let skus: Vec<Sku> = ["PLENTY", "FEW", "NONE", "LATER", "UNTRACKED"]
+        .iter()
+        .map(|s| Sku::new(s).unwrap())
+        .collect();
+    let main = LocationId::main();
+    shop.inventory().set_stock(&skus[0], &main, 50, BackorderPolicy::Deny).await.unwrap();
+    shop.inventory().set_stock(&skus[1], &main, 3, BackorderPolicy::Deny).await.unwrap();
+    shop.inventory().set_stock(&skus[2], &main, 0, BackorderPolicy::Deny).await.unwrap();
+    shop.inventory()
+        .set_stock(&skus[3], &main, 0, BackorderPolicy::Allow { limit: Some(10) })
+        .await
+        .unwrap();
+    let a = shop.inventory().availability(&skus).await.unwrap();
+    let view: Vec<(bool, bool, Option<u32>)> =
+        a.iter().map(|a| (a.in_stock, a.backorder, a.low_stock)).collect();
+    assert_eq!(
+        view,
+        vec![
+            (true, false, None),
+            (true, false, Some(3)),
+            (false, false, None),
+            (true, true, None),
+            (false, false, None)
+        ]
+    );
+}

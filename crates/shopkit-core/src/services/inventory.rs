@@ -65,6 +65,32 @@ impl InventoryService {
         Ok(self.inventory.levels(skus).await?)
     }
 
+    /// What a shopper may know of stock: per SKU, whether it can be bought now and, when
+    /// stock is low (5 or fewer), how many are left. SKUs without a stock record are not
+    /// purchasable. Locations add up.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn availability(&self, skus: &[Sku]) -> Result<Vec<Availability>, ShopError> {
+        let levels = self.inventory.levels(skus).await?;
+        Ok(skus
+            .iter()
+            .map(|sku| {
+                let mine: Vec<&StockLevel> = levels.iter().filter(|l| &l.sku == sku).collect();
+                let reservable =
+                    mine.iter().map(|l| l.reservable()).fold(0i64, i64::saturating_add);
+                let backorder = mine.iter().any(|l| l.available() <= 0 && l.reservable() > 0);
+                Availability {
+                    sku: sku.clone(),
+                    in_stock: reservable > 0,
+                    backorder,
+                    low_stock: (reservable > 0 && reservable <= LOW_STOCK && !backorder)
+                        .then_some(reservable as u32),
+                }
+            })
+            .collect())
+    }
+
     /// Active reservations holding `sku`.
     ///
     /// # Errors
@@ -104,4 +130,20 @@ pub(crate) async fn give_back(
             tracing::error!(%sku, %location, quantity, error = %e, "stock not given back; correct it by hand");
         }
     }
+}
+
+/// At or below this many units, a shopper is told how many are left.
+const LOW_STOCK: i64 = 5;
+
+/// A SKU's availability as a storefront shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Availability {
+    /// The SKU.
+    pub sku: Sku,
+    /// Whether it can be added and bought now.
+    pub in_stock: bool,
+    /// Whether it sells on backorder (out of stock, but allowed).
+    pub backorder: bool,
+    /// Units left, when few.
+    pub low_stock: Option<u32>,
 }

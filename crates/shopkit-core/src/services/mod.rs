@@ -59,7 +59,7 @@ pub use dispatcher::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::ShopError;
 pub use error_code::ErrorCode;
 pub use events::EventLogService;
-pub use inventory::InventoryService;
+pub use inventory::{Availability, InventoryService};
 pub use media::MediaService;
 pub use orders::{OrderListing, OrderService, ShipLines, ShipmentRequest};
 pub use promotions::PromotionService;
