@@ -10,10 +10,19 @@
 //! - [`seed`]: [`seed_demo`], a deterministic demo catalog (products, stock, promotions,
 //!   tax and shipping) written through the services.
 //!
-//! The HTTP wiring and `main` come with the HTTP crate.
+//! - [`wiring`]: one composition function per profile ([`wiring::embedded`]) from the
+//!   configuration to the ports, services and HTTP state.
+//! - [`app`]: [`start`] serves a [`wiring::Wiring`] with its workers (outbox delivery,
+//!   reservation expiry, abandoned carts); [`RunningShop::shutdown`] stops gracefully.
+//! - `main.rs`: flags, logs, signals.
 
+pub mod app;
 pub mod config;
 pub mod seed;
+pub mod subscribers;
+pub mod wiring;
 
-pub use config::{Cli, Command, ConfigError, Profile, Secret, ShopConfig};
+pub use app::{RunningShop, start};
+pub use config::{Cli, Command, ConfigError, LogFormat, Profile, Secret, ShopConfig};
 pub use seed::{SeedReport, seed_demo};
+pub use wiring::{StartError, Wiring};
