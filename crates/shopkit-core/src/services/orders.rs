@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::events::{DomainEvent, EventEnvelope};
 use crate::ids::{CustomerId, EventId, LineId, LocationId, OrderId, RefundId, ShipmentId, Sku};
-use crate::orders::{Order, OrderStatus, Tracking};
+use crate::orders::{Order, OrderError, OrderStatus, Tracking};
 use crate::ports::{
     Clock, Cursor, IdGenerator, InventoryStore, OrderQuery, OrderRepository, Page, PaymentGateway,
     StoreError,
@@ -299,8 +299,14 @@ impl OrderService {
         match order.status() {
             OrderStatus::Cancelled => return Ok(order),
             OrderStatus::Placed => {}
-            _ if !caller.is_admin() => {
-                return Err(ShopError::Forbidden { action: "cancel an order after payment" });
+            // A customer may cancel only before payment; after it, the shop decides.
+            status if !caller.is_admin() => {
+                return Err(OrderError::IllegalTransition {
+                    order: id,
+                    status: status.as_str(),
+                    action: "cancel once paid (ask the shop to cancel it)",
+                }
+                .into());
             }
             _ => {}
         }
@@ -482,7 +488,10 @@ mod tests {
             .cancel(&Caller::Customer(ann()), order.id(), "too late".into())
             .await
             .unwrap_err();
-        assert!(matches!(refused, ShopError::Forbidden { .. }));
+        assert!(
+            matches!(refused, ShopError::Order(OrderError::IllegalTransition { .. })),
+            "{refused:?}"
+        );
         let cancelled = orders
             .cancel(&Caller::Admin, order.id(), "out of stock in the warehouse".into())
             .await

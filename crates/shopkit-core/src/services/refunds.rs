@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::ids::{LocationId, OrderId, RefundId, Sku};
+use crate::ids::{IdempotencyKey, LocationId, OrderId, RefundId, Sku};
 use crate::orders::{Order, Refund, RefundError, RefundRequest, RefundStatus};
 use crate::ports::{
     Clock, IdGenerator, InventoryStore, OrderRepository, PaymentError, PaymentGateway,
@@ -65,6 +65,33 @@ impl RefundService {
         let (order, _) = self
             .writer
             .change(OrderRef::Id(order), caller, |o, now| {
+                Ok(Some(o.request_refund(id, request.clone(), now)?))
+            })
+            .await?;
+        refund_of(&order, id)
+    }
+
+    /// Requests a refund once per client idempotency key: the refund id is derived from
+    /// the order and the key, so a retry (even after the HTTP layer's idempotency record
+    /// lapsed, or after a crash) finds the refund the first attempt wrote instead of
+    /// requesting a second one.
+    ///
+    /// # Errors
+    /// As [`RefundService::request`].
+    pub async fn request_once(
+        &self,
+        caller: &Caller,
+        order: OrderId,
+        request: RefundRequest,
+        key: &IdempotencyKey,
+    ) -> Result<Refund, ShopError> {
+        let id = RefundId::from_uuid(keys::derive(&["refund", &order.to_string(), key.as_str()]));
+        let (order, _) = self
+            .writer
+            .change(OrderRef::Id(order), caller, |o, now| {
+                if o.refund(id).is_some() {
+                    return Ok(None); // the first attempt wrote it
+                }
                 Ok(Some(o.request_refund(id, request.clone(), now)?))
             })
             .await?;

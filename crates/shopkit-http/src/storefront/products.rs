@@ -1,5 +1,7 @@
 //! Catalog reads: `GET /products`, `GET /products/{product}`, `GET /categories`.
 //! Public (no auth) and cacheable ([`CatalogCache`]): the URL is the whole cache key.
+//! Products come with the availability of each SKU (in stock, backorder, "only N left"),
+//! never stock counts.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -10,17 +12,18 @@ use futures::future::{join_all, try_join_all};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use shopkit_core::catalog::{AttributeName, Product};
-use shopkit_core::ids::{CategoryId, ProductId, Slug};
+use shopkit_core::ids::{CategoryId, ProductId, Sku, Slug};
 use shopkit_core::money::Currency;
 use shopkit_core::ports::{Page, SearchQuery, SearchSort};
-use shopkit_core::services::{ProductListing, ShopError, Visibility};
+use shopkit_core::services::{Availability, ProductListing, ShopError, Visibility};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::catalog_cache::CatalogCache;
 use crate::dto::{
-    CategoryDto, PageDto, PageLimit, ProblemDto, ProductDto, ProductView, cursor, parse_currency,
+    CategoryDto, PageDto, PageLimit, ProblemDto, ProductView, StorefrontProductDto, cursor,
+    parse_currency,
 };
 use crate::error::{ApiError, ProblemCode};
 use crate::extract::{ApiPath, ApiQuery};
@@ -96,14 +99,14 @@ pub struct CurrencyQuery {
     pub currency: Option<String>,
 }
 
-fn currency(raw: Option<&str>) -> Result<Option<Currency>, ApiError> {
+pub(crate) fn currency(raw: Option<&str>) -> Result<Option<Currency>, ApiError> {
     raw.map(|c| {
         parse_currency(c, "currency").map_err(|e| ApiError::invalid_query("currency", e.detail()))
     })
     .transpose()
 }
 
-fn price(raw: Option<&str>, field: &str) -> Result<Option<Decimal>, ApiError> {
+pub(crate) fn price(raw: Option<&str>, field: &str) -> Result<Option<Decimal>, ApiError> {
     raw.map(|p| match Decimal::from_str(p) {
         Ok(d) if !d.is_sign_negative() => Ok(d),
         _ => Err(ApiError::invalid_query(field, format!("{field} must be a decimal of 0 or more"))),
@@ -111,7 +114,9 @@ fn price(raw: Option<&str>, field: &str) -> Result<Option<Decimal>, ApiError> {
     .transpose()
 }
 
-fn attribute_filters(raw: Option<&str>) -> Result<Vec<(AttributeName, String)>, ApiError> {
+pub(crate) fn attribute_filters(
+    raw: Option<&str>,
+) -> Result<Vec<(AttributeName, String)>, ApiError> {
     let Some(raw) = raw.filter(|r| !r.is_empty()) else {
         return Ok(Vec::new());
     };
@@ -127,39 +132,90 @@ fn attribute_filters(raw: Option<&str>) -> Result<Vec<(AttributeName, String)>, 
         .collect()
 }
 
-/// Everything a product response needs besides the product: media URLs and stock.
-/// A stock outage degrades to `in_stock: null`; a missing media URL to `url: null`.
-pub(crate) async fn product_view(
+/// What a storefront product response needs besides the product: media URLs and what the
+/// shopper may know of stock ([`InventoryService::availability`], never back-office
+/// levels).
+///
+/// [`InventoryService::availability`]: shopkit_core::services::InventoryService::availability
+#[derive(Debug)]
+pub(crate) struct ShopperView {
+    /// Currency, media URLs, and `stock` as 1 (can be bought now) or 0 per SKU: the
+    /// storefront never learns stock counts, and [`ProductView`] only tells `in_stock`.
+    pub(crate) view: ProductView,
+    /// Availability by SKU; `None` when stock could not be checked.
+    pub(crate) availability: Option<HashMap<Sku, Availability>>,
+}
+
+impl ShopperView {
+    /// `product` as the storefront shows it.
+    pub(crate) fn product(&self, product: &Product) -> StorefrontProductDto {
+        StorefrontProductDto::new(product, &self.view, self.availability.as_ref())
+    }
+}
+
+/// Gathers the media URLs and availability of `products` through the services. A stock
+/// outage degrades to unknown availability (`null`); a missing media URL to `url: null`.
+pub(crate) async fn shopper_view(
     state: &AppState,
     products: &[Product],
     currency: Option<Currency>,
-) -> ProductView {
+) -> ShopperView {
     let media = products.iter().flat_map(|p| p.media.iter());
     let urls = join_all(
         media.map(|m| async move { state.media().url(m).await.map(|url| (m.key.clone(), url)) }),
     )
     .await;
-    let skus: Vec<_> =
+    let skus: Vec<Sku> =
         products.iter().flat_map(|p| p.variants.iter().map(|v| v.sku.clone())).collect();
-    let stock = if skus.is_empty() {
+    let availability = if skus.is_empty() {
         Some(HashMap::new())
     } else {
-        match state.shop().inventory().levels(&skus).await {
-            Ok(levels) => {
-                let mut by_sku = HashMap::new();
-                for level in levels {
-                    let units: &mut i64 = by_sku.entry(level.sku.clone()).or_default();
-                    *units = units.saturating_add(level.reservable());
-                }
-                Some(by_sku)
-            }
+        match state.shop().inventory().availability(&skus).await {
+            Ok(found) => Some(found.into_iter().map(|a| (a.sku.clone(), a)).collect()),
             Err(e) => {
-                tracing::warn!(error = %e, "stock unknown for a catalog read");
+                tracing::warn!(error = %e, "availability unknown for a catalog read");
                 None
             }
         }
     };
-    ProductView { currency, media_urls: urls.into_iter().flatten().collect(), stock }
+    let stock = availability.as_ref().map(|known: &HashMap<Sku, Availability>| {
+        known.iter().map(|(sku, a)| (sku.clone(), i64::from(a.in_stock))).collect()
+    });
+    ShopperView {
+        view: ProductView { currency, media_urls: urls.into_iter().flatten().collect(), stock },
+        availability,
+    }
+}
+
+/// Everything a product response needs besides the product: media URLs and whether each
+/// SKU can be bought now (see [`shopper_view`]).
+pub(crate) async fn product_view(
+    state: &AppState,
+    products: &[Product],
+    currency: Option<Currency>,
+) -> ProductView {
+    shopper_view(state, products, currency).await.view
+}
+
+/// The products of search or recommendation hits that are on sale now, in hit order. A hit
+/// the catalog no longer shows (unpublished since it was indexed) is skipped.
+///
+/// # Errors
+/// The catalog's storage errors.
+pub(crate) async fn on_sale(
+    state: &AppState,
+    hits: &[ProductId],
+) -> Result<Vec<Product>, ApiError> {
+    let catalog = state.shop().catalog();
+    let found = try_join_all(hits.iter().map(|id| async move {
+        match catalog.product(*id, Visibility::Storefront).await {
+            Ok(product) => Ok(Some(product)),
+            Err(ShopError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }))
+    .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// Lists products on sale.
@@ -169,7 +225,7 @@ pub(crate) async fn product_view(
     tag = "catalog",
     params(ProductListQuery),
     responses(
-        (status = 200, description = "A page of products", body = PageDto<ProductDto>, headers(
+        (status = 200, description = "A page of products", body = PageDto<StorefrontProductDto>, headers(
             ("ETag" = String, description = "Strong validator of the body: send it back as If-None-Match"),
             ("Cache-Control" = String, description = "`public, max-age=N`"),
         )),
@@ -213,25 +269,13 @@ pub async fn list_products(
             limit,
         };
         let results = catalog.search(&search).await?;
-        // A hit the catalog no longer shows (unpublished since it was indexed) is skipped.
-        let found = try_join_all(results.hits.iter().map(|id| async move {
-            match catalog.product(*id, Visibility::Storefront).await {
-                Ok(product) => Ok(Some(product)),
-                Err(ShopError::NotFound { .. }) => Ok(None),
-                Err(e) => Err(e),
-            }
-        }))
-        .await?;
-        Page { items: found.into_iter().flatten().collect(), next_cursor: results.next_cursor }
+        Page { items: on_sale(&state, &results.hits).await?, next_cursor: results.next_cursor }
     } else {
         let listing = ProductListing { category, attributes, status: None, cursor, limit };
         catalog.list(listing, Visibility::Storefront).await?
     };
-    let view = product_view(&state, &page.items, currency).await;
-    let body = PageDto::new(
-        page.items.iter().map(|p| ProductDto::new(p, &view)).collect(),
-        page.next_cursor,
-    );
+    let view = shopper_view(&state, &page.items, currency).await;
+    let body = PageDto::new(page.items.iter().map(|p| view.product(p)).collect(), page.next_cursor);
     Ok(cache.respond(&body))
 }
 
@@ -245,7 +289,7 @@ pub async fn list_products(
         CurrencyQuery,
     ),
     responses(
-        (status = 200, description = "The product", body = ProductDto, headers(
+        (status = 200, description = "The product with the availability of each SKU", body = StorefrontProductDto, headers(
             ("ETag" = String, description = "Strong validator of the body: send it back as If-None-Match"),
             ("Cache-Control" = String, description = "`public, max-age=N`"),
         )),
@@ -272,8 +316,8 @@ pub async fn get_product(
         })?;
         catalog.product_by_slug(&slug, Visibility::Storefront).await?
     };
-    let view = product_view(&state, std::slice::from_ref(&product), currency).await;
-    Ok(cache.respond(&ProductDto::new(&product, &view)))
+    let view = shopper_view(&state, std::slice::from_ref(&product), currency).await;
+    Ok(cache.respond(&view.product(&product)))
 }
 
 /// Every category, by position.

@@ -3,6 +3,16 @@
 
 mod common;
 
+mod admin_auth;
+mod admin_catalog;
+mod admin_customers;
+mod admin_events;
+mod admin_inventory;
+mod admin_media;
+mod admin_orders;
+mod admin_promotions;
+mod admin_refunds;
+mod admin_support;
 mod auth;
 mod catalog;
 mod health;
@@ -12,3 +22,9 @@ mod local_identity;
 mod openapi;
 mod problems;
 mod serve;
+mod storefront_account;
+mod storefront_carts;
+mod storefront_checkout;
+mod storefront_orders;
+mod storefront_search;
+mod storefront_support;

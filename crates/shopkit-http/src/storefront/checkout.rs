@@ -1,0 +1,94 @@
+//! Checkout: `POST /checkout`, through the
+//! [`CheckoutService`](shopkit_core::services::CheckoutService), with a required
+//! `Idempotency-Key`.
+//!
+//! - A retry with the same key and body gets the first `201` back (`Idempotent-Replayed:
+//!   true`), and the service places one order and makes at most one authorization per key
+//!   (the HTTP key is passed on as the checkout's idempotency key).
+//! - A refusal that changed nothing (declined card, out of stock, a coupon that no longer
+//!   applies, a bad cart or field) frees the key, as the checkout itself does: fix the
+//!   problem and retry with the same key or a new one.
+//! - A gateway timeout or outage (`503`) also frees the HTTP key, while the checkout keeps
+//!   its own until its lease ends: retry with the SAME key, the service then resumes and
+//!   never charges twice.
+//!
+//! Guests check out with their cart's `X-Cart-Token`; their orders are not readable
+//! through the API afterwards (no token opens an order): the confirmation goes to
+//! `email`. Signed-in customers find the order under `GET /orders/{order_id}`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::LOCATION;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::carts::is_customer;
+use crate::auth::CartAuth;
+use crate::dto::{OrderDto, PlaceOrderRequest, ProblemDto};
+use crate::error::{ApiError, ProblemCode};
+use crate::idempotency::{IdempotencyKeyHeader, Idempotent};
+use crate::state::AppState;
+
+/// The checkout route.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(checkout))
+}
+
+/// Frees the idempotency key of a refusal that changed nothing (every client error but a
+/// reused key), so the client can correct the request and send it again; a reused key
+/// stays answered the same way.
+pub(crate) fn refusal_frees_key(error: ApiError) -> ApiError {
+    if error.status().is_client_error() && error.code() != ProblemCode::IdempotencyKeyReused {
+        error.retryable(true)
+    } else {
+        error
+    }
+}
+
+/// Places an order from a cart: prices it (the server's quote; nothing the client sends is
+/// a price), reserves the stock, authorizes the payment and closes the cart.
+///
+/// A guest's order cannot be read through the API afterwards (no token opens an order):
+/// the guest gets the confirmation, and later updates, by email. A refusal that changed
+/// nothing (declined card, out of stock...) frees the `Idempotency-Key` for a corrected
+/// retry.
+#[utoipa::path(
+    post,
+    path = "/checkout",
+    tag = "checkout",
+    security(("bearer" = []), ("cart_token" = [])),
+    params(IdempotencyKeyHeader),
+    request_body = PlaceOrderRequest,
+    responses(
+        (status = 201, description = "The order (a signed-in customer's has a `Location`). A retry with the same key replays this response", body = OrderDto),
+        (status = 400, description = "No `Idempotency-Key` (`idempotency_key_required`) or a malformed one (`invalid_header`)", body = ProblemDto, content_type = "application/problem+json"),
+        (status = 402, description = "The payment method was declined (`payment_declined` with `decline_code`): use another one. Nothing was charged and no stock is held", body = ProblemDto, content_type = "application/problem+json"),
+        (status = 404, description = "No cart the caller may use has this id (`not_found`)", body = ProblemDto, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough stock (`out_of_stock` with `sku`, `requested`, `available`), a closed or expired cart (`cart_closed`, `cart_expired`), a promotion used up meanwhile (`promotion_used_up`), or the same key still running (`idempotency_in_progress`, see `Retry-After`)", body = ProblemDto, content_type = "application/problem+json"),
+        (status = 422, description = "An empty cart (`cart_empty`), a coupon that no longer applies (`coupon_rejected`), an unusable payment method (`invalid_payment_method`), a bad field (`validation_failed`), or the key used for another request (`idempotency_key_reused`)", body = ProblemDto, content_type = "application/problem+json"),
+        (status = 503, description = "The payment gateway did not answer (`payment_gateway_unavailable`): retry with the SAME key; you are never charged twice", body = ProblemDto, content_type = "application/problem+json"),
+    )
+)]
+pub async fn checkout(
+    State(state): State<AppState>,
+    CartAuth(access): CartAuth,
+    Idempotent { body, guard }: Idempotent<PlaceOrderRequest>,
+) -> Response {
+    let customer = is_customer(&access);
+    let result = async {
+        let request = body.into_checkout(access, guard.key().clone())?;
+        let order = state.shop().checkout().checkout(request).await?;
+        let dto = OrderDto::from(&order);
+        let mut response = (StatusCode::CREATED, Json(dto)).into_response();
+        if customer {
+            let location = HeaderValue::from_str(&format!("/api/v1/orders/{}", order.id()))
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            response.headers_mut().insert(LOCATION, location);
+        }
+        Ok::<_, ApiError>(response)
+    }
+    .await;
+    guard.finish(result.map_err(refusal_frees_key)).await
+}
