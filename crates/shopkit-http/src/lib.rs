@@ -103,7 +103,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (api, health, doc) = documented();
     let config = state.config().clone();
-    let api = middleware::api_layers(api, &config).with_state(state.clone());
+    let shared_limiter = state.rate_limiter().cloned();
+    let api = middleware::api_layers(api, &config, shared_limiter).with_state(state.clone());
     let app = Router::new()
         .merge(api)
         .merge(health.with_state(state))

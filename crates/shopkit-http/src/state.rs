@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use shopkit_core::ports::{Clock, IdempotencyStore, IdentityProvider, IdentityVerifier, Readiness};
+use shopkit_core::ports::{
+    Clock, IdempotencyStore, IdentityProvider, IdentityVerifier, RateLimiter, Readiness,
+};
 use shopkit_core::services::{
     AccountService, EventLogService, MediaService, PromotionService, RecommendationService, Shop,
 };
@@ -29,6 +31,7 @@ struct Inner {
     verifier: Arc<dyn IdentityVerifier>,
     idempotency: Arc<dyn IdempotencyStore>,
     readiness: Vec<Arc<dyn Readiness>>,
+    rate_limiter: Option<Arc<dyn RateLimiter>>,
     clock: Arc<dyn Clock>,
     config: HttpConfig,
 }
@@ -81,7 +84,13 @@ impl AppState {
     pub fn idempotency(&self) -> &Arc<dyn IdempotencyStore> {
         &self.inner.idempotency
     }
-    /// What `/readyz` checks.
+    /// The rate limiter shared by every instance (Redis), when one was given; otherwise
+    /// each instance limits on its own.
+    pub fn rate_limiter(&self) -> Option<&Arc<dyn RateLimiter>> {
+        self.inner.rate_limiter.as_ref()
+    }
+
+    /// The readiness checks `/readyz` runs.
     pub fn readiness(&self) -> &[Arc<dyn Readiness>] {
         &self.inner.readiness
     }
@@ -157,6 +166,7 @@ pub struct AppStateBuilder {
     idempotency: Option<Arc<dyn IdempotencyStore>>,
     clock: Option<Arc<dyn Clock>>,
     readiness: Vec<Arc<dyn Readiness>>,
+    rate_limiter: Option<Arc<dyn RateLimiter>>,
     config: HttpConfig,
 }
 
@@ -244,6 +254,14 @@ impl AppStateBuilder {
         self
     }
 
+    /// A rate limiter shared by every instance of the shop (e.g. `shopkit-redis`'s), used
+    /// with the configured quota instead of the in-process limiter.
+    #[must_use]
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
     /// The HTTP settings (default: [`HttpConfig::default`]).
     #[must_use]
     pub fn config(mut self, config: HttpConfig) -> Self {
@@ -281,6 +299,7 @@ impl AppStateBuilder {
                 verifier,
                 idempotency,
                 readiness: self.readiness,
+                rate_limiter: self.rate_limiter,
                 clock,
                 config: self.config,
             }),

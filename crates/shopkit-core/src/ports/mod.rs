@@ -22,6 +22,7 @@ mod notifier;
 mod orders;
 mod payments;
 mod pricing;
+mod rate_limit;
 mod recommender;
 mod search;
 mod system;
@@ -48,6 +49,7 @@ pub use payments::{
     RefundReceipt,
 };
 pub use pricing::{PricingSettings, PromotionRepository, RedeemError};
+pub use rate_limit::{Quota, RateDecision, RateLimiter};
 pub use recommender::{Interaction, InteractionKind, Recommender};
 pub use search::{
     Facet, FacetCount, SearchDocument, SearchError, SearchIndex, SearchQuery, SearchResults,

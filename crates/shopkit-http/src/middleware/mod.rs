@@ -15,6 +15,8 @@ pub(crate) mod problems;
 pub(crate) mod rate_limit;
 pub mod request_id;
 
+use std::sync::Arc;
+
 use std::time::Duration;
 
 use axum::Router;
@@ -37,14 +39,18 @@ use crate::idempotency::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 use request_id::X_REQUEST_ID;
 
 /// Applies the inner layers (timeout, body limit, rate limit) to the API routes.
-pub(crate) fn api_layers<S>(router: Router<S>, config: &HttpConfig) -> Router<S>
+pub(crate) fn api_layers<S>(
+    router: Router<S>,
+    config: &HttpConfig,
+    shared: Option<Arc<dyn shopkit_core::ports::RateLimiter>>,
+) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     let router = router
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(from_fn_with_state(config.request_timeout, timeout));
-    match rate_limit::RateLimiter::from_config(config) {
+    match rate_limit::RateLimiter::from_config(config, shared) {
         Some(limiter) => router.layer(from_fn_with_state(limiter, rate_limit::rate_limit)),
         None => router,
     }
@@ -178,7 +184,7 @@ mod tests {
                 "done"
             }),
         );
-        let router = outer_layers(api_layers(slow, &config), &config);
+        let router = outer_layers(api_layers(slow, &config, None), &config);
 
         let (status, problem, _) = call(router, "/slow").await;
 
@@ -198,7 +204,7 @@ mod tests {
                 "unreachable"
             }),
         );
-        let router = outer_layers(api_layers(boom, &config), &config);
+        let router = outer_layers(api_layers(boom, &config, None), &config);
 
         let (status, problem, id) = call(router, "/boom").await;
 

@@ -20,6 +20,8 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use shopkit_core::ports;
+
 use crate::config::HttpConfig;
 use crate::error::{ApiError, ProblemCode};
 
@@ -29,6 +31,8 @@ const SWEEP_EVERY: u64 = 4096;
 /// The shared limiter of one router.
 pub(crate) struct RateLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// A limiter shared by every instance (Redis) and its quota; when set, it decides.
+    shared: Option<(Arc<dyn ports::RateLimiter>, ports::Quota)>,
     clock: DefaultClock,
     trusted_hops: usize,
     checks: AtomicU64,
@@ -36,11 +40,16 @@ pub(crate) struct RateLimiter {
 
 impl RateLimiter {
     /// The limiter the settings ask for; `None` when rate limiting is off.
-    pub(crate) fn from_config(config: &HttpConfig) -> Option<Arc<Self>> {
+    pub(crate) fn from_config(
+        config: &HttpConfig,
+        shared: Option<Arc<dyn ports::RateLimiter>>,
+    ) -> Option<Arc<Self>> {
         let rate = NonZeroU32::new(config.rate_limit_per_second)?;
         let burst = NonZeroU32::new(config.rate_limit_burst).unwrap_or(rate);
+        let quota = ports::Quota::per_second(rate).allow_burst(burst);
         Some(Arc::new(RateLimiter {
             limiter: DefaultKeyedRateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            shared: shared.map(|limiter| (limiter, quota)),
             clock: DefaultClock::default(),
             trusted_hops: config.trusted_proxy_hops,
             checks: AtomicU64::new(0),
@@ -107,7 +116,15 @@ pub(crate) async fn rate_limit(
     req: Request,
     next: Next,
 ) -> Response {
-    match limiter.check(client(&req, limiter.trusted_hops)) {
+    let ip = client(&req, limiter.trusted_hops);
+    let verdict = match &limiter.shared {
+        Some((shared, quota)) => match shared.check(&format!("http:{ip}"), *quota).await {
+            ports::RateDecision::Allowed => Ok(()),
+            ports::RateDecision::Limited { retry_after } => Err(retry_after),
+        },
+        None => limiter.check(ip),
+    };
+    match verdict {
         Ok(()) => next.run(req).await,
         Err(wait) => {
             let seconds = retry_after_seconds(wait);
@@ -148,7 +165,7 @@ mod tests {
     fn a_client_over_its_burst_is_told_how_long_to_wait() {
         let config =
             HttpConfig { rate_limit_per_second: 1, rate_limit_burst: 2, ..HttpConfig::default() };
-        let limiter = RateLimiter::from_config(&config).unwrap();
+        let limiter = RateLimiter::from_config(&config, None).unwrap();
         let ann: IpAddr = "192.0.2.1".parse().unwrap();
         let bob: IpAddr = "192.0.2.2".parse().unwrap();
 
@@ -163,6 +180,55 @@ mod tests {
     #[test]
     fn a_zero_rate_turns_the_limit_off() {
         let config = HttpConfig { rate_limit_per_second: 0, ..HttpConfig::default() };
-        assert!(RateLimiter::from_config(&config).is_none());
+        assert!(RateLimiter::from_config(&config, None).is_none());
+    }
+
+    /// A shared limiter that allows `allow` requests in all, then limits; records keys.
+    struct Shared {
+        allow: usize,
+        seen: std::sync::Mutex<Vec<(String, ports::Quota)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl ports::RateLimiter for Shared {
+        async fn check(&self, key: &str, quota: ports::Quota) -> ports::RateDecision {
+            let mut seen = self.seen.lock().unwrap();
+            seen.push((key.to_owned(), quota));
+            if seen.len() <= self.allow {
+                ports::RateDecision::Allowed
+            } else {
+                ports::RateDecision::Limited { retry_after: Duration::from_millis(2500) }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_shared_limiter_decides_with_the_configured_quota_instead_of_the_local_one() {
+        use axum::Router;
+        use axum::body::Body;
+        use axum::middleware::from_fn_with_state;
+        use axum::routing::get;
+        use tower::ServiceExt;
+
+        let shared = Arc::new(Shared { allow: 1, seen: std::sync::Mutex::new(Vec::new()) });
+        // The local quota would allow 100 at once: only the shared one can refuse.
+        let config =
+            HttpConfig { rate_limit_per_second: 5, rate_limit_burst: 100, ..HttpConfig::default() };
+        let limiter = RateLimiter::from_config(&config, Some(shared.clone())).unwrap();
+        let app = Router::new()
+            .route("/", get(|| async { "ok" }))
+            .layer(from_fn_with_state(limiter, rate_limit));
+        let request = || Request::builder().uri("/").body(Body::empty()).unwrap();
+
+        let first = app.clone().oneshot(request()).await.unwrap();
+        let second = app.oneshot(request()).await.unwrap();
+
+        assert_eq!(first.status(), 200);
+        assert_eq!(second.status(), 429);
+        assert_eq!(second.headers()["retry-after"], "3", "2.5 s rounds up");
+        let seen = shared.seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(seen[0].0.starts_with("http:"), "keyed by client: {}", seen[0].0);
+        assert_eq!((seen[0].1.rate().get(), seen[0].1.burst().get()), (5, 100));
     }
 }
