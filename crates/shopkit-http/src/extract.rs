@@ -85,6 +85,16 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             "the request body is empty: send a JSON document",
         ));
     }
+    // Every request body of this API is a JSON object. serde would also read a struct
+    // from an array of its fields in order (`["SKU-1", 2]`): refuse that encoding rather
+    // than accept a body whose meaning depends on field order.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(e) => json_error(e, "body".to_owned()),
+            Ok(_) => ApiError::validation("body", "the request body must be a JSON object"),
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = match e.path().to_string() {
@@ -159,6 +169,17 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
+
+    #[test]
+    fn a_body_must_be_an_object_not_the_fields_in_an_array() {
+        let err = parse_json::<Line>(br#"["SKU-1", 2]"#).unwrap_err();
+        assert_eq!(err.code(), ProblemCode::ValidationFailed);
+        let err = parse_json::<Line>(b"  42 ").unwrap_err();
+        assert_eq!(err.code(), ProblemCode::ValidationFailed);
+        let err = parse_json::<Line>(b"[1, 2").unwrap_err();
+        assert_eq!(err.code(), ProblemCode::MalformedJson);
+        assert!(parse_json::<Line>(br#" {"sku": "SKU-1", "quantity": 2}"#).is_ok());
+    }
 
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]

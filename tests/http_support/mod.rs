@@ -1,0 +1,548 @@
+//! The HTTP test harness: the real reference shop (`shop::start`, embedded profile) on
+//! `127.0.0.1:0`, driven by a real HTTP client, as `spawn_app()` does in
+//! zero-to-production's `tests/api/helpers.rs`.
+//!
+//! Every test gets its own shop (its own memory backend, port and signing key use), so
+//! tests run in parallel. The shop starts with `--no-seed` and a small fixture catalog
+//! created through the admin API ([`FIXTURE`]), a rate limit high enough never to
+//! interfere, and a known JWT signing key ([`JWT_SIGNING_KEY`]) so the security tests can
+//! mint tokens the shop would issue (expired ones included).
+//!
+//! Helpers panic with the response body when the shop refuses a step that is only
+//! arrangement; the behaviour under test is asserted by the tests themselves.
+
+// Each `tests/http_*.rs` binary uses a different subset of the harness.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use clap::Parser;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use shop::{Cli, RunningShop, ShopConfig};
+use shopkit::memory::{InMemory, SentMessage};
+use tokio::net::TcpListener;
+
+/// The key the test shops sign access tokens with (HS256, at least 32 characters).
+pub const JWT_SIGNING_KEY: &str = "shopkit-http-tests-signing-key-0123456789";
+
+/// The password of every customer the harness signs up.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The request body limit of the test shops (the oversized-body test sends one byte more).
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// The back-office account the shop creates at start.
+pub const ADMIN_EMAIL: &str = "admin@shopkit.local";
+
+/// A product of the fixture catalog.
+#[derive(Clone, Copy, Debug)]
+pub struct FixtureProduct {
+    /// The one variant's SKU.
+    pub sku: &'static str,
+    /// The product title.
+    pub title: &'static str,
+    /// The URL handle.
+    pub slug: &'static str,
+    /// The description (what search finds besides the title).
+    pub description: &'static str,
+    /// The USD price.
+    pub price_usd: &'static str,
+    /// Units on hand at start.
+    pub stock: i64,
+}
+
+/// The catalog every test shop starts with.
+pub const FIXTURE: [FixtureProduct; 3] = [TEE, MUG, CAP];
+
+/// 25.00 USD, 10 units.
+pub const TEE: FixtureProduct = FixtureProduct {
+    sku: "TEE-BLACK-M",
+    title: "Black Tee",
+    slug: "black-tee",
+    description: "A soft organic cotton tee",
+    price_usd: "25.00",
+    stock: 10,
+};
+
+/// 12.50 USD, 20 units.
+pub const MUG: FixtureProduct = FixtureProduct {
+    sku: "MUG-WHITE",
+    title: "White Mug",
+    slug: "white-mug",
+    description: "A stoneware mug for coffee",
+    price_usd: "12.50",
+    stock: 20,
+};
+
+/// 18.00 USD, 5 units.
+pub const CAP: FixtureProduct = FixtureProduct {
+    sku: "CAP-NAVY",
+    title: "Navy Cap",
+    slug: "navy-cap",
+    description: "A cotton cap with a curved brim",
+    price_usd: "18.00",
+    stock: 5,
+};
+
+/// Who makes a request.
+#[derive(Clone, Copy, Debug)]
+pub enum Who<'a> {
+    /// No credentials at all.
+    Anonymous,
+    /// A guest holding a cart's `X-Cart-Token`.
+    Guest(&'a str),
+    /// A signed-in user's access token.
+    Bearer(&'a str),
+}
+
+impl Who<'_> {
+    fn apply(self, request: RequestBuilder) -> RequestBuilder {
+        match self {
+            Who::Anonymous => request,
+            Who::Guest(token) => request.header("x-cart-token", token),
+            Who::Bearer(token) => request.bearer_auth(token),
+        }
+    }
+}
+
+/// A response, read to the end.
+#[derive(Debug)]
+pub struct Reply {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body as text.
+    pub text: String,
+}
+
+impl Reply {
+    async fn read(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("the response body can be read");
+        Reply { status, headers, text }
+    }
+
+    /// A header's value, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {}", self.status, self.text))
+    }
+
+    /// The body of a success, after checking the status is `expected`.
+    pub fn expect(&self, expected: StatusCode) -> Value {
+        assert_eq!(self.status, expected, "unexpected status; body: {}", self.text);
+        self.json()
+    }
+
+    /// The problem document, after checking the status and that it is
+    /// `application/problem+json` whose `status` member agrees.
+    pub fn problem(&self, expected: StatusCode) -> Value {
+        assert_eq!(self.status, expected, "unexpected status; body: {}", self.text);
+        let content_type = self.header("content-type").unwrap_or_default();
+        assert!(
+            content_type.starts_with("application/problem+json"),
+            "a {} answered {content_type:?}, not problem+json: {}",
+            self.status,
+            self.text
+        );
+        let problem = self.json();
+        assert_eq!(problem["status"], expected.as_u16(), "{problem}");
+        assert!(problem["code"].is_string(), "a problem without a code: {problem}");
+        problem
+    }
+
+    /// The problem's `code`, after checking as [`Reply::problem`] does.
+    pub fn code(&self, expected: StatusCode) -> String {
+        self.problem(expected)["code"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// A signed-up customer.
+#[derive(Clone, Debug)]
+pub struct Customer {
+    /// Their id.
+    pub id: String,
+    /// Their email.
+    pub email: String,
+    /// An access token.
+    pub token: String,
+}
+
+/// A guest cart and its secret.
+#[derive(Clone, Debug)]
+pub struct GuestCart {
+    /// The cart id.
+    pub id: String,
+    /// Its `X-Cart-Token`.
+    pub token: String,
+}
+
+impl GuestCart {
+    /// The guest, as a caller.
+    pub fn who(&self) -> Who<'_> {
+        Who::Guest(&self.token)
+    }
+}
+
+/// What a request must not change when it fails: orders, stock, events and payments.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    /// Every order, as the back office sees it.
+    pub orders: Vec<Value>,
+    /// The stock (levels and active reservations) of every fixture SKU.
+    pub stock: Vec<Value>,
+    /// Every event id in the outbox.
+    pub events: Vec<Value>,
+    /// Authorizations the payment gateway received.
+    pub authorizations: usize,
+}
+
+/// A running shop and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// The HTTP client.
+    pub client: reqwest::Client,
+    /// The shop's memory backend: what the fake gateway and notifier recorded.
+    pub memory: InMemory,
+    /// An access token of the demo back-office admin.
+    pub admin_token: String,
+    /// The shop's configuration.
+    pub config: ShopConfig,
+    running: Option<RunningShop>,
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp").field("base_url", &self.base_url).finish_non_exhaustive()
+    }
+}
+
+/// The test shop's configuration: the embedded profile on port 0, no demo catalog, a rate
+/// limit far above anything a test sends, a known signing key.
+pub fn test_config() -> ShopConfig {
+    let body_limit = BODY_LIMIT_BYTES.to_string();
+    let cli = Cli::try_parse_from([
+        "shop",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-seed",
+        "--rate-limit-per-second",
+        "1000000",
+        "--rate-limit-burst",
+        "1000000",
+        "--body-limit-bytes",
+        body_limit.as_str(),
+        "--request-timeout",
+        "30",
+        "--shutdown-grace",
+        "5",
+    ])
+    .expect("the test flags parse");
+    ShopConfig::load_from(&cli, [("SHOPKIT_JWT_SIGNING_KEY", JWT_SIGNING_KEY)])
+        .expect("the test configuration is valid")
+}
+
+/// Starts a shop with the [`FIXTURE`] catalog and signs the admin in.
+pub async fn spawn_app() -> TestApp {
+    let app = spawn_empty_app().await;
+    for product in FIXTURE {
+        app.create_product(product).await;
+    }
+    app
+}
+
+/// Starts a shop without any product, and signs the admin in.
+pub async fn spawn_empty_app() -> TestApp {
+    let config = test_config();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port on loopback");
+    let running = shop::start(config.clone(), listener).await.expect("the shop starts");
+    let base_url = format!("http://{}", running.addr());
+    let memory = running.memory().expect("the embedded profile has a memory backend").clone();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("an HTTP client");
+    let mut app = TestApp {
+        base_url,
+        client,
+        memory,
+        admin_token: String::new(),
+        config,
+        running: Some(running),
+    };
+    let password = app.config.admin_password.expose().to_owned();
+    app.admin_token = app.sign_in(ADMIN_EMAIL, &password, None).await;
+    app
+}
+
+impl TestApp {
+    /// A request to `path` (which starts with `/`).
+    pub fn request(&self, method: Method, path: &str, who: Who<'_>) -> RequestBuilder {
+        who.apply(self.client.request(method, format!("{}{path}", self.base_url)))
+    }
+
+    /// Sends a request and reads the response.
+    pub async fn send(&self, request: RequestBuilder) -> Reply {
+        Reply::read(request.send().await.expect("the shop answers")).await
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str, who: Who<'_>) -> Reply {
+        self.send(self.request(Method::GET, path, who)).await
+    }
+
+    /// `method path` with a JSON body.
+    pub async fn send_json(&self, method: Method, path: &str, who: Who<'_>, body: &Value) -> Reply {
+        self.send(self.request(method, path, who).json(body)).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, who: Who<'_>, body: &Value) -> Reply {
+        self.send_json(Method::POST, path, who, body).await
+    }
+
+    /// `POST path` with a JSON body and an `Idempotency-Key`.
+    pub async fn post_idempotent(
+        &self,
+        path: &str,
+        who: Who<'_>,
+        key: &str,
+        body: &Value,
+    ) -> Reply {
+        self.send(self.request(Method::POST, path, who).header("idempotency-key", key).json(body))
+            .await
+    }
+
+    /// `POST path` with an `Idempotency-Key` and no body.
+    pub async fn post_idempotent_empty(&self, path: &str, who: Who<'_>, key: &str) -> Reply {
+        self.send(self.request(Method::POST, path, who).header("idempotency-key", key)).await
+    }
+
+    /// The admin, as a caller.
+    pub fn admin(&self) -> Who<'_> {
+        Who::Bearer(&self.admin_token)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Accounts
+
+    /// Signs a customer up (first name Ann) with [`PASSWORD`].
+    pub async fn sign_up(&self, email: &str) -> Customer {
+        let body = json!({
+            "email": email, "password": PASSWORD, "first_name": "Ann", "last_name": "Lee"
+        });
+        let reply = self.post("/api/v1/auth/sign-up", Who::Anonymous, &body).await;
+        let signed_up = reply.expect(StatusCode::CREATED);
+        Customer {
+            id: text(&signed_up["customer"]["id"]),
+            email: text(&signed_up["customer"]["email"]),
+            token: text(&signed_up["tokens"]["access_token"]),
+        }
+    }
+
+    /// Signs in, merging the guest cart of `guest_cart_token` if given; the access token.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        guest_cart_token: Option<&str>,
+    ) -> String {
+        let body = json!({"email": email, "password": password});
+        let who = guest_cart_token.map_or(Who::Anonymous, Who::Guest);
+        let reply = self.post("/api/v1/auth/sign-in", who, &body).await;
+        text(&reply.expect(StatusCode::OK)["access_token"])
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Catalog and stock
+
+    /// Creates an active product with one variant priced in USD, and sets its stock.
+    pub async fn create_product(&self, product: FixtureProduct) -> Value {
+        let body = json!({
+            "slug": product.slug,
+            "title": product.title,
+            "description": product.description,
+            "status": "active",
+            "variants": [{
+                "sku": product.sku,
+                "title": "One size",
+                "prices": [{"amount": product.price_usd, "currency": "USD"}],
+            }],
+        });
+        let reply = self.post("/api/admin/v1/products", self.admin(), &body).await;
+        let created = reply.expect(StatusCode::CREATED);
+        self.set_stock(product.sku, product.stock).await;
+        created
+    }
+
+    /// Sets a SKU's on-hand count at the main location.
+    pub async fn set_stock(&self, sku: &str, on_hand: i64) {
+        let path = format!("/api/admin/v1/inventory/{sku}");
+        let reply =
+            self.send_json(Method::PUT, &path, self.admin(), &json!({"on_hand": on_hand})).await;
+        reply.expect(StatusCode::OK);
+    }
+
+    /// A SKU's stock at the main location: `(on_hand, reserved, available)`.
+    pub async fn stock(&self, sku: &str) -> (i64, i64, i64) {
+        let inventory = self.inventory(sku).await;
+        let level = inventory["levels"]
+            .as_array()
+            .and_then(|levels| levels.iter().find(|l| l["location"] == "main"))
+            .unwrap_or_else(|| panic!("{sku} has no stock at main: {inventory}"));
+        let number = |name: &str| level[name].as_i64().unwrap_or_else(|| panic!("{level}"));
+        (number("on_hand"), number("reserved"), number("available"))
+    }
+
+    /// The back office's view of a SKU's stock: levels and active reservations.
+    pub async fn inventory(&self, sku: &str) -> Value {
+        let path = format!("/api/admin/v1/inventory/{sku}");
+        self.get(&path, self.admin()).await.expect(StatusCode::OK)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Carts and checkout
+
+    /// A new guest cart in USD.
+    pub async fn guest_cart(&self) -> GuestCart {
+        let reply = self.post("/api/v1/carts", Who::Anonymous, &json!({"currency": "USD"})).await;
+        let created = reply.expect(StatusCode::CREATED);
+        GuestCart { id: text(&created["cart"]["id"]), token: text(&created["cart_token"]) }
+    }
+
+    /// The signed-in customer's open cart (a new one in USD if they have none).
+    pub async fn customer_cart(&self, token: &str) -> Value {
+        let reply =
+            self.post("/api/v1/carts", Who::Bearer(token), &json!({"currency": "USD"})).await;
+        reply.expect(StatusCode::OK)["cart"].clone()
+    }
+
+    /// `POST /carts/{cart}/lines`, as sent (the test asserts the outcome).
+    pub async fn add_line(&self, cart: &str, who: Who<'_>, sku: &str, quantity: u32) -> Reply {
+        let path = format!("/api/v1/carts/{cart}/lines");
+        self.post(&path, who, &json!({"sku": sku, "quantity": quantity})).await
+    }
+
+    /// The cart, read by `who`.
+    pub async fn cart(&self, cart: &str, who: Who<'_>) -> Reply {
+        self.get(&format!("/api/v1/carts/{cart}"), who).await
+    }
+
+    /// `POST /checkout` with `key`, paying with `pm_card_visa` and confirming to `email`.
+    pub async fn checkout(&self, cart: &str, who: Who<'_>, key: &str, email: &str) -> Reply {
+        let body = json!({"cart_id": cart, "email": email, "payment_method": "pm_card_visa"});
+        self.post_idempotent("/api/v1/checkout", who, key, &body).await
+    }
+
+    /// A guest order of `quantity` units of `sku`: the order's JSON.
+    pub async fn guest_order(&self, sku: &str, quantity: u32, email: &str) -> Value {
+        let cart = self.guest_cart().await;
+        self.add_line(&cart.id, cart.who(), sku, quantity).await.expect(StatusCode::OK);
+        let key = format!("guest-order-{}", cart.id);
+        self.checkout(&cart.id, cart.who(), &key, email).await.expect(StatusCode::CREATED)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Back office
+
+    /// Every order, newest first, read page by page through the back office.
+    pub async fn admin_orders(&self) -> Vec<Value> {
+        self.every_page("/api/admin/v1/orders").await
+    }
+
+    /// Every outbox event, newest first, read page by page through the back office.
+    pub async fn events(&self) -> Vec<Value> {
+        self.every_page("/api/admin/v1/events").await
+    }
+
+    async fn every_page(&self, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        // Bounded: a cursor that never ends is a bug the assertion below reports.
+        for _ in 0..1000 {
+            let url = match &cursor {
+                Some(c) => format!("{path}?limit=100&cursor={}", percent_encode(c)),
+                None => format!("{path}?limit=100"),
+            };
+            let page = self.get(&url, self.admin()).await.expect(StatusCode::OK);
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
+        panic!("{path} did not reach its last page in 1000 pages");
+    }
+
+    /// What a failed request must leave as it was.
+    pub async fn snapshot(&self) -> Snapshot {
+        let mut stock = Vec::new();
+        for product in FIXTURE {
+            stock.push(self.inventory(product.sku).await);
+        }
+        Snapshot {
+            orders: self.admin_orders().await,
+            stock,
+            events: self.events().await.iter().map(|e| e["id"].clone()).collect(),
+            authorizations: self.memory.payments.authorizations(),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Asynchronous effects
+
+    /// Waits (polling every 50 ms, at most 5 s) until `email` has been sent a message whose
+    /// subject contains each of `subjects`; the messages sent to `email`.
+    ///
+    /// # Panics
+    /// When one is still missing after 5 s, listing what was sent.
+    pub async fn wait_for_emails(&self, email: &str, subjects: &[&str]) -> Vec<SentMessage> {
+        let all_sent = |sent: &[SentMessage]| {
+            subjects.iter().all(|s| sent.iter().any(|m| m.message.subject.contains(s)))
+        };
+        let mut sent = self.memory.notifier.sent_to(email);
+        for _ in 0..100 {
+            if all_sent(&sent) {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            sent = self.memory.notifier.sent_to(email);
+        }
+        let got: Vec<&str> = sent.iter().map(|m| m.message.subject.as_str()).collect();
+        panic!("after 5 s, {email} was sent {got:?}; expected subjects containing {subjects:?}");
+    }
+
+    /// Stops the shop gracefully (in-flight requests finish, the outbox is drained).
+    pub async fn shutdown(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await.expect("the shop stops cleanly");
+        }
+    }
+}
+
+/// `raw` as a query-string value: every byte but the unreserved ones percent-encoded.
+pub fn percent_encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A JSON string member, which must be there.
+pub fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_else(|| panic!("expected a string, got {value}")).to_owned()
+}
