@@ -8,7 +8,8 @@
 //!   - `memory` (on by default): every port in memory, plus scriptable fakes for tests;
 //!   - `http`: the axum storefront and back-office API (`shopkit::http::router`);
 //!   - `local-identity`: sign-up/sign-in with argon2 and JWTs, for the embedded profile;
-//!   - `redis`: the catalog cache, cart store and shared rate limiter on Redis.
+//!   - `redis`: the catalog cache, cart store and shared rate limiter on Redis;
+//!   - `postgres`: every persistent port on PostgreSQL (sqlx).
 //!
 //! See `docs/ARCHITECTURE.md` for the map.
 
@@ -19,5 +20,7 @@ pub use shopkit_http as http;
 pub use shopkit_local_identity as local_identity;
 #[cfg(feature = "memory")]
 pub use shopkit_memory as memory;
+#[cfg(feature = "postgres")]
+pub use shopkit_postgres as postgres;
 #[cfg(feature = "redis")]
 pub use shopkit_redis as redis;

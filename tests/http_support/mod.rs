@@ -248,8 +248,35 @@ pub fn test_config() -> ShopConfig {
         "5",
     ])
     .expect("the test flags parse");
-    ShopConfig::load_from(&cli, [("SHOPKIT_JWT_SIGNING_KEY", JWT_SIGNING_KEY)])
-        .expect("the test configuration is valid")
+    let mut env = vec![("SHOPKIT_JWT_SIGNING_KEY".to_owned(), JWT_SIGNING_KEY.to_owned())];
+    env.extend(profile_env());
+    ShopConfig::load_from(&cli, env).expect("the test configuration is valid")
+}
+
+/// The profile under test: embedded by default; `SHOPKIT_E2E_PROFILE=postgres` runs the
+/// same tests on PostgreSQL (`SHOPKIT_TEST_POSTGRES_URL`, a fresh schema per app, migrated
+/// at start) and, when `SHOPKIT_TEST_REDIS_URL` is set, with the Redis catalog cache and
+/// rate limiter. CI runs both.
+fn profile_env() -> Vec<(String, String)> {
+    match std::env::var("SHOPKIT_E2E_PROFILE").as_deref() {
+        Err(_) | Ok("") | Ok("embedded") => Vec::new(),
+        Ok("postgres") => {
+            let url = std::env::var("SHOPKIT_TEST_POSTGRES_URL")
+                .expect("SHOPKIT_E2E_PROFILE=postgres needs SHOPKIT_TEST_POSTGRES_URL");
+            let schema = format!("e2e_{}", uuid::Uuid::new_v4().simple());
+            let mut env = vec![
+                ("SHOPKIT_PROFILE".to_owned(), "postgres".to_owned()),
+                ("SHOPKIT_DATABASE_URL".to_owned(), url),
+                ("SHOPKIT_DATABASE_SCHEMA".to_owned(), schema),
+                ("SHOPKIT_MIGRATE".to_owned(), "true".to_owned()),
+            ];
+            if let Ok(redis) = std::env::var("SHOPKIT_TEST_REDIS_URL") {
+                env.push(("SHOPKIT_REDIS_URL".to_owned(), redis));
+            }
+            env
+        }
+        Ok(other) => panic!("SHOPKIT_E2E_PROFILE={other}: use embedded or postgres"),
+    }
 }
 
 /// Starts a shop with the [`FIXTURE`] catalog and signs the admin in.
@@ -267,7 +294,7 @@ pub async fn spawn_empty_app() -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port on loopback");
     let running = shop::start(config.clone(), listener).await.expect("the shop starts");
     let base_url = format!("http://{}", running.addr());
-    let memory = running.memory().expect("the embedded profile has a memory backend").clone();
+    let memory = running.memory().expect("the profile exposes its embedded adapters").clone();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()

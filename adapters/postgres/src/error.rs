@@ -176,7 +176,56 @@ pub(crate) fn unencodable(entity: &'static str, e: serde_json::Error) -> StoreEr
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+    use std::error::Error as StdError;
+    use std::fmt;
+
+    use sqlx::error::{DatabaseError, ErrorKind};
+
     use super::*;
+
+    /// A database error with a SQLSTATE and a constraint, as PostgreSQL reports them.
+    #[derive(Debug)]
+    struct Reported {
+        code: &'static str,
+        constraint: Option<&'static str>,
+    }
+
+    impl fmt::Display for Reported {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "SQLSTATE {}", self.code)
+        }
+    }
+
+    impl StdError for Reported {}
+
+    impl DatabaseError for Reported {
+        fn message(&self) -> &str {
+            "reported by the test"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.code))
+        }
+        fn constraint(&self) -> Option<&str> {
+            self.constraint
+        }
+        fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn StdError + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Other
+        }
+    }
+
+    fn reported(code: &'static str, constraint: Option<&'static str>) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(Reported { code, constraint }))
+    }
 
     #[test]
     fn pool_timeouts_and_io_errors_are_retryable_unavailable() {
@@ -191,8 +240,67 @@ mod tests {
         assert!(io.is_retryable());
     }
 
+    #[test]
+    fn errors_are_mapped_by_sqlstate_and_constraint_name() {
+        let cases = [
+            (reported("57014", None), "unavailable"),
+            (reported("57P01", None), "unavailable"),
+            (reported("08006", None), "unavailable"),
+            (reported("40P01", None), "unavailable"),
+            (reported("42P01", None), "unavailable"),
+            (reported("23514", Some("some_check")), "invalid"),
+            (reported("22003", None), "invalid"),
+            (reported("23505", Some("products_slug_key")), "exists"),
+        ];
+        for (error, want) in cases {
+            let mapped = store_error(error);
+            let got = match &mapped {
+                StoreError::Unavailable { .. } => "unavailable",
+                StoreError::Invalid { .. } => "invalid",
+                StoreError::AlreadyExists { .. } => "exists",
+                _ => "other",
+            };
+            assert_eq!(got, want, "{mapped:?}");
+        }
+        let unique = reported("23505", Some("carts_token_key"));
+        assert_eq!(unique_violation(&unique), Some("carts_token_key"));
+        assert_eq!(unique_violation(&reported("23503", Some("x"))), None);
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn retrying_gives_domain_answers_back_at_once() {
+    async fn retrying_runs_a_deadlocked_or_serialization_failed_transaction_again() {
+        let mut calls = 0;
+
+        let result: Result<u32, Fail<StoreError>> = retrying(|| {
+            calls += 1;
+            let outcome = match calls {
+                1 => Err(Fail::Db(reported(sqlstate::DEADLOCK_DETECTED, None))),
+                2 => Err(Fail::Db(reported(sqlstate::SERIALIZATION_FAILURE, None))),
+                n => Ok(n),
+            };
+            async move { outcome }
+        })
+        .await;
+
+        assert!(matches!(result, Ok(3)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retrying_gives_up_after_a_few_attempts() {
+        let mut calls = 0;
+
+        let result: Result<(), Fail<StoreError>> = retrying(|| {
+            calls += 1;
+            async { Err(Fail::Db(reported(sqlstate::DEADLOCK_DETECTED, None))) }
+        })
+        .await;
+
+        assert!(matches!(result, Err(Fail::Db(_))));
+        assert_eq!(calls, 1 + MAX_RETRIES);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retrying_gives_domain_answers_and_other_errors_back_at_once() {
         let mut calls = 0;
 
         let result: Result<(), Fail<&str>> = retrying(|| {
@@ -200,8 +308,11 @@ mod tests {
             async { Err(Fail::Domain("no")) }
         })
         .await;
+        let unique: Result<(), Fail<&str>> =
+            retrying(|| async { Err(Fail::Db(reported("23505", Some("orders_pkey")))) }).await;
 
         assert!(matches!(result, Err(Fail::Domain("no"))));
         assert_eq!(calls, 1);
+        assert!(matches!(unique, Err(Fail::Db(_))));
     }
 }

@@ -392,7 +392,7 @@ impl PgInventory {
         Ok(due.len())
     }
 
-    async fn unknown_or(
+    async fn level_or_unknown(
         &self,
         sku: &Sku,
         location: &LocationId,
@@ -469,7 +469,7 @@ impl InventoryStore for PgInventory {
         if let Some(row) = row {
             return level_from_row(&row);
         }
-        let level = self.unknown_or(sku, location).await?;
+        let level = self.level_or_unknown(sku, location).await?;
         Err(invalid(format!(
             "cannot take {sku} at {location} to {} on hand: {} units are reserved; release reservations first",
             level.on_hand.saturating_add(delta),

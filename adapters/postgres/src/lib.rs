@@ -46,13 +46,15 @@
 //!   a port (its error is only ever a boxed `source`).
 //!
 //! # Round trips
-//! Measured with statement logging (`tests/faults.rs`,
-//! `a_product_page_takes_one_statement`): a product page with all its variants is ONE
-//! statement (`get`, `by_slug`; `by_skus` and a `list` page too, whatever their size).
-//! A search (hits, total and facets) is one statement. An order insert is five (begin,
-//! order row, projections, outbox, commit); a reservation five; a claim of due outbox
-//! entries one. The first use of a statement on a connection also prepares it (one more
-//! round trip, then cached per connection).
+//! Counted on the wire by `tests/faults.rs` (`a_product_page_is_one_statement`): a product
+//! page with all its variants is ONE statement, one round trip (`get`, `by_slug`), and so
+//! are a `list` page (20 products, 100 variants), `by_skus`, and a search with its total
+//! and facets. An order insert is five (begin, order row, projections, outbox, commit), a
+//! reservation five (begin, claim, lock, hold, commit), a claim of due outbox entries one.
+//! On top of that: the first run of a statement on a connection prepares it (one more
+//! round trip, then cached), and sqlx's pool pings a connection when it is returned (in
+//! the background) and, with [`PgConfig::ping_before_use`] (the default), before handing
+//! it out.
 //!
 //! # Settings and errors
 //! [`PgConfig`] sets the pool size, how long a call waits for a connection
@@ -71,8 +73,10 @@
 //! # Tests
 //! `SHOPKIT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p
 //! shopkit-postgres` runs every conformance suite of `shopkit-testkit` against the
-//! server, each test in its own schema. Without the variable the tests skip with a
-//! printed reason; with `CI=true` they fail.
+//! server (`tests/conformance.rs`), each test in its own schema, and the fault cases
+//! (`tests/faults.rs`: a connection killed mid-checkout, a crash between reserve and
+//! order, statement timeouts, an unreachable server). Without the variable the tests
+//! skip with a printed reason; with `CI=true` they fail.
 
 pub mod carts;
 pub mod catalog;

@@ -12,7 +12,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use crate::cursor::clamp_limit;
-use crate::error::{store_error, undecodable, unencodable};
+use crate::error::{store_error, undecodable};
 use crate::store::Shared;
 
 fn status_str(status: OutboxStatus) -> &'static str {
@@ -173,9 +173,6 @@ fn decode_position(raw: &str) -> Result<(DateTime<Utc>, i64), StoreError> {
 #[async_trait]
 impl OutboxStore for PgOutbox {
     async fn append(&self, events: &[EventEnvelope]) -> Result<(), StoreError> {
-        for e in events {
-            serde_json::to_value(e).map_err(|err| unencodable("outbox event", err))?;
-        }
         let mut conn = self.shared.pool.acquire().await.map_err(store_error)?;
         append_in(&mut conn, events).await.map_err(store_error)
     }

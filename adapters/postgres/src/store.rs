@@ -261,18 +261,26 @@ impl PgStore {
                     .await
                     .map_err(migrate_error)?;
             }
+            // A migration may rightly take longer than a request may.
+            sqlx::query("SET statement_timeout = 0")
+                .execute(&mut *conn)
+                .await
+                .map_err(migrate_error)?;
             let mut migrator = sqlx::migrate!("./migrations");
             // sqlx's own lock is per database; ours (above) is per schema.
             migrator.set_locking(false);
             migrator.run(&mut *conn).await.map_err(migrate_error)
         }
         .await;
+        // Back to the connection's own timeout (its startup value), and unlock.
+        let reset = sqlx::query("RESET statement_timeout").execute(&mut *conn).await;
         let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
             .bind(&lock)
             .execute(&mut *conn)
             .await;
-        if unlocked.is_err() {
-            // Never hand a connection that may still hold the lock back to the pool.
+        if reset.is_err() || unlocked.is_err() {
+            // Never hand a connection that may still hold the lock, or run without a
+            // timeout, back to the pool.
             let _ = conn.close().await;
         }
         migrated

@@ -1,7 +1,8 @@
 //! Faults the PostgreSQL adapters must survive, against the real server: a connection
 //! killed in the middle of a checkout's order write, a process that dies between reserving
 //! stock and writing the order, a statement that outlives its timeout, an unreachable
-//! server, concurrent migrations; and the round trips of a product page.
+//! server, concurrent migrations, a raw write that would oversell; and the round trips of
+//! a product page, counted on the wire.
 //!
 //! Run with:
 //! `SHOPKIT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p shopkit-postgres --test faults`.
@@ -41,7 +42,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use common::{config, fresh_schema, fresh_store, schema_name};
+use common::{config, drop_schema, fresh_schema, schema_name};
 
 const ENV: &str = "SHOPKIT_TEST_POSTGRES_URL";
 
@@ -280,6 +281,8 @@ async fn a_connection_killed_mid_checkout_leaves_neither_the_order_nor_its_event
     let events = shop.outbox.list(None, None, 100).await.expect("list").items;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].envelope.event.order_id(), Some(order.id()));
+    store.close().await;
+    drop_schema(&url, &schema).await;
 }
 
 /// The process dies between reserving stock and writing the order (its pool is gone).
@@ -319,6 +322,8 @@ async fn a_crash_between_reserve_and_order_gives_the_stock_back_once_the_reserva
     let orders = restarted.orders();
     let listed = orders.list(&OrderQuery { limit: 10, ..OrderQuery::default() }).await;
     assert!(listed.expect("list orders").items.is_empty(), "no order was written");
+    restarted.close().await;
+    drop_schema(&url, &schema).await;
 }
 
 /// A statement stuck behind a row lock past `statement_timeout` is cancelled by the
@@ -360,6 +365,8 @@ async fn a_statement_past_the_timeout_is_unavailable_and_changes_nothing() {
         other => panic!("a statement past its timeout must be Unavailable, got {other:?}"),
     }
     assert_eq!(retried.expect("the retry once the lock is gone"), 2);
+    impatient.close().await;
+    drop_schema(&url, &schema).await;
 }
 
 /// A server nobody listens for: every call is `Unavailable` (retryable), readiness fails,
@@ -394,12 +401,14 @@ async fn an_unreachable_server_is_unavailable_and_retryable() {
 #[tokio::test]
 async fn readiness_answers_when_the_server_is_up() {
     let Some(url) = require_service(ENV) else { return };
-    let store = fresh_store(&url).await;
+    let (store, schema) = fresh_schema(&url).await;
 
     let ready = store.readiness().check().await;
 
     assert!(ready.is_ok(), "{ready:?}");
     assert_eq!(store.readiness().name(), "postgres");
+    store.close().await;
+    drop_schema(&url, &schema).await;
 }
 
 /// Two processes starting at once both migrate one new schema: one applies the
@@ -422,59 +431,119 @@ async fn concurrent_migrations_of_one_schema_both_succeed() {
     again.expect("a migration with nothing to do");
     let products = a.products().list(&ProductQuery { limit: 1, ..ProductQuery::default() }).await;
     assert!(products.expect("the migrated tables answer").items.is_empty());
+    a.close().await;
+    b.close().await;
+    drop_schema(&url, &schema).await;
 }
 
-/// A TCP proxy in front of PostgreSQL that counts round trips: every `Sync` (`S`) or
-/// simple `Query` (`Q`) message a client sends makes the server answer `ReadyForQuery`,
-/// and the client waits for it. So the count is exact, statement preparation and `BEGIN`
-/// included.
-struct RoundTripCounter {
+/// The oversell rule holds in the database itself, whatever code writes to it: raising
+/// `reserved` past `on_hand` for a `Deny` SKU is refused by the trigger (by constraint
+/// name), while a stock count below what is held is accepted and then nothing more can be
+/// reserved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_refuses_an_oversell_but_accepts_a_short_stock_count() {
+    let Some(url) = require_service(ENV) else { return };
+    // Arrange
+    let (store, schema) = fresh_schema(&url).await;
+    let inventory = store.inventory();
+    let p = product().build();
+    let sku = p.variants[0].sku.clone();
+    inventory.set_stock(&sku, &LocationId::main(), 5, BackorderPolicy::Deny).await.expect("stock");
+    inventory.reserve(&reservation(&[(&sku, 4)], t0() + Span::minutes(15))).await.expect("hold 4");
+    let mut sql = PgConnection::connect(&url).await.expect("connect");
+
+    // Act
+    let raw_oversell = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE {schema}.inventory_levels SET reserved = reserved + 2 WHERE sku = $1"
+    )))
+    .bind(sku.as_str())
+    .execute(&mut sql)
+    .await;
+    let counted = inventory.set_stock(&sku, &LocationId::main(), 3, BackorderPolicy::Deny).await;
+    let more = inventory.reserve(&reservation(&[(&sku, 1)], t0() + Span::minutes(15))).await;
+
+    // Assert
+    let refused = raw_oversell.expect_err("the trigger refuses an oversell");
+    let db = refused.as_database_error().expect("a database error");
+    assert_eq!(db.code().as_deref(), Some("23514"));
+    assert_eq!(db.constraint(), Some("inventory_levels_no_oversell"));
+    let counted = counted.expect("a stock count below what is held is recorded");
+    assert_eq!((counted.on_hand, counted.reserved), (3, 4));
+    assert!(
+        matches!(
+            more,
+            Err(shopkit_core::inventory::InventoryError::OutOfStock { available: 0, .. })
+        ),
+        "nothing more is reservable, got {more:?}"
+    );
+    let _ = sql.close().await;
+    store.close().await;
+    drop_schema(&url, &schema).await;
+}
+
+/// A TCP proxy in front of PostgreSQL that counts, on the wire, the statements clients
+/// run (`Bind` of a prepared statement, or a simple `Query` such as `BEGIN`/`COMMIT`) and
+/// the statements they prepare (`Parse`). Each statement costs the caller one round trip
+/// (sqlx sends Bind, Execute and Sync together and waits for the answer); preparing adds
+/// one, the first time a connection runs a statement. The pool's own health pings send a
+/// bare `Sync` and are not counted.
+struct StatementCounter {
     url: String,
-    count: Arc<AtomicUsize>,
+    statements: Arc<AtomicUsize>,
+    prepares: Arc<AtomicUsize>,
 }
 
-impl RoundTripCounter {
+impl StatementCounter {
     /// A proxy to the server of `url`; [`url`](Self::url) connects through it.
-    async fn start(url: &str) -> RoundTripCounter {
+    async fn start(url: &str) -> StatementCounter {
         let rest = url.split_once("://").map_or(url, |(_, r)| r);
         let after_user = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
         let upstream = after_user.split('/').next().unwrap_or(after_user).to_owned();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
         let local = listener.local_addr().expect("the proxy's address");
-        let count = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&count);
+        let proxied = url.replacen(&upstream, &local.to_string(), 1);
+        let statements = Arc::new(AtomicUsize::new(0));
+        let prepares = Arc::new(AtomicUsize::new(0));
+        let counters = (Arc::clone(&statements), Arc::clone(&prepares));
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = TcpStream::connect(&upstream).await else { continue };
-                let counted = Arc::clone(&counted);
+                let counters = (Arc::clone(&counters.0), Arc::clone(&counters.1));
                 tokio::spawn(async move {
                     let (mut from_client, mut to_client) = client.into_split();
                     let (mut from_server, mut to_server) = server.into_split();
                     tokio::spawn(async move {
                         let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
                     });
-                    let _ = forward_counting(&mut from_client, &mut to_server, &counted).await;
+                    let _ = forward_counting(
+                        &mut from_client,
+                        &mut to_server,
+                        &counters.0,
+                        &counters.1,
+                    )
+                    .await;
                 });
             }
         });
-        let proxied = url.replacen(&upstream, &local.to_string(), 1);
-        RoundTripCounter { url: proxied, count }
+        StatementCounter { url: proxied, statements, prepares }
     }
 
     fn url(&self) -> &str {
         &self.url
     }
 
-    fn now(&self) -> usize {
-        self.count.load(Ordering::SeqCst)
+    /// `(statements, prepares)` so far.
+    fn now(&self) -> (usize, usize) {
+        (self.statements.load(Ordering::SeqCst), self.prepares.load(Ordering::SeqCst))
     }
 }
 
-/// Copies a client's messages to the server, counting those that end a round trip.
+/// Copies a client's messages to the server, counting statements and preparations.
 async fn forward_counting(
     from: &mut (impl AsyncReadExt + Unpin),
     to: &mut (impl AsyncWriteExt + Unpin),
-    count: &AtomicUsize,
+    statements: &AtomicUsize,
+    prepares: &AtomicUsize,
 ) -> std::io::Result<()> {
     // Untyped first: an SSL or GSS encryption request (refused with one byte, then the
     // client goes on), then the startup message.
@@ -494,45 +563,44 @@ async fn forward_counting(
         let len = from.read_i32().await?;
         let mut body = vec![0; usize::try_from(len).unwrap_or(4).saturating_sub(4)];
         from.read_exact(&mut body).await?;
-        if tag == b'S' || tag == b'Q' {
-            count.fetch_add(1, Ordering::SeqCst);
-        }
+        match tag {
+            b'B' | b'Q' => statements.fetch_add(1, Ordering::SeqCst),
+            b'P' => prepares.fetch_add(1, Ordering::SeqCst),
+            _ => 0,
+        };
         to.write_u8(tag).await?;
         to.write_i32(len).await?;
         to.write_all(&body).await?;
     }
 }
 
-/// Round trips of `call`, run twice: the first use of each statement on the connection
-/// prepares it (`cold`), later uses run the cached statement (`warm`).
+/// Runs `call` twice on the counter's connection and returns `(statements, prepares of
+/// the first run, statements of the second run, value of the second run)`.
 macro_rules! measure {
     ($counter:expr, $call:expr) => {{
-        let before = $counter.now();
+        let (s0, p0) = $counter.now();
         let _ = $call.await.expect("a measured call");
-        let cold = $counter.now() - before;
-        let before = $counter.now();
+        let (s1, p1) = $counter.now();
         let value = $call.await.expect("a measured call");
-        (cold, $counter.now() - before, value)
+        let (s2, _) = $counter.now();
+        (s1 - s0, p1 - p0, s2 - s1, value)
     }};
 }
 
 /// The round trips behind the calls a storefront makes most, counted on the wire: a
-/// product page with all its variants is ONE round trip (warm statement cache, no ping),
-/// as are a page of 20 products, the products of a cart's SKUs, and a search with facets.
-/// Also reports an order write and a reservation, and what `ping_before_use` adds.
+/// product page with all its variants is ONE statement, as are a page of 20 products, the
+/// products of a cart's SKUs, and a search with facets. Also reports an order write and a
+/// reservation (five each, a transaction's BEGIN and COMMIT included).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_product_page_is_one_round_trip() {
+async fn a_product_page_is_one_statement() {
     let Some(url) = require_service(ENV) else { return };
     // Arrange: 20 products of 5 variants each, indexed for search, in a fresh schema; a
     // one-connection store that talks through the counting proxy.
     let (setup, schema) = fresh_schema(&url).await;
-    let counter = RoundTripCounter::start(&url).await;
-    let store = PgStore::connect(
-        counter.url(),
-        PgConfig { max_connections: 1, ping_before_use: false, ..config(&schema) },
-    )
-    .await
-    .expect("connect through the proxy");
+    let counter = StatementCounter::start(&url).await;
+    let store = PgStore::connect(counter.url(), PgConfig { max_connections: 1, ..config(&schema) })
+        .await
+        .expect("connect through the proxy");
     let repo = store.products();
     let search = store.search();
     let mut catalog: Vec<Product> = Vec::new();
@@ -562,50 +630,46 @@ async fn a_product_page_is_one_round_trip() {
     let stock = store.inventory();
 
     // Act
-    let (get_cold, get, one) = measure!(counter, repo.get(catalog[7].id));
-    let (_, slug, _) = measure!(counter, repo.by_slug(&catalog[8].slug));
-    let (_, list, listed) = measure!(counter, repo.list(&page));
-    let (_, by_skus, of_skus) = measure!(counter, repo.by_skus(&skus));
-    let (_, found_in, found) = measure!(counter, search.search(&text));
-    let (insert_cold, insert, _) = measure!(counter, async {
+    let get = measure!(counter, repo.get(catalog[7].id));
+    let slug = measure!(counter, repo.by_slug(&catalog[8].slug));
+    let list = measure!(counter, repo.list(&page));
+    let by_skus = measure!(counter, repo.by_skus(&skus));
+    let found = measure!(counter, search.search(&text));
+    let insert = measure!(counter, async {
         let (order, placed) = placed_order(None, t0());
         orders.insert(&order, &[placed]).await
     });
-    let (reserve_cold, reserve, _) =
-        measure!(counter, stock.reserve(&reservation(&[(&skus[0], 1)], t0())));
-    let pinging = PgStore::connect(
-        counter.url(),
-        PgConfig { max_connections: 1, ping_before_use: true, ..config(&schema) },
-    )
-    .await
-    .expect("connect through the proxy");
-    let pinging_repo = pinging.products();
-    let (_, get_pinged, _) = measure!(counter, pinging_repo.get(catalog[7].id));
+    let reserve = measure!(counter, stock.reserve(&reservation(&[(&skus[0], 1)], t0())));
 
     // Assert
-    report("round trips per call, PostgreSQL adapter (first use of the statements / later):");
-    report(&format!("  product page, get (5 variants): {get_cold} / {get}"));
-    report(&format!("  product page, by_slug: {slug} (later)"));
-    report(&format!("  list, a page of 20 products with 100 variants: {list} (later)"));
-    report(&format!("  by_skus of 3 SKUs: {by_skus} (later)"));
-    report(&format!("  search with facets: {found_in} (later)"));
-    report(&format!("  order insert with 1 event: {insert_cold} / {insert}"));
-    report(&format!("  reserve: {reserve_cold} / {reserve}"));
-    report(&format!("  product page with ping_before_use: {get_pinged} (later)"));
-    assert_eq!(one.expect("the product").variants.len(), 5);
-    assert_eq!(listed.items.len(), 20);
-    assert_eq!(of_skus.len(), 3);
-    assert_eq!(found.total, 20);
-    for (what, n) in [
-        ("a product page (get)", get),
-        ("a product page (by_slug)", slug),
-        ("a page of products", list),
-        ("by_skus", by_skus),
-        ("a search", found_in),
+    report("statements (one round trip each) per call, PostgreSQL adapter:");
+    report(&format!("  product page, get (5 variants): {} (+{} prepare)", get.0, get.1));
+    report(&format!("  product page, by_slug: {} (+{})", slug.0, slug.1));
+    report(&format!("  list, a page of 20 products with 100 variants: {} (+{})", list.0, list.1));
+    report(&format!("  by_skus of 3 SKUs: {} (+{})", by_skus.0, by_skus.1));
+    report(&format!("  search with facets: {} (+{})", found.0, found.1));
+    report(&format!("  order insert with 1 event: {} (+{})", insert.0, insert.1));
+    report(&format!("  reserve: {} (+{})", reserve.0, reserve.1));
+    assert_eq!(get.3.expect("the product").variants.len(), 5);
+    assert_eq!(list.3.items.len(), 20);
+    assert_eq!(by_skus.3.len(), 3);
+    assert_eq!(found.3.total, 20);
+    for (what, first, again) in [
+        ("a product page (get)", get.0, get.2),
+        ("a product page (by_slug)", slug.0, slug.2),
+        ("a page of products", list.0, list.2),
+        ("by_skus", by_skus.0, by_skus.2),
+        ("a search", found.0, found.2),
     ] {
-        assert_eq!(n, 1, "{what} must be one round trip (no N+1), took {n}");
+        assert_eq!((first, again), (1, 1), "{what} must be one statement (no N+1)");
     }
-    assert_eq!(insert, 5, "an order insert: begin, order, projections, outbox, commit");
-    assert_eq!(reserve, 5, "a reservation: begin, claim, lock, hold, commit");
-    assert_eq!(get_pinged, 2, "ping_before_use adds one round trip");
+    assert_eq!(
+        (insert.0, insert.2),
+        (5, 5),
+        "order insert: begin, order, projections, outbox, commit"
+    );
+    assert_eq!((reserve.0, reserve.2), (5, 5), "reserve: begin, claim, lock, hold, commit");
+    store.close().await;
+    setup.close().await;
+    drop_schema(&url, &schema).await;
 }

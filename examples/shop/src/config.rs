@@ -64,10 +64,10 @@ const FLAG_LAYER: &str = "command-line flag";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
-    /// Every port in memory; needs no service. The default, and the only profile of this
-    /// build.
+    /// Every port in memory; needs no service. The default.
     Embedded,
-    /// PostgreSQL and Redis. Declared for a later release: rejected at start.
+    /// PostgreSQL for every persistent port (optionally Redis for the catalog cache and the
+    /// shared rate limiter); needs `database_url`.
     Postgres,
     /// The AWS reference architecture (RDS, DynamoDB, ElastiCache, S3, OpenSearch, ...).
     /// Declared for a later release: rejected at start.
@@ -253,8 +253,9 @@ impl Cli {
 /// out leaves the setting to the lower layers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Args)]
 pub struct SettingFlags {
-    /// Which adapters to run: `embedded` keeps everything in memory (`postgres` and `aws`
-    /// are not available yet in this build) [env: SHOPKIT_PROFILE] [default: embedded]
+    /// Which adapters to run: `embedded` keeps everything in memory, `postgres` stores
+    /// everything in PostgreSQL (`aws` is not available yet in this build)
+    /// [env: SHOPKIT_PROFILE] [default: embedded]
     #[arg(long, value_enum, global = true)]
     pub profile: Option<Profile>,
 
@@ -278,6 +279,16 @@ pub struct SettingFlags {
     /// How many demo products to seed [env: SHOPKIT_SEED_PRODUCTS] [default: 1000]
     #[arg(long, value_name = "N", global = true)]
     pub seed_products: Option<usize>,
+
+    /// The PostgreSQL schema holding shopkit's tables [env: SHOPKIT_DATABASE_SCHEMA]
+    /// [default: the server's search_path, usually `public`]
+    #[arg(long, value_name = "SCHEMA", global = true)]
+    pub database_schema: Option<String>,
+
+    /// Apply the database migrations at start (postgres profile) [env: SHOPKIT_MIGRATE=true]
+    /// [default: off: migrate deliberately, e.g. from one instance of a rollout]
+    #[arg(long, global = true)]
+    pub migrate: bool,
 
     /// Email of the back-office administrator (default `admin@shopkit.local`).
     // The help is spelt out because rustdoc reads `x@y` in brackets as a link.
@@ -346,6 +357,8 @@ impl SettingFlags {
         put("public_base_url", self.public_base_url.clone().map(Value::from));
         put("seed", self.seed_choice().map(Value::from));
         put("seed_products", self.seed_products.map(Value::from));
+        put("migrate", self.migrate.then_some(Value::from(true)));
+        put("database_schema", self.database_schema.clone().map(Value::from));
         put("admin_email", self.admin_email.clone().map(Value::from));
         put(
             "cors_allowed_origins",
@@ -381,6 +394,8 @@ const ENV_SETTINGS: &[(&str, EnvValue)] = &[
     ("public_base_url", EnvValue::Text),
     ("seed", EnvValue::Parsed),
     ("seed_products", EnvValue::Parsed),
+    ("migrate", EnvValue::Parsed),
+    ("database_schema", EnvValue::Text),
     ("admin_email", EnvValue::Text),
     ("admin_password", EnvValue::Text),
     ("jwt_signing_key", EnvValue::Text),
@@ -513,6 +528,8 @@ struct RawConfig {
     public_base_url: Option<String>,
     seed: Option<bool>,
     seed_products: usize,
+    migrate: bool,
+    database_schema: Option<String>,
     admin_email: String,
     admin_password: Option<Secret>,
     jwt_signing_key: Option<Secret>,
@@ -536,6 +553,8 @@ impl Default for RawConfig {
             public_base_url: None,
             seed: None,
             seed_products: 1000,
+            migrate: false,
+            database_schema: None,
             admin_email: "admin@shopkit.local".to_owned(),
             admin_password: None,
             jwt_signing_key: None,
@@ -606,6 +625,10 @@ pub struct ShopConfig {
     pub seed: bool,
     /// How many demo products to seed, 1 to [`MAX_SEED_PRODUCTS`]. Default 1000.
     pub seed_products: usize,
+    /// Whether to apply database migrations at start (postgres profile). Default off.
+    pub migrate: bool,
+    /// The PostgreSQL schema (postgres profile); `None` for the server's default.
+    pub database_schema: Option<String>,
     /// The back-office administrator. Default `admin@shopkit.local`.
     pub admin_email: Email,
     /// The administrator's password, at least [`MIN_ADMIN_PASSWORD_CHARS`] characters.
@@ -698,11 +721,19 @@ impl ShopConfig {
             origin: origin(figment, setting),
             reason,
         };
-        if raw.profile != Profile::Embedded {
+        if raw.profile == Profile::Aws {
             return Err(ConfigError::ProfileNotAvailable {
                 profile: raw.profile,
                 origin: origin(figment, "profile"),
             });
+        }
+        if raw.profile == Profile::Postgres
+            && raw.database_url.as_ref().is_none_or(|url| url.expose().is_empty())
+        {
+            return Err(invalid(
+                "database_url",
+                "the postgres profile needs a database: set SHOPKIT_DATABASE_URL (e.g. postgres://user@host:5432/shop)".into(),
+            ));
         }
         let public_base_url = match raw.public_base_url {
             Some(url) => base_url(&url).map_err(|reason| invalid("public_base_url", reason))?,
@@ -780,6 +811,8 @@ impl ShopConfig {
             public_base_url,
             seed: raw.seed.unwrap_or(raw.profile == Profile::Embedded),
             seed_products: raw.seed_products,
+            migrate: raw.migrate,
+            database_schema: raw.database_schema.filter(|s| !s.is_empty()),
             admin_email,
             admin_password,
             admin_password_is_demo,
@@ -1098,8 +1131,18 @@ mod tests {
     }
 
     #[test]
-    fn postgres_and_aws_profiles_are_not_available_yet() {
-        for profile in ["postgres", "aws"] {
+    fn the_aws_profile_is_not_available_yet_and_postgres_needs_a_database() {
+        let err = load(&[], &[("SHOPKIT_PROFILE", "postgres")]).unwrap_err();
+        assert!(err.to_string().contains("SHOPKIT_DATABASE_URL"), "{err}");
+        let ok = load(
+            &["--migrate"],
+            &[("SHOPKIT_PROFILE", "postgres"), ("SHOPKIT_DATABASE_URL", "postgres://db/shop")],
+        )
+        .unwrap();
+        assert_eq!(ok.profile, Profile::Postgres);
+        assert!(ok.migrate);
+        assert!(!ok.seed, "only the embedded profile seeds by default");
+        for profile in ["aws"] {
             let err = load(&[], &[("SHOPKIT_PROFILE", profile)]).unwrap_err();
 
             assert!(matches!(err, ConfigError::ProfileNotAvailable { .. }), "{err}");

@@ -1,8 +1,8 @@
 //! Profiles: each is one composition function from the configuration to the ports.
 //!
 //! A profile decides where each port lives; everything after it (services, HTTP, workers)
-//! is the same for every profile. Later profiles (`postgres`, `aws`) are further functions
-//! beside [`embedded`], not forks of the shop.
+//! is the same for every profile: [`embedded`] (no service at all) and [`postgres`]
+//! (PostgreSQL, optionally Redis). The `aws` profile will be a third function, not a fork.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -38,6 +38,11 @@ pub enum StartError {
     /// Seeding the demo catalog or the admin account failed.
     #[error("seeding: {0}")]
     Seed(#[from] shopkit_core::services::ShopError),
+    /// The database (or Redis) could not be reached or migrated.
+    #[error(
+        "database: {0}: check SHOPKIT_DATABASE_URL / SHOPKIT_REDIS_URL and that the server is up"
+    )]
+    Database(String),
     /// The server failed while running.
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
@@ -61,7 +66,9 @@ pub struct Wiring {
     pub subscribers: Subscribers,
     /// The time.
     pub clock: Arc<dyn Clock>,
-    /// The memory backend, in the embedded profile (tests read what it recorded).
+    /// The embedded adapters in use (all of them in the embedded profile; payments,
+    /// notifications, media and recommendations in the postgres profile): tests read what
+    /// the fake gateway and the recording notifier saw.
     pub memory: Option<InMemory>,
     /// What the demo seed wrote, when seeding was on.
     pub seeded: Option<SeedReport>,
@@ -80,7 +87,8 @@ impl std::fmt::Debug for Wiring {
 pub async fn compose(config: &ShopConfig) -> Result<Wiring, StartError> {
     match config.profile {
         Profile::Embedded => embedded(config).await,
-        // Loading the configuration already refuses these; kept for a config built by hand.
+        Profile::Postgres => postgres(config).await,
+        // Loading the configuration already refuses this; kept for a config built by hand.
         other => Err(StartError::Config(ConfigError::ProfileNotAvailable {
             profile: other,
             origin: "the configuration".into(),
@@ -121,6 +129,7 @@ pub async fn embedded(config: &ShopConfig) -> Result<Wiring, StartError> {
         readiness,
         clock: memory.clock.clone(),
         http: http_config(config),
+        rate_limiter: None,
     })?;
 
     let seeded = seed(config, &state, &promotions).await?;
@@ -146,6 +155,7 @@ struct AppParts {
     readiness: Vec<Arc<dyn Readiness>>,
     clock: Arc<dyn Clock>,
     http: HttpConfig,
+    rate_limiter: Option<Arc<dyn shopkit_core::ports::RateLimiter>>,
 }
 
 fn app_state(parts: AppParts) -> Result<AppState, StartError> {
@@ -161,6 +171,9 @@ fn app_state(parts: AppParts) -> Result<AppState, StartError> {
         .config(parts.http);
     for check in parts.readiness {
         builder = builder.readiness(check);
+    }
+    if let Some(limiter) = parts.rate_limiter {
+        builder = builder.rate_limiter(limiter);
     }
     builder.build().map_err(|e| StartError::Http(e.to_string()))
 }
@@ -215,3 +228,114 @@ async fn seed(
 
 /// How often the maintenance worker runs (reservation expiry, abandoned carts).
 pub const MAINTENANCE_EVERY: StdDuration = StdDuration::from_secs(30);
+
+/// The postgres profile: every persistent port in PostgreSQL (customers, orders with
+/// refunds and payments, the outbox, products and search, carts, inventory, idempotency,
+/// promotions); with `redis_url`, the catalog is cached in Redis and the rate limit is
+/// shared by every instance. Payments, notifications, media and recommendations have no
+/// PostgreSQL role: they stay on the embedded adapters until their own adapters (Stripe,
+/// SES, S3, Personalize) are configured.
+///
+/// # Errors
+/// [`StartError`] naming what to fix (an unreachable database, failed migrations...).
+pub async fn postgres(config: &ShopConfig) -> Result<Wiring, StartError> {
+    use shopkit_core::ports::{ProductRepository, RateLimiter};
+    use shopkit_core::services::subscribers::{
+        AnalyticsSubscriber, CrmSubscriber, LedgerSubscriber, NotificationSubscriber,
+        RecommenderSubscriber,
+    };
+    use shopkit_postgres::{PgConfig, PgStore};
+    use shopkit_redis::{
+        CachedProducts, CatalogCacheConfig, RedisConfig, RedisConnection, RedisRateLimiter,
+    };
+
+    let url = config.database_url.as_ref().ok_or_else(|| {
+        StartError::Config(ConfigError::Invalid {
+            setting: "database_url",
+            origin: "the configuration".into(),
+            reason: "the postgres profile needs SHOPKIT_DATABASE_URL".into(),
+        })
+    })?;
+    let pg_config = PgConfig { schema: config.database_schema.clone(), ..PgConfig::default() };
+    let store = PgStore::connect(url.expose(), pg_config)
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?;
+    if config.migrate {
+        store.migrate().await.map_err(|e| StartError::Database(e.to_string()))?;
+        tracing::info!("database migrations applied");
+    }
+    // The embedded adapters for the ports PostgreSQL does not hold.
+    let world = InMemory::new();
+    let mut readiness: Vec<Arc<dyn Readiness>> = vec![Arc::new(store.readiness())];
+    let mut shared_limiter: Option<Arc<dyn RateLimiter>> = None;
+    let source: Arc<dyn ProductRepository> = Arc::new(store.products());
+    let products: Arc<dyn ProductRepository> = match &config.redis_url {
+        Some(redis_url) => {
+            // Shops on different schemas may share a Redis: their keys must not meet.
+            let prefix =
+                format!("shopkit:{}", config.database_schema.as_deref().unwrap_or("public"));
+            let redis_config =
+                RedisConfig { key_prefix: prefix, ..RedisConfig::new(redis_url.expose()) };
+            let redis = RedisConnection::open(&redis_config)
+                .map_err(|e| StartError::Database(format!("redis: {e}")))?;
+            readiness.push(Arc::new(redis.clone()));
+            shared_limiter = Some(Arc::new(RedisRateLimiter::new(redis.clone())));
+            Arc::new(CachedProducts::new(source, redis, CatalogCacheConfig::default()))
+        }
+        None => source,
+    };
+    let customers = Arc::new(store.customers());
+    let orders = Arc::new(store.orders());
+    let shop = Shop::builder()
+        .products(products.clone())
+        .search(Arc::new(store.search()))
+        .carts(Arc::new(store.carts()))
+        .promotions(Arc::new(store.promotions()))
+        .inventory(Arc::new(store.inventory()))
+        .payments(world.payments.clone())
+        .orders(orders.clone())
+        .outbox(Arc::new(store.outbox()))
+        .idempotency(Arc::new(store.idempotency()))
+        .customers(customers.clone())
+        .clock(world.clock.clone())
+        .ids(world.ids.clone())
+        .build()
+        .map_err(|e| StartError::Http(e.to_string()))?;
+    let key = config.jwt_signing_key_or_random()?;
+    let key = SigningKey::new(key.expose().as_bytes().to_vec())
+        .map_err(|e| StartError::Identity(e.to_string()))?;
+    let identity_config = LocalIdentityConfig::new(config.public_base_url.clone(), "shopkit", key);
+    let identity = LocalIdentity::new(identity_config, world.clock.clone())
+        .map_err(|e| StartError::Identity(e.to_string()))?;
+    let promotions: Arc<dyn PromotionRepository> = Arc::new(store.promotions());
+    let state = app_state(AppParts {
+        shop: shop.clone(),
+        identity: Arc::new(identity),
+        promotions: promotions.clone(),
+        events: EventLogService::new(Arc::new(store.outbox()), world.clock.clone()),
+        recommendations: RecommendationService::new(
+            world.recommender.clone(),
+            products.clone(),
+            world.clock.clone(),
+        ),
+        media: MediaService::new(world.media.clone(), Duration::hours(1)),
+        idempotency: Arc::new(store.idempotency()),
+        readiness,
+        clock: world.clock.clone(),
+        http: http_config(config),
+        rate_limiter: shared_limiter,
+    })?;
+    let seeded = seed(config, &state, &promotions).await?;
+    let subscribers = Subscribers::new(vec![
+        Arc::new(NotificationSubscriber::new(
+            world.notifier.clone(),
+            customers.clone(),
+            "shopkit demo shop",
+        )),
+        Arc::new(LedgerSubscriber::new(world.ledger.clone(), orders)),
+        Arc::new(CrmSubscriber::new(world.crm.clone())),
+        Arc::new(AnalyticsSubscriber::new(world.analytics.clone())),
+        Arc::new(RecommenderSubscriber::new(world.recommender.clone(), products)),
+    ]);
+    Ok(Wiring { shop, state, subscribers, clock: world.clock.clone(), memory: Some(world), seeded })
+}

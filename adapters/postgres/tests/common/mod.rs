@@ -11,8 +11,8 @@ use tokio::sync::OnceCell;
 const PREFIX: &str = "t_";
 
 /// Test schemas older than this are dropped by the next test run (a test cannot drop its
-/// own schema when a testkit macro owns its body).
-const STALE_AFTER: Duration = Duration::from_secs(3600);
+/// own schema when a testkit macro owns its body). Far longer than a run of the suites.
+const STALE_AFTER: Duration = Duration::from_secs(15 * 60);
 
 static SWEPT: OnceCell<()> = OnceCell::const_new();
 
@@ -20,7 +20,7 @@ fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// Drops the test schemas left behind by runs more than an hour old. Once per test binary.
+/// Drops the test schemas left behind by earlier runs. Once per test binary.
 async fn sweep_stale_schemas(url: &str) {
     SWEPT
         .get_or_init(|| async {
@@ -87,4 +87,17 @@ pub async fn fresh_schema(url: &str) -> (PgStore, String) {
 #[allow(dead_code, reason = "each test binary uses its own subset of the helpers")]
 pub async fn fresh_store(url: &str) -> PgStore {
     fresh_schema(url).await.0
+}
+
+/// Drops a test's schema (tests that own their body call it at the end; a failed test
+/// leaves its schema for the next run's sweep).
+#[allow(dead_code, reason = "each test binary uses its own subset of the helpers")]
+pub async fn drop_schema(url: &str, schema: &str) {
+    assert!(schema.starts_with(PREFIX), "only test schemas are dropped");
+    let mut conn = PgConnection::connect(url).await.expect("connect to drop a test schema");
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+        .execute(&mut conn)
+        .await
+        .expect("drop the test schema");
+    let _ = conn.close().await;
 }
