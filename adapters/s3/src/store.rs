@@ -48,7 +48,8 @@ const HEAD_CONCURRENCY: usize = 8;
 ///   is not aborted: give the bucket an `AbortIncompleteMultipartUpload` lifecycle rule.
 /// - `get` computes the SHA-256 of the bytes it returns; `list` reads it from the metadata,
 ///   else from S3's full-object `ChecksumSHA256`, else (objects uploaded through a
-///   presigned URL) by streaming the object once.
+///   presigned URL) by streaming the object once. A listing costs one `ListObjectsV2` per
+///   `list_page_size` keys plus one `HeadObject` per object (eight in flight).
 /// - Presigned URLs: SigV4 query-signed by the client's credentials, 1 s to 7 days (S3's
 ///   limit), else `Invalid`; sub-second parts are cut, so a URL never lives longer than
 ///   asked. A presigned upload must send the `Content-Type` it was signed for.
