@@ -63,4 +63,3 @@ pub trait RateLimiter: Send + Sync + 'static {
     /// Counts one request of `key` and decides.
     async fn check(&self, key: &str, quota: Quota) -> RateDecision;
 }
-
