@@ -128,6 +128,20 @@ fn live(cart: Cart, now: DateTime<Utc>) -> Option<Cart> {
     (!cart.is_expired(now)).then_some(cart)
 }
 
+/// A read of one partition of an index of open carts.
+struct IndexRead {
+    /// The index name and its key attributes.
+    index: (&'static str, &'static str, &'static str),
+    /// The partition (`CUSTOMER#<id>`, `CARTS-OPEN#<shard>`).
+    partition: String,
+    /// Only sort keys below this one.
+    before: Option<String>,
+    /// Newest (highest sort key) first.
+    newest_first: bool,
+    /// Items evaluated per page.
+    limit: Option<i32>,
+}
+
 /// The [`CartStore`] on DynamoDB (see the module docs for the items).
 ///
 /// - `save` is one transaction (cart + token mirror): version 0 inserts
@@ -152,18 +166,15 @@ impl DynamoCarts {
         DynamoCarts { db: Db::new(client, config) }
     }
 
-    /// One page of an index partition: the items and where the next page starts.
+    /// One page of `read`, leaving out carts expired at `now`: the items and where the next
+    /// page starts.
     async fn index_page(
         &self,
-        index: (&str, &str, &str),
-        partition: String,
-        range: Option<(&str, String)>,
-        newest_first: bool,
+        read: &IndexRead,
         now: DateTime<Utc>,
-        limit: Option<i32>,
         start: Option<Item>,
     ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
-        let (name, pk_attr, sk_attr) = index;
+        let (name, pk_attr, sk_attr) = read.index;
         let mut condition = "#pk = :pk".to_owned();
         let mut request = self
             .db
@@ -172,18 +183,18 @@ impl DynamoCarts {
             .table_name(&*self.db.table)
             .index_name(name)
             .expression_attribute_names("#pk", pk_attr)
-            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":pk", s(read.partition.as_str()))
             .filter_expression("#expires > :now")
             .expression_attribute_names("#expires", "expires_key")
             .expression_attribute_values(":now", s(time_key(now)))
-            .scan_index_forward(!newest_first)
-            .set_limit(limit)
+            .scan_index_forward(!read.newest_first)
+            .set_limit(read.limit)
             .set_exclusive_start_key(start);
-        if let Some((op, bound)) = range {
-            condition.push_str(&format!(" AND #sk {op} :sk"));
+        if let Some(bound) = &read.before {
+            condition.push_str(" AND #sk < :sk");
             request = request
                 .expression_attribute_names("#sk", sk_attr)
-                .expression_attribute_values(":sk", s(bound));
+                .expression_attribute_values(":sk", s(bound.as_str()));
         }
         let out = request
             .key_condition_expression(condition)
@@ -202,23 +213,23 @@ impl DynamoCarts {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<Vec<Cart>, StoreError> {
+        let read = IndexRead {
+            index: (GSI2, GSI2PK, GSI2SK),
+            partition: format!("CARTS-OPEN#{shard}"),
+            before: Some(time_key(before)),
+            newest_first: false,
+            limit: i32::try_from(limit).ok(),
+        };
         let mut found = Vec::new();
         let mut start = None;
         loop {
-            let (items, last) = self
-                .index_page(
-                    (GSI2, GSI2PK, GSI2SK),
-                    format!("CARTS-OPEN#{shard}"),
-                    Some(("<", time_key(before))),
-                    false,
-                    now,
-                    i32::try_from(limit).ok(),
-                    start,
-                )
-                .await?;
+            let (items, last) = self.index_page(&read, now, start).await?;
             for item in &items {
                 let cart = decode(item)?;
-                if *cart.status() == CartStatus::Open && !cart.is_expired(now) && cart.updated_at() < before {
+                if *cart.status() == CartStatus::Open
+                    && !cart.is_expired(now)
+                    && cart.updated_at() < before
+                {
                     found.push(cart);
                 }
             }
@@ -238,26 +249,31 @@ impl CartStore for DynamoCarts {
         Ok(item.as_ref().map(decode).transpose()?.and_then(|c| live(c, now)))
     }
 
-    async fn by_token(&self, token: &CartToken, now: DateTime<Utc>) -> Result<Option<Cart>, StoreError> {
+    async fn by_token(
+        &self,
+        token: &CartToken,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StoreError> {
         let item = self.db.get(token_key(token)).await?;
         let cart = item.as_ref().map(decode).transpose()?;
         Ok(cart.filter(|c| c.token() == token).and_then(|c| live(c, now)))
     }
 
-    async fn open_cart_of(&self, customer: CustomerId, now: DateTime<Utc>) -> Result<Option<Cart>, StoreError> {
+    async fn open_cart_of(
+        &self,
+        customer: CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StoreError> {
+        let read = IndexRead {
+            index: (GSI1, GSI1PK, GSI1SK),
+            partition: format!("CUSTOMER#{customer}"),
+            before: None,
+            newest_first: true,
+            limit: Some(CUSTOMER_PAGE),
+        };
         let mut start = None;
         loop {
-            let (items, last) = self
-                .index_page(
-                    (GSI1, GSI1PK, GSI1SK),
-                    format!("CUSTOMER#{customer}"),
-                    None,
-                    true,
-                    now,
-                    Some(CUSTOMER_PAGE),
-                    start,
-                )
-                .await?;
+            let (items, last) = self.index_page(&read, now, start).await?;
             let mut keys = Vec::new();
             for item in &items {
                 let id: CartId = Reader::new(item, "cart").parse("cart_id")?;
@@ -295,11 +311,19 @@ impl CartStore for DynamoCarts {
         let (cart_write, mirror_write) = if read == 0 {
             (
                 put(table, cart_item, Some("attribute_not_exists(#pk)"), &exists)?,
-                put(table, stored_mirror(cart, version)?, Some("attribute_not_exists(#pk)"), &exists)?,
+                put(
+                    table,
+                    stored_mirror(cart, version)?,
+                    Some("attribute_not_exists(#pk)"),
+                    &exists,
+                )?,
             )
         } else {
             let expected = Expr::new().name("#version", "version").value(":expected", n(read));
-            let mine = Expr::new().name("#pk", PK).name("#cart", "cart_id").value(":id", s(cart.id().to_string()));
+            let mine = Expr::new()
+                .name("#pk", PK)
+                .name("#cart", "cart_id")
+                .value(":id", s(cart.id().to_string()));
             (
                 put(table, cart_item, Some("#version = :expected"), &expected)?,
                 put(
@@ -321,7 +345,10 @@ impl CartStore for DynamoCarts {
                 let cart_failed = reasons.first().filter(|r| r.condition_failed());
                 let token_failed = reasons.get(1).is_some_and(|r| r.condition_failed());
                 Err(match (cart_failed, read) {
-                    (Some(_), 0) => StoreError::AlreadyExists { entity: "cart", key: format!("id {}", cart.id()) },
+                    (Some(_), 0) => StoreError::AlreadyExists {
+                        entity: "cart",
+                        key: format!("id {}", cart.id()),
+                    },
                     (Some(reason), _) => match &reason.item {
                         Some(item) => StoreError::VersionConflict {
                             entity: "cart",
@@ -331,11 +358,15 @@ impl CartStore for DynamoCarts {
                         },
                         None => StoreError::not_found("cart", cart.id()),
                     },
-                    (None, _) if token_failed => {
-                        StoreError::AlreadyExists { entity: "cart", key: "token (of another cart)".to_owned() }
-                    }
+                    (None, _) if token_failed => StoreError::AlreadyExists {
+                        entity: "cart",
+                        key: "token (of another cart)".to_owned(),
+                    },
                     (None, _) => StoreError::Unavailable {
-                        message: format!("DynamoDB cancelled saving cart {} without naming a failed condition: retry", cart.id()),
+                        message: format!(
+                            "DynamoDB cancelled saving cart {} without naming a failed condition: retry",
+                            cart.id()
+                        ),
                         source: None,
                     },
                 })
@@ -343,11 +374,16 @@ impl CartStore for DynamoCarts {
         }
     }
 
-    async fn stale_open_carts(&self, query: &CartQuery, now: DateTime<Utc>) -> Result<Vec<Cart>, StoreError> {
+    async fn stale_open_carts(
+        &self,
+        query: &CartQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Cart>, StoreError> {
         if query.limit == 0 {
             return Ok(Vec::new());
         }
-        let shards = (0..OPEN_SHARDS).map(|shard| self.stale_in_shard(shard, query.updated_before, query.limit, now));
+        let shards = (0..OPEN_SHARDS)
+            .map(|shard| self.stale_in_shard(shard, query.updated_before, query.limit, now));
         let mut carts: Vec<Cart> = try_join_all(shards).await?.into_iter().flatten().collect();
         carts.sort_by(|a, b| a.updated_at().cmp(&b.updated_at()).then_with(|| a.id().cmp(&b.id())));
         carts.truncate(query.limit);

@@ -101,8 +101,8 @@ mod tests {
 
     #[test]
     fn tampered_and_foreign_cursors_are_invalid() {
-        let codec = codec("shop", 1);
-        let cursor = codec.encode("PRODUCTS", "0190-abc");
+        let ours = codec("shop", 1);
+        let cursor = ours.encode("PRODUCTS", "0190-abc");
         let forged_payload = URL_SAFE_NO_PAD.encode("PRODUCTS\n0190-abd");
         let tag = cursor.0.split_once('.').unwrap().1;
         let forged = Cursor(format!("{forged_payload}.{tag}"));
@@ -112,7 +112,7 @@ mod tests {
             codec("other-table", 1).encode("PRODUCTS", "0190-abc"),
             codec("shop", 2).encode("PRODUCTS", "0190-abc"),
         ] {
-            assert!(matches!(codec.decode("PRODUCTS", &bad), Err(StoreError::InvalidCursor)));
+            assert!(matches!(ours.decode("PRODUCTS", &bad), Err(StoreError::InvalidCursor)));
         }
     }
 }

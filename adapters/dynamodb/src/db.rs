@@ -93,9 +93,9 @@ impl Db {
     ///
     /// The caller passes distinct keys (DynamoDB refuses duplicates in one batch).
     pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-        let chunks: Vec<Vec<Item>> =
-            keys.chunks(BATCH_GET_LIMIT).map(<[Item]>::to_vec).collect();
-        let pages = try_join_all(chunks.into_iter().map(|chunk| self.batch_get_chunk(chunk))).await?;
+        let chunks: Vec<Vec<Item>> = keys.chunks(BATCH_GET_LIMIT).map(<[Item]>::to_vec).collect();
+        let pages =
+            try_join_all(chunks.into_iter().map(|chunk| self.batch_get_chunk(chunk))).await?;
         Ok(pages.into_iter().flatten().collect())
     }
 
@@ -139,6 +139,12 @@ impl Db {
                     source: None,
                 });
             }
+            tracing::debug!(
+                table = %self.table,
+                unprocessed = keys.len(),
+                attempt,
+                "BatchGetItem left keys unprocessed; asking again"
+            );
             tokio::time::sleep(backoff(attempt)).await;
         }
         Ok(found)
@@ -195,13 +201,22 @@ impl Db {
             if codes.contains(&"ConditionalCheckFailed") {
                 return Err(TransactError::Cancelled(reasons));
             }
-            if codes.iter().any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded")) {
+            if codes
+                .iter()
+                .any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded"))
+            {
                 return Err(TransactError::Store(StoreError::Unavailable {
-                    message: format!("DynamoDB throttled {what} on {} ({codes:?}): retry with backoff", self.table),
+                    message: format!(
+                        "DynamoDB throttled {what} on {} ({codes:?}): retry with backoff",
+                        self.table
+                    ),
                     source: Some(Box::new(err)),
                 }));
             }
-            if codes.iter().any(|c| matches!(*c, "ValidationError" | "ItemCollectionSizeLimitExceeded")) {
+            if codes
+                .iter()
+                .any(|c| matches!(*c, "ValidationError" | "ItemCollectionSizeLimitExceeded"))
+            {
                 return Err(TransactError::Store(StoreError::Invalid {
                     reason: format!(
                         "DynamoDB refused {what} on {} ({codes:?}): an item may exceed the 400 KB limit",
@@ -210,7 +225,8 @@ impl Db {
                 }));
             }
             attempt += 1;
-            if attempt >= TRANSACTION_ATTEMPTS || codes.iter().any(|c| *c != "TransactionConflict") {
+            if attempt >= TRANSACTION_ATTEMPTS || codes.iter().any(|c| *c != "TransactionConflict")
+            {
                 return Err(TransactError::Store(StoreError::Unavailable {
                     message: format!(
                         "{what} on {} was cancelled {attempt} times ({codes:?}, concurrent transactions on the same items): retry",
@@ -219,6 +235,7 @@ impl Db {
                     source: Some(Box::new(err)),
                 }));
             }
+            tracing::debug!(table = %self.table, what, attempt, "transaction conflicted; retrying");
             tokio::time::sleep(backoff(attempt)).await;
         }
     }

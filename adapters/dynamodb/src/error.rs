@@ -108,7 +108,9 @@ where
             unavailable(format!("DynamoDB {op} on {table} timed out: retry later"), err)
         }
         SdkError::DispatchFailure(_) => unavailable(
-            format!("DynamoDB could not be reached for {op} on {table}: check the endpoint and network"),
+            format!(
+                "DynamoDB could not be reached for {op} on {table}: check the endpoint and network"
+            ),
             err,
         ),
         SdkError::ResponseError(_) => unavailable(

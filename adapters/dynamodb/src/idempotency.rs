@@ -117,7 +117,9 @@ impl IdempotencyStore for DynamoIdempotency {
         let Some(stored) = condition_failed_item(&err) else {
             return Err(store_error("PutItem", &self.db.table, err));
         };
-        let stored = stored.ok_or_else(|| corrupt("idempotency record", "a failed condition returned no record"))?;
+        let stored = stored.ok_or_else(|| {
+            corrupt("idempotency record", "a failed condition returned no record")
+        })?;
         let r = Reader::new(&stored, "idempotency record");
         if r.str("fingerprint")? != fingerprint {
             return Ok(IdempotencyBegin::Mismatch);
@@ -206,7 +208,9 @@ impl IdempotencyStore for DynamoIdempotency {
 }
 
 /// When `err` is a failed condition: `Some(the stored item, if any)`.
-fn condition_failed_item<E>(err: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>) -> Option<Option<Item>>
+fn condition_failed_item<E>(
+    err: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> Option<Option<Item>>
 where
     E: ConditionFailure,
 {

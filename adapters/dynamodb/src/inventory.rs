@@ -148,7 +148,9 @@ fn stored_reservation(reservation: &Reservation) -> Item {
         ("lines".to_owned(), AttributeValue::L(lines)),
         (
             "skus".to_owned(),
-            AttributeValue::Ss(reservation.lines.iter().map(|l| l.sku.as_str().to_owned()).collect()),
+            AttributeValue::Ss(
+                reservation.lines.iter().map(|l| l.sku.as_str().to_owned()).collect(),
+            ),
         ),
         ("status".to_owned(), s(status_code(reservation.status))),
         ("expires_at".to_owned(), time(reservation.expires_at)),
@@ -311,7 +313,11 @@ impl DynamoInventory {
 
     /// Closes an active reservation as `closing` says, in one transaction. `Ok(None)` when
     /// it was not active any more at the write (another caller closed it first).
-    async fn close(&self, reservation: &Reservation, closing: Closing) -> Result<Option<Reservation>, InventoryError> {
+    async fn close(
+        &self,
+        reservation: &Reservation,
+        closing: Closing,
+    ) -> Result<Option<Reservation>, InventoryError> {
         let table = &*self.db.table;
         let status = match closing {
             Closing::Commit => ReservationStatus::Committed,
@@ -335,8 +341,12 @@ impl DynamoInventory {
         )?];
         // `#counter` is `on_hand` for a sale, `headroom` for units given back.
         let (stock_update, counter) = match closing {
-            Closing::Commit => ("SET #counter = #counter - :q, #reserved = #reserved - :q", "on_hand"),
-            Closing::GiveBack(_) => ("SET #reserved = #reserved - :q, #counter = #counter + :q", "headroom"),
+            Closing::Commit => {
+                ("SET #counter = #counter - :q, #reserved = #reserved - :q", "on_hand")
+            }
+            Closing::GiveBack(_) => {
+                ("SET #reserved = #reserved - :q, #counter = #counter + :q", "headroom")
+            }
         };
         for line in &reservation.lines {
             let expr = Expr::new()
@@ -380,9 +390,14 @@ impl DynamoInventory {
     }
 
     /// Commits or releases `id`, re-reading when another caller changed it in between.
-    async fn finish(&self, id: ReservationId, closing: Closing) -> Result<Reservation, InventoryError> {
+    async fn finish(
+        &self,
+        id: ReservationId,
+        closing: Closing,
+    ) -> Result<Reservation, InventoryError> {
         for _ in 0..CLOSE_ATTEMPTS {
-            let current = self.reservation(id).await?.ok_or(InventoryError::ReservationNotFound { id })?;
+            let current =
+                self.reservation(id).await?.ok_or(InventoryError::ReservationNotFound { id })?;
             match (closing, current.status) {
                 (_, ReservationStatus::Active) => {
                     if let Some(closed) = self.close(&current, closing).await? {
@@ -390,7 +405,9 @@ impl DynamoInventory {
                     }
                 }
                 (Closing::Commit, ReservationStatus::Committed) => return Ok(current),
-                (Closing::Commit, status) => return Err(InventoryError::ReservationClosed { id, status }),
+                (Closing::Commit, status) => {
+                    return Err(InventoryError::ReservationClosed { id, status });
+                }
                 (Closing::GiveBack(_), _) => return Ok(current),
             }
         }
@@ -414,7 +431,11 @@ impl DynamoInventory {
 
     /// The error for a cancelled reservation transaction: a retry (same or other lines),
     /// an unknown SKU or the first short line, in request order.
-    async fn explain(&self, request: &ReservationRequest, reasons: &[Reason]) -> Result<Reservation, InventoryError> {
+    async fn explain(
+        &self,
+        request: &ReservationRequest,
+        reasons: &[Reason],
+    ) -> Result<Reservation, InventoryError> {
         if let Some(existing) = reasons.first().filter(|r| r.condition_failed()) {
             let stored = match &existing.item {
                 Some(item) => Some(decode_reservation(item)?),
@@ -422,13 +443,17 @@ impl DynamoInventory {
             };
             return match stored {
                 Some(stored)
-                    if stored.location == request.location && same_lines(&stored.lines, &request.lines) =>
+                    if stored.location == request.location
+                        && same_lines(&stored.lines, &request.lines) =>
                 {
                     Ok(stored)
                 }
                 Some(_) => Err(InventoryError::ReservationMismatch { id: request.id }),
                 None => Err(StoreError::Unavailable {
-                    message: format!("reservation {} vanished while being retried: retry", request.id),
+                    message: format!(
+                        "reservation {} vanished while being retried: retry",
+                        request.id
+                    ),
                     source: None,
                 }
                 .into()),
@@ -440,10 +465,19 @@ impl DynamoInventory {
             }
             let level = match &reason.item {
                 Some(item) => Some(decode_level(item)?),
-                None => self.db.get(stock_key(&line.sku, &request.location)).await?.as_ref().map(decode_level).transpose()?,
+                None => self
+                    .db
+                    .get(stock_key(&line.sku, &request.location))
+                    .await?
+                    .as_ref()
+                    .map(decode_level)
+                    .transpose()?,
             };
             return Err(match level {
-                None => InventoryError::UnknownSku { sku: line.sku.clone(), location: request.location.clone() },
+                None => InventoryError::UnknownSku {
+                    sku: line.sku.clone(),
+                    location: request.location.clone(),
+                },
                 Some(level) => InventoryError::OutOfStock {
                     sku: line.sku.clone(),
                     requested: line.quantity.get(),
@@ -452,7 +486,10 @@ impl DynamoInventory {
             });
         }
         Err(StoreError::Unavailable {
-            message: format!("DynamoDB cancelled reservation {} without naming a failed condition: retry", request.id),
+            message: format!(
+                "DynamoDB cancelled reservation {} without naming a failed condition: retry",
+                request.id
+            ),
             source: None,
         }
         .into())
@@ -505,12 +542,21 @@ impl InventoryStore for DynamoInventory {
             .send()
             .await
             .map_err(|e| store_error("UpdateItem", &self.db.table, e))?;
-        let item = out.attributes.ok_or_else(|| corrupt("stock level", "UpdateItem returned no attributes"))?;
+        let item = out
+            .attributes
+            .ok_or_else(|| corrupt("stock level", "UpdateItem returned no attributes"))?;
         Ok(decode_level(&item)?)
     }
 
-    async fn adjust(&self, sku: &Sku, location: &LocationId, delta: i64) -> Result<StockLevel, InventoryError> {
-        let neg = delta.checked_neg().ok_or_else(|| invalid(format!("adjusting {sku} by {delta} overflows")))?;
+    async fn adjust(
+        &self,
+        sku: &Sku,
+        location: &LocationId,
+        delta: i64,
+    ) -> Result<StockLevel, InventoryError> {
+        let neg = delta
+            .checked_neg()
+            .ok_or_else(|| invalid(format!("adjusting {sku} by {delta} overflows")))?;
         let sent = self
             .db
             .client
@@ -518,7 +564,9 @@ impl InventoryStore for DynamoInventory {
             .table_name(&*self.db.table)
             .set_key(Some(stock_key(sku, location)))
             .update_expression("SET #on_hand = #on_hand + :delta, #headroom = #headroom + :delta")
-            .condition_expression("attribute_exists(#pk) AND (#policy <> :deny OR #headroom >= :neg)")
+            .condition_expression(
+                "attribute_exists(#pk) AND (#policy <> :deny OR #headroom >= :neg)",
+            )
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#on_hand", "on_hand")
             .expression_attribute_names("#headroom", "headroom")
@@ -532,21 +580,28 @@ impl InventoryStore for DynamoInventory {
             .await;
         match sent {
             Ok(out) => {
-                let item = out.attributes.ok_or_else(|| corrupt("stock level", "UpdateItem returned no attributes"))?;
+                let item = out
+                    .attributes
+                    .ok_or_else(|| corrupt("stock level", "UpdateItem returned no attributes"))?;
                 Ok(decode_level(&item)?)
             }
             Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => match failed.item() {
-                    None => Err(InventoryError::UnknownSku { sku: sku.clone(), location: location.clone() }),
-                    Some(item) => {
-                        let level = decode_level(item)?;
-                        Err(invalid(format!(
-                            "cannot take {sku} at {location} to {} on hand: {} units are reserved; release reservations first",
-                            i128::from(level.on_hand) + i128::from(delta),
-                            level.reserved
-                        )))
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    match failed.item() {
+                        None => Err(InventoryError::UnknownSku {
+                            sku: sku.clone(),
+                            location: location.clone(),
+                        }),
+                        Some(item) => {
+                            let level = decode_level(item)?;
+                            Err(invalid(format!(
+                                "cannot take {sku} at {location} to {} on hand: {} units are reserved; release reservations first",
+                                i128::from(level.on_hand) + i128::from(delta),
+                                level.reserved
+                            )))
+                        }
                     }
-                },
+                }
                 _ => Err(store_error("UpdateItem", &self.db.table, e).into()),
             },
         }
@@ -562,10 +617,8 @@ impl InventoryStore for DynamoInventory {
                 reads.push(self.levels_of(sku));
             }
         }
-        let per_sku: Vec<Vec<StockLevel>> = futures::stream::iter(reads)
-            .buffered(CONCURRENCY)
-            .try_collect()
-            .await?;
+        let per_sku: Vec<Vec<StockLevel>> =
+            futures::stream::iter(reads).buffered(CONCURRENCY).try_collect().await?;
         Ok(per_sku.into_iter().flatten().collect())
     }
 
@@ -630,7 +683,8 @@ impl InventoryStore for DynamoInventory {
 
     async fn active_reservations(&self, sku: &Sku) -> Result<Vec<Reservation>, InventoryError> {
         let shards = (0..ACTIVE_SHARDS).map(|shard| self.active_ids(shard, None, Some(sku)));
-        let ids: Vec<ReservationId> = futures::future::try_join_all(shards).await?.into_iter().flatten().collect();
+        let ids: Vec<ReservationId> =
+            futures::future::try_join_all(shards).await?.into_iter().flatten().collect();
         // The index lags: re-read consistently and keep what is still active.
         let items = self.db.batch_get(ids.into_iter().map(reservation_key).collect()).await?;
         let mut active = Vec::new();
@@ -646,15 +700,14 @@ impl InventoryStore for DynamoInventory {
 
     async fn release_expired(&self, now: DateTime<Utc>) -> Result<usize, InventoryError> {
         let shards = (0..ACTIVE_SHARDS).map(|shard| self.active_ids(shard, Some(now), None));
-        let due: Vec<ReservationId> = futures::future::try_join_all(shards).await?.into_iter().flatten().collect();
+        let due: Vec<ReservationId> =
+            futures::future::try_join_all(shards).await?.into_iter().flatten().collect();
         let mut expiries = Vec::with_capacity(due.len());
         for id in due {
             expiries.push(self.expire(id, now));
         }
-        let expired: Vec<bool> = futures::stream::iter(expiries)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
+        let expired: Vec<bool> =
+            futures::stream::iter(expiries).buffer_unordered(CONCURRENCY).try_collect().await?;
         Ok(expired.into_iter().filter(|e| *e).count())
     }
 }

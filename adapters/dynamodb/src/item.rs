@@ -206,8 +206,12 @@ mod tests {
     #[test]
     fn time_keys_sort_like_the_instants_they_encode() {
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
-        let instants =
-            [epoch - Duration::days(400), epoch - Duration::microseconds(1), epoch, epoch + Duration::days(9000)];
+        let instants = [
+            epoch - Duration::days(400),
+            epoch - Duration::microseconds(1),
+            epoch,
+            epoch + Duration::days(9000),
+        ];
         let keys: Vec<String> = instants.iter().map(|t| time_key(*t)).collect();
         let mut sorted = keys.clone();
         sorted.sort();

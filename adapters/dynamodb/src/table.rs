@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::BuildError;
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 use shopkit_core::ports::StoreError;
 
@@ -201,8 +201,10 @@ pub async fn create_tables(client: &Client, config: &DynamoConfig) -> Result<(),
     match request.send().await {
         Ok(_) => {}
         Err(e)
-            if matches!(e.as_service_error(), Some(CreateTableError::ResourceInUseException(_))) => {
-        }
+            if matches!(
+                e.as_service_error(),
+                Some(CreateTableError::ResourceInUseException(_))
+            ) => {}
         Err(e) => return Err(store_error("CreateTable", table, e)),
     }
     wait_until_active(client, &definition).await?;
@@ -211,7 +213,10 @@ pub async fn create_tables(client: &Client, config: &DynamoConfig) -> Result<(),
 
 /// Polls `DescribeTable` until the table and every index are `ACTIVE`, checking that the
 /// table has the expected keys and indexes.
-async fn wait_until_active(client: &Client, definition: &TableDefinition) -> Result<(), StoreError> {
+async fn wait_until_active(
+    client: &Client,
+    definition: &TableDefinition,
+) -> Result<(), StoreError> {
     let table = definition.name.as_str();
     let started = tokio::time::Instant::now();
     let mut pause = Duration::from_millis(50);
@@ -228,11 +233,8 @@ async fn wait_until_active(client: &Client, definition: &TableDefinition) -> Res
                 source: None,
             });
         };
-        let keys: Vec<(&str, &KeyType)> = description
-            .key_schema()
-            .iter()
-            .map(|k| (k.attribute_name(), k.key_type()))
-            .collect();
+        let keys: Vec<(&str, &KeyType)> =
+            description.key_schema().iter().map(|k| (k.attribute_name(), k.key_type())).collect();
         if keys != [(PK, &KeyType::Hash), (SK, &KeyType::Range)] {
             return Err(StoreError::Invalid {
                 reason: format!(
@@ -252,9 +254,8 @@ async fn wait_until_active(client: &Client, definition: &TableDefinition) -> Res
             }
         }
         let table_active = description.table_status() == Some(&TableStatus::Active);
-        let indexes_active = indexes
-            .iter()
-            .all(|i| i.index_status().is_none_or(|s| *s == IndexStatus::Active));
+        let indexes_active =
+            indexes.iter().all(|i| i.index_status().is_none_or(|s| *s == IndexStatus::Active));
         if table_active && indexes_active {
             return Ok(());
         }

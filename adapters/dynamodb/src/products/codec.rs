@@ -69,8 +69,7 @@ fn money(price: &Money) -> AttributeValue {
 }
 
 fn variant(v: &Variant) -> AttributeValue {
-    let options =
-        v.options.iter().map(|(name, value)| (name.clone(), s(value.as_str()))).collect();
+    let options = v.options.iter().map(|(name, value)| (name.clone(), s(value.as_str()))).collect();
     AttributeValue::M(HashMap::from([
         ("id".to_owned(), s(v.id.to_string())),
         ("sku".to_owned(), s(v.sku.as_str())),
@@ -94,8 +93,11 @@ fn media(m: &MediaRef) -> AttributeValue {
 
 /// The product's attributes (no key attributes), stored at `version`.
 pub(super) fn product_item(product: &Product, version: u64) -> Item {
-    let attributes =
-        product.attributes.iter().map(|(k, v)| (k.as_str().to_owned(), attribute_value(v))).collect();
+    let attributes = product
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), attribute_value(v)))
+        .collect();
     HashMap::from([
         ("entity".to_owned(), s("product")),
         ("id".to_owned(), s(product.id.to_string())),
@@ -103,7 +105,10 @@ pub(super) fn product_item(product: &Product, version: u64) -> Item {
         ("title".to_owned(), s(product.title.as_str())),
         ("description".to_owned(), s(product.description.as_str())),
         ("status".to_owned(), s(status_code(product.status))),
-        ("categories".to_owned(), list_of_strings(product.categories.iter().map(CategoryId::as_str))),
+        (
+            "categories".to_owned(),
+            list_of_strings(product.categories.iter().map(CategoryId::as_str)),
+        ),
         ("attributes".to_owned(), AttributeValue::M(attributes)),
         ("media".to_owned(), AttributeValue::L(product.media.iter().map(media).collect())),
         ("variants".to_owned(), AttributeValue::L(product.variants.iter().map(variant).collect())),
@@ -131,12 +136,16 @@ fn invalid_id(e: impl std::fmt::Display) -> StoreError {
     corrupt(WHAT, e)
 }
 
-fn decode_attribute(name: &str, value: &AttributeValue) -> Result<(AttributeName, Value), StoreError> {
+fn decode_attribute(
+    name: &str,
+    value: &AttributeValue,
+) -> Result<(AttributeName, Value), StoreError> {
     let name = AttributeName::new(name).map_err(invalid_id)?;
     let value = match value {
         AttributeValue::S(t) => Value::Text(t.clone()),
         AttributeValue::N(raw) => Value::Number(
-            decimal(raw).ok_or_else(|| corrupt(WHAT, format_args!("attribute {name} is no number")))?,
+            decimal(raw)
+                .ok_or_else(|| corrupt(WHAT, format_args!("attribute {name} is no number")))?,
         ),
         AttributeValue::Bool(b) => Value::Bool(*b),
         AttributeValue::L(items) => Value::List(
@@ -257,7 +266,8 @@ mod tests {
         let at = DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000) + Duration::nanoseconds(123);
         let mut attributes = Attributes::new();
         attributes.insert(AttributeName::new("material").unwrap(), Value::Text("cotton".into()));
-        attributes.insert(AttributeName::new("weight_kg").unwrap(), Value::Number(Decimal::new(12, 1)));
+        attributes
+            .insert(AttributeName::new("weight_kg").unwrap(), Value::Number(Decimal::new(12, 1)));
         attributes.insert(AttributeName::new("waterproof").unwrap(), Value::Bool(false));
         attributes.insert(AttributeName::new("colours").unwrap(), Value::List(vec!["red".into()]));
         Product {
@@ -274,7 +284,10 @@ mod tests {
                 sku: Sku::new("TEE-M").unwrap(),
                 title: "M".into(),
                 options: BTreeMap::from([("size".into(), "M".into())]),
-                prices: vec![Money::from_minor(1999, Currency::USD), Money::from_minor(2500, Currency::JPY)],
+                prices: vec![
+                    Money::from_minor(1999, Currency::USD),
+                    Money::from_minor(2500, Currency::JPY),
+                ],
                 weight_grams: 200,
             }],
             version: 3,
@@ -287,7 +300,9 @@ mod tests {
     fn a_product_survives_the_round_trip_with_native_attributes() {
         let p = product();
         let item = product_item(&p, 3);
-        assert!(matches!(item["attributes"], AttributeValue::M(ref m) if matches!(m["weight_kg"], AttributeValue::N(ref v) if v == "1.2")));
+        assert!(
+            matches!(item["attributes"], AttributeValue::M(ref m) if matches!(m["weight_kg"], AttributeValue::N(ref v) if v == "1.2"))
+        );
         assert_eq!(decode(&item).unwrap(), p);
     }
 

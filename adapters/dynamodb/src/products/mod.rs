@@ -143,7 +143,13 @@ impl Writes {
         Writes { table: table.to_owned(), items: Vec::new(), kinds: Vec::new(), bytes: 0 }
     }
 
-    fn put(&mut self, kind: Write, item: Item, condition: Option<&str>, expr: &Expr) -> Result<(), StoreError> {
+    fn put(
+        &mut self,
+        kind: Write,
+        item: Item,
+        condition: Option<&str>,
+        expr: &Expr,
+    ) -> Result<(), StoreError> {
         self.bytes += item_size(&item);
         self.items.push(put(&self.table, item, condition, expr)?);
         self.kinds.push(kind);
@@ -176,7 +182,10 @@ fn check_storable(product: &Product, version: u64) -> Result<(), StoreError> {
     for v in &product.variants {
         if !skus.insert(&v.sku) {
             return Err(StoreError::Invalid {
-                reason: format!("SKU {} appears on two variants of product {}: give each variant its own SKU", v.sku, product.id),
+                reason: format!(
+                    "SKU {} appears on two variants of product {}: give each variant its own SKU",
+                    v.sku, product.id
+                ),
             });
         }
     }
@@ -250,7 +259,11 @@ impl DynamoProducts {
 
     async fn run(&self, writes: Writes, product: &Product) -> Result<(), TransactError> {
         self.db
-            .transact(writes.items, &format!("writing product {}", product.id), &transaction_advice(product))
+            .transact(
+                writes.items,
+                &format!("writing product {}", product.id),
+                &transaction_advice(product),
+            )
             .await
     }
 
@@ -305,7 +318,12 @@ impl ProductRepository for DynamoProducts {
             &not_exists(),
         )?;
         for v in &product.variants {
-            writes.put(Write::Sku(v.sku.clone()), claim(sku_key(&v.sku), "sku", product.id), Some(NEW_ITEM), &not_exists())?;
+            writes.put(
+                Write::Sku(v.sku.clone()),
+                claim(sku_key(&v.sku), "sku", product.id),
+                Some(NEW_ITEM),
+                &not_exists(),
+            )?;
         }
         for category in distinct_categories(product) {
             writes.put(Write::Other, stored_copy(product, 1, category), None, &Expr::new())?;
@@ -320,7 +338,11 @@ impl ProductRepository for DynamoProducts {
     }
 
     async fn update(&self, product: &Product) -> Result<u64, StoreError> {
-        let stored = self.db.get(product_key(product.id)).await?.ok_or_else(|| StoreError::not_found("product", product.id))?;
+        let stored = self
+            .db
+            .get(product_key(product.id))
+            .await?
+            .ok_or_else(|| StoreError::not_found("product", product.id))?;
         let old = codec::decode(&stored)?;
         if old.version != product.version {
             return Err(StoreError::VersionConflict {
@@ -333,8 +355,15 @@ impl ProductRepository for DynamoProducts {
         let version = product.version + 1;
         check_storable(product, version)?;
         let mut writes = Writes::new(&self.db.table);
-        let expected = Expr::new().name("#version", "version").value(":expected", crate::item::n(product.version));
-        writes.put(Write::Product, stored_product(product, version), Some("#version = :expected"), &expected)?;
+        let expected = Expr::new()
+            .name("#version", "version")
+            .value(":expected", crate::item::n(product.version));
+        writes.put(
+            Write::Product,
+            stored_product(product, version),
+            Some("#version = :expected"),
+            &expected,
+        )?;
         if old.slug != product.slug {
             writes.put(
                 Write::Slug(product.slug.clone()),
@@ -347,7 +376,12 @@ impl ProductRepository for DynamoProducts {
         let old_skus: BTreeSet<&Sku> = old.variants.iter().map(|v| &v.sku).collect();
         let new_skus: BTreeSet<&Sku> = product.variants.iter().map(|v| &v.sku).collect();
         for sku in new_skus.difference(&old_skus) {
-            writes.put(Write::Sku((*sku).clone()), claim(sku_key(sku), "sku", product.id), Some(NEW_ITEM), &not_exists())?;
+            writes.put(
+                Write::Sku((*sku).clone()),
+                claim(sku_key(sku), "sku", product.id),
+                Some(NEW_ITEM),
+                &not_exists(),
+            )?;
         }
         for sku in old_skus.difference(&new_skus) {
             writes.delete(sku_key(sku))?;
@@ -359,7 +393,12 @@ impl ProductRepository for DynamoProducts {
             }
         }
         for category in new_categories {
-            writes.put(Write::Other, stored_copy(product, version, category), None, &Expr::new())?;
+            writes.put(
+                Write::Other,
+                stored_copy(product, version, category),
+                None,
+                &Expr::new(),
+            )?;
         }
         let kinds = writes.kinds.clone();
         match self.run(writes, product).await {
@@ -377,18 +416,30 @@ impl ProductRepository for DynamoProducts {
                         None => StoreError::not_found("product", product.id),
                     });
                 }
-                Err(clash(&reasons, &kinds, product.id).unwrap_or_else(|| unexplained("updating", product.id)))
+                Err(clash(&reasons, &kinds, product.id)
+                    .unwrap_or_else(|| unexplained("updating", product.id)))
             }
         }
     }
 
     async fn delete(&self, id: ProductId) -> Result<(), StoreError> {
         for _ in 0..DELETE_ATTEMPTS {
-            let stored = self.db.get(product_key(id)).await?.ok_or_else(|| StoreError::not_found("product", id))?;
+            let stored = self
+                .db
+                .get(product_key(id))
+                .await?
+                .ok_or_else(|| StoreError::not_found("product", id))?;
             let old = codec::decode(&stored)?;
             let mut writes = Writes::new(&self.db.table);
-            let expected = Expr::new().name("#version", "version").value(":expected", crate::item::n(old.version));
-            writes.items.push(delete(&self.db.table, product_key(id), Some("#version = :expected"), &expected)?);
+            let expected = Expr::new()
+                .name("#version", "version")
+                .value(":expected", crate::item::n(old.version));
+            writes.items.push(delete(
+                &self.db.table,
+                product_key(id),
+                Some("#version = :expected"),
+                &expected,
+            )?);
             writes.kinds.push(Write::Product);
             writes.delete(slug_key(&old.slug))?;
             for v in &old.variants {
@@ -405,7 +456,9 @@ impl ProductRepository for DynamoProducts {
             }
         }
         Err(StoreError::Unavailable {
-            message: format!("product {id} kept changing while being deleted ({DELETE_ATTEMPTS} attempts): retry"),
+            message: format!(
+                "product {id} kept changing while being deleted ({DELETE_ATTEMPTS} attempts): retry"
+            ),
             source: None,
         })
     }
@@ -415,7 +468,8 @@ impl ProductRepository for DynamoProducts {
     }
 
     async fn by_slug(&self, slug: &Slug) -> Result<Option<Product>, StoreError> {
-        let (items, _) = self.query_page(GSI2, GSI2PK, &format!("SLUG#{slug}"), None, Some(1), None).await?;
+        let (items, _) =
+            self.query_page(GSI2, GSI2PK, &format!("SLUG#{slug}"), None, Some(1), None).await?;
         items.first().map(codec::decode).transpose()
     }
 
@@ -429,7 +483,7 @@ impl ProductRepository for DynamoProducts {
         let mut owner_of: HashMap<String, ProductId> = HashMap::new();
         for item in &claims {
             let r = Reader::new(item, "SKU claim");
-            let sku = r.str(PK)?.trim_start_matches("SKU#").to_owned();
+            let sku = r.str(PK)?.strip_prefix("SKU#").unwrap_or_default().to_owned();
             owner_of.insert(sku, r.parse::<ProductId>("product_id")?);
         }
         let mut ids: Vec<ProductId> = Vec::new();
@@ -451,10 +505,15 @@ impl ProductRepository for DynamoProducts {
 
     async fn list(&self, query: &ProductQuery) -> Result<Page<Product>, StoreError> {
         let limit = query.limit.clamp(1, MAX_PAGE);
-        let listing = query.category.as_ref().map_or_else(|| ALL_PRODUCTS.to_owned(), category_listing);
+        let listing =
+            query.category.as_ref().map_or_else(|| ALL_PRODUCTS.to_owned(), category_listing);
         let mut start = match &query.cursor {
             Some(cursor) => {
-                let after: ProductId = self.cursors.decode(&listing, cursor)?.parse().map_err(|_| StoreError::InvalidCursor)?;
+                let after: ProductId = self
+                    .cursors
+                    .decode(&listing, cursor)?
+                    .parse()
+                    .map_err(|_| StoreError::InvalidCursor)?;
                 let mut k = match &query.category {
                     Some(c) => copy_key(after, c),
                     None => product_key(after),
@@ -471,7 +530,8 @@ impl ProductRepository for DynamoProducts {
         let mut items: Vec<Product> = Vec::with_capacity(wanted);
         loop {
             let page_limit = i32::try_from(wanted).unwrap_or(i32::MAX);
-            let (page, last) = self.query_page(GSI1, GSI1PK, &listing, status, Some(page_limit), start).await?;
+            let (page, last) =
+                self.query_page(GSI1, GSI1PK, &listing, status, Some(page_limit), start).await?;
             for item in &page {
                 let product = codec::decode(item)?;
                 if matches_attributes(&product, query) {
@@ -541,7 +601,9 @@ impl ProductRepository for DynamoProducts {
 
 fn unexplained(doing: &str, id: ProductId) -> StoreError {
     StoreError::Unavailable {
-        message: format!("DynamoDB cancelled {doing} product {id} without naming a failed condition: retry"),
+        message: format!(
+            "DynamoDB cancelled {doing} product {id} without naming a failed condition: retry"
+        ),
         source: None,
     }
 }
@@ -553,14 +615,21 @@ mod tests {
     #[test]
     fn a_failed_claim_names_the_clashing_key() {
         let id = ProductId::from_uuid(uuid::Uuid::nil());
-        let kinds = vec![Write::Product, Write::Slug(Slug::new("tee").unwrap()), Write::Sku(Sku::new("TEE-M").unwrap())];
+        let kinds = vec![
+            Write::Product,
+            Write::Slug(Slug::new("tee").unwrap()),
+            Write::Sku(Sku::new("TEE-M").unwrap()),
+        ];
         let reasons = vec![
             Reason::default(),
             Reason::default(),
             Reason { code: Some("ConditionalCheckFailed".into()), item: None },
         ];
         let err = clash(&reasons, &kinds, id).unwrap();
-        assert!(matches!(err, StoreError::AlreadyExists { ref key, .. } if key == "sku TEE-M"), "{err:?}");
+        assert!(
+            matches!(err, StoreError::AlreadyExists { ref key, .. } if key == "sku TEE-M"),
+            "{err:?}"
+        );
     }
 
     #[test]
