@@ -256,7 +256,8 @@ pub fn test_config() -> ShopConfig {
 /// The profile under test: embedded by default; `SHOPKIT_E2E_PROFILE=postgres` runs the
 /// same tests on PostgreSQL (`SHOPKIT_TEST_POSTGRES_URL`, a fresh schema per app, migrated
 /// at start) and, when `SHOPKIT_TEST_REDIS_URL` is set, with the Redis catalog cache and
-/// rate limiter. CI runs both.
+/// rate limiter; `SHOPKIT_E2E_PROFILE=aws` adds a fresh DynamoDB table and S3 bucket per
+/// app (AWS_ENDPOINT_URL pointing at moto). CI runs all three.
 fn profile_env() -> Vec<(String, String)> {
     match std::env::var("SHOPKIT_E2E_PROFILE").as_deref() {
         Err(_) | Ok("") | Ok("embedded") => Vec::new(),
@@ -275,7 +276,26 @@ fn profile_env() -> Vec<(String, String)> {
             }
             env
         }
-        Ok(other) => panic!("SHOPKIT_E2E_PROFILE={other}: use embedded or postgres"),
+        Ok("aws") => {
+            // DynamoDB and S3 through the AWS SDK's own settings (AWS_ENDPOINT_URL etc.,
+            // set by the caller, e.g. to moto); PostgreSQL as for the postgres profile.
+            let url = std::env::var("SHOPKIT_TEST_POSTGRES_URL")
+                .expect("SHOPKIT_E2E_PROFILE=aws needs SHOPKIT_TEST_POSTGRES_URL");
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let mut env = vec![
+                ("SHOPKIT_PROFILE".to_owned(), "aws".to_owned()),
+                ("SHOPKIT_DATABASE_URL".to_owned(), url),
+                ("SHOPKIT_DATABASE_SCHEMA".to_owned(), format!("e2e_{id}")),
+                ("SHOPKIT_DYNAMODB_TABLE".to_owned(), format!("e2e-{id}")),
+                ("SHOPKIT_S3_BUCKET".to_owned(), format!("e2e-{id}")),
+                ("SHOPKIT_MIGRATE".to_owned(), "true".to_owned()),
+            ];
+            if let Ok(redis) = std::env::var("SHOPKIT_TEST_REDIS_URL") {
+                env.push(("SHOPKIT_REDIS_URL".to_owned(), redis));
+            }
+            env
+        }
+        Ok(other) => panic!("SHOPKIT_E2E_PROFILE={other}: use embedded, postgres or aws"),
     }
 }
 

@@ -69,8 +69,10 @@ pub enum Profile {
     /// PostgreSQL for every persistent port (optionally Redis for the catalog cache and the
     /// shared rate limiter); needs `database_url`.
     Postgres,
-    /// The AWS reference architecture (RDS, DynamoDB, ElastiCache, S3, OpenSearch, ...).
-    /// Declared for a later release: rejected at start.
+    /// The AWS reference architecture: products, carts and inventory in DynamoDB,
+    /// customers, orders and the outbox in PostgreSQL (RDS), media in S3, the catalog cache
+    /// in Redis (ElastiCache) when `redis_url` is set. Endpoints follow the AWS SDK's
+    /// settings (`AWS_REGION`, `AWS_ENDPOINT_URL` to run against an emulator).
     Aws,
 }
 
@@ -158,16 +160,6 @@ pub enum ConfigError {
         describe_figment_error(.0)
     )]
     Unreadable(#[source] Box<figment::Error>),
-    /// The profile is declared but this build cannot run it yet.
-    #[error(
-        "profile `{profile}` (from {origin}) is not available yet in this build: use the `embedded` profile (--profile embedded, or unset SHOPKIT_PROFILE)"
-    )]
-    ProfileNotAvailable {
-        /// The profile asked for.
-        profile: Profile,
-        /// Where it was set.
-        origin: String,
-    },
     /// A setting has a value of the right type that is still not acceptable.
     #[error("invalid setting `{setting}` (from {origin}): {reason}")]
     Invalid {
@@ -227,6 +219,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the storefront and back-office APIs (the default)
     Serve,
+    /// Create what the profile stores data in (database schema and migrations; in the aws
+    /// profile also the DynamoDB table and the S3 bucket), then exit. Safe to repeat.
+    CreateTables,
 }
 
 impl Cli {
@@ -254,7 +249,7 @@ impl Cli {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Args)]
 pub struct SettingFlags {
     /// Which adapters to run: `embedded` keeps everything in memory, `postgres` stores
-    /// everything in PostgreSQL (`aws` is not available yet in this build)
+    /// everything in PostgreSQL, `aws` follows the AWS reference architecture
     /// [env: SHOPKIT_PROFILE] [default: embedded]
     #[arg(long, value_enum, global = true)]
     pub profile: Option<Profile>,
@@ -284,6 +279,20 @@ pub struct SettingFlags {
     /// [default: the server's search_path, usually `public`]
     #[arg(long, value_name = "SCHEMA", global = true)]
     pub database_schema: Option<String>,
+
+    /// DynamoDB table for products, carts and inventory (aws profile)
+    /// [env: SHOPKIT_DYNAMODB_TABLE] [default: shopkit]
+    #[arg(long, value_name = "TABLE", global = true)]
+    pub dynamodb_table: Option<String>,
+
+    /// S3 bucket for product media (aws profile) [env: SHOPKIT_S3_BUCKET] [default: shopkit-media]
+    #[arg(long, value_name = "BUCKET", global = true)]
+    pub s3_bucket: Option<String>,
+
+    /// CDN (CloudFront) base URL for public media links (aws profile)
+    /// [env: SHOPKIT_CDN_BASE_URL] [default: none: presigned S3 URLs]
+    #[arg(long, value_name = "URL", global = true)]
+    pub cdn_base_url: Option<String>,
 
     /// Apply the database migrations at start (postgres profile) [env: SHOPKIT_MIGRATE=true]
     /// [default: off: migrate deliberately, e.g. from one instance of a rollout]
@@ -359,6 +368,9 @@ impl SettingFlags {
         put("seed_products", self.seed_products.map(Value::from));
         put("migrate", self.migrate.then_some(Value::from(true)));
         put("database_schema", self.database_schema.clone().map(Value::from));
+        put("dynamodb_table", self.dynamodb_table.clone().map(Value::from));
+        put("s3_bucket", self.s3_bucket.clone().map(Value::from));
+        put("cdn_base_url", self.cdn_base_url.clone().map(Value::from));
         put("admin_email", self.admin_email.clone().map(Value::from));
         put(
             "cors_allowed_origins",
@@ -396,6 +408,9 @@ const ENV_SETTINGS: &[(&str, EnvValue)] = &[
     ("seed_products", EnvValue::Parsed),
     ("migrate", EnvValue::Parsed),
     ("database_schema", EnvValue::Text),
+    ("dynamodb_table", EnvValue::Text),
+    ("s3_bucket", EnvValue::Text),
+    ("cdn_base_url", EnvValue::Text),
     ("admin_email", EnvValue::Text),
     ("admin_password", EnvValue::Text),
     ("jwt_signing_key", EnvValue::Text),
@@ -530,6 +545,9 @@ struct RawConfig {
     seed_products: usize,
     migrate: bool,
     database_schema: Option<String>,
+    dynamodb_table: String,
+    s3_bucket: String,
+    cdn_base_url: Option<String>,
     admin_email: String,
     admin_password: Option<Secret>,
     jwt_signing_key: Option<Secret>,
@@ -555,6 +573,9 @@ impl Default for RawConfig {
             seed_products: 1000,
             migrate: false,
             database_schema: None,
+            dynamodb_table: "shopkit".to_owned(),
+            s3_bucket: "shopkit-media".to_owned(),
+            cdn_base_url: None,
             admin_email: "admin@shopkit.local".to_owned(),
             admin_password: None,
             jwt_signing_key: None,
@@ -627,8 +648,14 @@ pub struct ShopConfig {
     pub seed_products: usize,
     /// Whether to apply database migrations at start (postgres profile). Default off.
     pub migrate: bool,
-    /// The PostgreSQL schema (postgres profile); `None` for the server's default.
+    /// The PostgreSQL schema (postgres and aws profiles); `None` for the server's default.
     pub database_schema: Option<String>,
+    /// The DynamoDB table (aws profile). Default `shopkit`.
+    pub dynamodb_table: String,
+    /// The S3 media bucket (aws profile). Default `shopkit-media`.
+    pub s3_bucket: String,
+    /// The CDN base URL for media (aws profile); `None` for presigned S3 URLs.
+    pub cdn_base_url: Option<String>,
     /// The back-office administrator. Default `admin@shopkit.local`.
     pub admin_email: Email,
     /// The administrator's password, at least [`MIN_ADMIN_PASSWORD_CHARS`] characters.
@@ -721,18 +748,15 @@ impl ShopConfig {
             origin: origin(figment, setting),
             reason,
         };
-        if raw.profile == Profile::Aws {
-            return Err(ConfigError::ProfileNotAvailable {
-                profile: raw.profile,
-                origin: origin(figment, "profile"),
-            });
-        }
-        if raw.profile == Profile::Postgres
+        if raw.profile != Profile::Embedded
             && raw.database_url.as_ref().is_none_or(|url| url.expose().is_empty())
         {
             return Err(invalid(
                 "database_url",
-                "the postgres profile needs a database: set SHOPKIT_DATABASE_URL (e.g. postgres://user@host:5432/shop)".into(),
+                format!(
+                    "the {} profile needs a database: set SHOPKIT_DATABASE_URL (e.g. postgres://user@host:5432/shop)",
+                    raw.profile.as_str()
+                ),
             ));
         }
         let public_base_url = match raw.public_base_url {
@@ -813,6 +837,9 @@ impl ShopConfig {
             seed_products: raw.seed_products,
             migrate: raw.migrate,
             database_schema: raw.database_schema.filter(|s| !s.is_empty()),
+            dynamodb_table: raw.dynamodb_table,
+            s3_bucket: raw.s3_bucket,
+            cdn_base_url: raw.cdn_base_url.filter(|s| !s.is_empty()),
             admin_email,
             admin_password,
             admin_password_is_demo,
@@ -1131,9 +1158,17 @@ mod tests {
     }
 
     #[test]
-    fn the_aws_profile_is_not_available_yet_and_postgres_needs_a_database() {
+    fn the_postgres_and_aws_profiles_need_a_database() {
         let err = load(&[], &[("SHOPKIT_PROFILE", "postgres")]).unwrap_err();
         assert!(err.to_string().contains("SHOPKIT_DATABASE_URL"), "{err}");
+        let err = load(&[], &[("SHOPKIT_PROFILE", "aws")]).unwrap_err();
+        assert!(err.to_string().contains("SHOPKIT_DATABASE_URL"), "{err}");
+        let aws = load(
+            &["--s3-bucket", "media-1"],
+            &[("SHOPKIT_PROFILE", "aws"), ("SHOPKIT_DATABASE_URL", "postgres://db/shop")],
+        )
+        .unwrap();
+        assert_eq!((aws.dynamodb_table.as_str(), aws.s3_bucket.as_str()), ("shopkit", "media-1"));
         let ok = load(
             &["--migrate"],
             &[("SHOPKIT_PROFILE", "postgres"), ("SHOPKIT_DATABASE_URL", "postgres://db/shop")],
@@ -1142,16 +1177,8 @@ mod tests {
         assert_eq!(ok.profile, Profile::Postgres);
         assert!(ok.migrate);
         assert!(!ok.seed, "only the embedded profile seeds by default");
-        for profile in ["aws"] {
-            let err = load(&[], &[("SHOPKIT_PROFILE", profile)]).unwrap_err();
-
-            assert!(matches!(err, ConfigError::ProfileNotAvailable { .. }), "{err}");
-            let message = err.to_string();
-            assert!(message.contains("not available yet in this build"), "{message}");
-            assert!(message.contains("SHOPKIT_PROFILE"), "{message}");
-        }
         let flag = load(&["--profile", "aws"], &[]).unwrap_err();
-        assert!(flag.to_string().contains("flag --profile"), "{flag}");
+        assert!(flag.to_string().contains("database_url"), "{flag}");
     }
 
     #[test]
@@ -1243,7 +1270,7 @@ mod tests {
             assert!(!help.trim().is_empty(), "--{} has no help", arg.get_id());
         }
         let text = Cli::help_text();
-        for secret in ["password", "jwt", "database", "redis"] {
+        for secret in ["admin-password", "jwt-signing-key", "database-url", "redis-url"] {
             assert!(!text.contains(&format!("--{secret}")), "a secret has a flag: {text}");
         }
         assert!(text.contains("--listen") && text.contains("SHOPKIT_LISTEN"));

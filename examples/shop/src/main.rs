@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use shop::{Cli, LogFormat, ShopConfig, StartError};
+use shop::{Cli, Command, LogFormat, ShopConfig, StartError};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -20,6 +20,18 @@ async fn main() -> ExitCode {
         }
     };
     init_logs(config.log_format);
+    if cli.action() == Command::CreateTables {
+        return match shop::wiring::create_tables(&config).await {
+            Ok(()) => {
+                println!("storage for the {} profile is ready", config.profile.as_str());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("shop: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

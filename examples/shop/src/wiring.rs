@@ -1,22 +1,30 @@
 //! Profiles: each is one composition function from the configuration to the ports.
 //!
 //! A profile decides where each port lives; everything after it (services, HTTP, workers)
-//! is the same for every profile: [`embedded`] (no service at all) and [`postgres`]
-//! (PostgreSQL, optionally Redis). The `aws` profile will be a third function, not a fork.
+//! is the same for every profile: [`embedded`] (no service at all), [`postgres`]
+//! (PostgreSQL, optionally Redis) and [`aws`] (DynamoDB, RDS PostgreSQL, S3, ElastiCache).
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use shopkit_core::ports::{
-    Clock, IdempotencyStore, IdentityProvider, PromotionRepository, Readiness,
+    CartStore, Clock, CustomerRepository, IdempotencyStore, IdentityProvider, InventoryStore,
+    MediaStore, OrderRepository, OutboxStore, ProductRepository, PromotionRepository, RateLimiter,
+    Readiness, SearchIndex,
 };
 use shopkit_core::services::{
     EventLogService, MediaService, PromotionService, RecommendationService, Registration, Shop,
 };
+use shopkit_dynamodb::{DynamoCarts, DynamoConfig, DynamoInventory, DynamoProducts};
 use shopkit_http::{AppState, HttpConfig};
 use shopkit_local_identity::{LocalIdentity, LocalIdentityConfig, SigningKey};
 use shopkit_memory::InMemory;
+use shopkit_postgres::{PgConfig, PgStore};
+use shopkit_redis::{
+    CachedProducts, CatalogCacheConfig, RedisConfig, RedisConnection, RedisRateLimiter,
+};
+use shopkit_s3::{S3Config, S3MediaStore};
 
 use crate::config::{ConfigError, Profile, ShopConfig};
 use crate::seed::{SeedReport, seed_demo};
@@ -88,11 +96,7 @@ pub async fn compose(config: &ShopConfig) -> Result<Wiring, StartError> {
     match config.profile {
         Profile::Embedded => embedded(config).await,
         Profile::Postgres => postgres(config).await,
-        // Loading the configuration already refuses this; kept for a config built by hand.
-        other => Err(StartError::Config(ConfigError::ProfileNotAvailable {
-            profile: other,
-            origin: "the configuration".into(),
-        })),
+        Profile::Aws => aws(config).await,
     }
 }
 
@@ -155,7 +159,7 @@ struct AppParts {
     readiness: Vec<Arc<dyn Readiness>>,
     clock: Arc<dyn Clock>,
     http: HttpConfig,
-    rate_limiter: Option<Arc<dyn shopkit_core::ports::RateLimiter>>,
+    rate_limiter: Option<Arc<dyn RateLimiter>>,
 }
 
 fn app_state(parts: AppParts) -> Result<AppState, StartError> {
@@ -229,31 +233,29 @@ async fn seed(
 /// How often the maintenance worker runs (reservation expiry, abandoned carts).
 pub const MAINTENANCE_EVERY: StdDuration = StdDuration::from_secs(30);
 
-/// The postgres profile: every persistent port in PostgreSQL (customers, orders with
-/// refunds and payments, the outbox, products and search, carts, inventory, idempotency,
-/// promotions); with `redis_url`, the catalog is cached in Redis and the rate limit is
-/// shared by every instance. Payments, notifications, media and recommendations have no
-/// PostgreSQL role: they stay on the embedded adapters until their own adapters (Stripe,
-/// SES, S3, Personalize) are configured.
-///
-/// # Errors
-/// [`StartError`] naming what to fix (an unreachable database, failed migrations...).
-pub async fn postgres(config: &ShopConfig) -> Result<Wiring, StartError> {
-    use shopkit_core::ports::{ProductRepository, RateLimiter};
-    use shopkit_core::services::subscribers::{
-        AnalyticsSubscriber, CrmSubscriber, LedgerSubscriber, NotificationSubscriber,
-        RecommenderSubscriber,
-    };
-    use shopkit_postgres::{PgConfig, PgStore};
-    use shopkit_redis::{
-        CachedProducts, CatalogCacheConfig, RedisConfig, RedisConnection, RedisRateLimiter,
-    };
+/// Where the persistent ports of a profile live; the rest of the wiring is shared.
+struct Storage {
+    products: Arc<dyn ProductRepository>,
+    search: Arc<dyn SearchIndex>,
+    carts: Arc<dyn CartStore>,
+    promotions: Arc<dyn PromotionRepository>,
+    inventory: Arc<dyn InventoryStore>,
+    orders: Arc<dyn OrderRepository>,
+    outbox: Arc<dyn OutboxStore>,
+    idempotency: Arc<dyn IdempotencyStore>,
+    customers: Arc<dyn CustomerRepository>,
+    media: Option<Arc<dyn MediaStore>>,
+    readiness: Vec<Arc<dyn Readiness>>,
+    rate_limiter: Option<Arc<dyn RateLimiter>>,
+}
 
+/// Connects to PostgreSQL (and migrates when asked).
+async fn connect_postgres(config: &ShopConfig) -> Result<PgStore, StartError> {
     let url = config.database_url.as_ref().ok_or_else(|| {
         StartError::Config(ConfigError::Invalid {
             setting: "database_url",
             origin: "the configuration".into(),
-            reason: "the postgres profile needs SHOPKIT_DATABASE_URL".into(),
+            reason: format!("the {} profile needs SHOPKIT_DATABASE_URL", config.profile.as_str()),
         })
     })?;
     let pg_config = PgConfig { schema: config.database_schema.clone(), ..PgConfig::default() };
@@ -264,39 +266,135 @@ pub async fn postgres(config: &ShopConfig) -> Result<Wiring, StartError> {
         store.migrate().await.map_err(|e| StartError::Database(e.to_string()))?;
         tracing::info!("database migrations applied");
     }
-    // The embedded adapters for the ports PostgreSQL does not hold.
-    let world = InMemory::new();
-    let mut readiness: Vec<Arc<dyn Readiness>> = vec![Arc::new(store.readiness())];
-    let mut shared_limiter: Option<Arc<dyn RateLimiter>> = None;
-    let source: Arc<dyn ProductRepository> = Arc::new(store.products());
-    let products: Arc<dyn ProductRepository> = match &config.redis_url {
-        Some(redis_url) => {
-            // Shops on different schemas may share a Redis: their keys must not meet.
-            let prefix =
-                format!("shopkit:{}", config.database_schema.as_deref().unwrap_or("public"));
-            let redis_config =
-                RedisConfig { key_prefix: prefix, ..RedisConfig::new(redis_url.expose()) };
-            let redis = RedisConnection::open(&redis_config)
-                .map_err(|e| StartError::Database(format!("redis: {e}")))?;
-            readiness.push(Arc::new(redis.clone()));
-            shared_limiter = Some(Arc::new(RedisRateLimiter::new(redis.clone())));
-            Arc::new(CachedProducts::new(source, redis, CatalogCacheConfig::default()))
-        }
-        None => source,
+    Ok(store)
+}
+
+/// With `redis_url`: the catalog cached in Redis and the rate limit shared by every
+/// instance (keys prefixed by the schema, so shops on different schemas never meet).
+fn with_redis(config: &ShopConfig, storage: &mut Storage) -> Result<(), StartError> {
+    let Some(redis_url) = &config.redis_url else {
+        return Ok(());
     };
-    let customers = Arc::new(store.customers());
-    let orders = Arc::new(store.orders());
+    let prefix = format!("shopkit:{}", config.database_schema.as_deref().unwrap_or("public"));
+    let redis_config = RedisConfig { key_prefix: prefix, ..RedisConfig::new(redis_url.expose()) };
+    let redis = RedisConnection::open(&redis_config)
+        .map_err(|e| StartError::Database(format!("redis: {e}")))?;
+    storage.readiness.push(Arc::new(redis.clone()));
+    storage.rate_limiter = Some(Arc::new(RedisRateLimiter::new(redis.clone())));
+    storage.products = Arc::new(CachedProducts::new(
+        storage.products.clone(),
+        redis,
+        CatalogCacheConfig::default(),
+    ));
+    Ok(())
+}
+
+/// The postgres profile: every persistent port in PostgreSQL (customers, orders with
+/// refunds and payments, the outbox, products and search, carts, inventory, idempotency,
+/// promotions); with `redis_url`, the catalog is cached in Redis and the rate limit is
+/// shared by every instance. Payments, notifications, media and recommendations have no
+/// PostgreSQL role: they stay on the embedded adapters until their own adapters (Stripe,
+/// SES, S3, Personalize) are configured.
+///
+/// # Errors
+/// [`StartError`] naming what to fix (an unreachable database, failed migrations...).
+pub async fn postgres(config: &ShopConfig) -> Result<Wiring, StartError> {
+    let store = connect_postgres(config).await?;
+    let mut storage = Storage {
+        products: Arc::new(store.products()),
+        search: Arc::new(store.search()),
+        carts: Arc::new(store.carts()),
+        promotions: Arc::new(store.promotions()),
+        inventory: Arc::new(store.inventory()),
+        orders: Arc::new(store.orders()),
+        outbox: Arc::new(store.outbox()),
+        idempotency: Arc::new(store.idempotency()),
+        customers: Arc::new(store.customers()),
+        media: None,
+        readiness: vec![Arc::new(store.readiness())],
+        rate_limiter: None,
+    };
+    with_redis(config, &mut storage)?;
+    persistent(config, storage).await
+}
+
+/// The aws profile, the reference architecture: products, carts and inventory in DynamoDB
+/// (schemaless attributes, conditional writes); customers, orders with refunds and
+/// payments, the outbox, promotions, idempotency and product search in PostgreSQL (RDS);
+/// media in S3 behind an optional CDN; with `redis_url`, the catalog cache and the shared
+/// rate limiter in Redis (ElastiCache). The AWS clients follow the SDK's usual settings
+/// (`AWS_REGION`, credentials chain, `AWS_ENDPOINT_URL` for an emulator such as moto).
+///
+/// # Errors
+/// [`StartError`] naming what to fix.
+pub async fn aws(config: &ShopConfig) -> Result<Wiring, StartError> {
+    let store = connect_postgres(config).await?;
+    let (dynamo, s3) = aws_clients().await;
+    let table = DynamoConfig::new(config.dynamodb_table.clone())
+        .map_err(|e| StartError::Database(format!("dynamodb table: {e}")))?;
+    if config.migrate {
+        shopkit_dynamodb::create_tables(&dynamo, &table)
+            .await
+            .map_err(|e| StartError::Database(format!("dynamodb: {e}")))?;
+        shopkit_s3::create_bucket(&s3, &config.s3_bucket)
+            .await
+            .map_err(|e| StartError::Database(format!("s3: {e}")))?;
+        tracing::info!(table = %config.dynamodb_table, bucket = %config.s3_bucket, "AWS resources ready");
+    }
+    let s3_config = S3Config {
+        cdn_base_url: config.cdn_base_url.clone(),
+        ..S3Config::new(config.s3_bucket.clone())
+    };
+    let media =
+        S3MediaStore::new(s3, s3_config).map_err(|e| StartError::Database(format!("s3: {e}")))?;
+    let media = Arc::new(media);
+    let mut storage = Storage {
+        products: Arc::new(DynamoProducts::new(dynamo.clone(), &table)),
+        search: Arc::new(store.search()),
+        carts: Arc::new(DynamoCarts::new(dynamo.clone(), &table)),
+        promotions: Arc::new(store.promotions()),
+        inventory: Arc::new(DynamoInventory::new(dynamo, &table)),
+        orders: Arc::new(store.orders()),
+        outbox: Arc::new(store.outbox()),
+        idempotency: Arc::new(store.idempotency()),
+        customers: Arc::new(store.customers()),
+        media: Some(media.clone()),
+        readiness: vec![Arc::new(store.readiness()), media],
+        rate_limiter: None,
+    };
+    with_redis(config, &mut storage)?;
+    persistent(config, storage).await
+}
+
+/// AWS SDK clients from the environment (region, credentials, `AWS_ENDPOINT_URL`); S3 with
+/// path-style addressing when an endpoint is overridden (emulators serve no bucket DNS).
+async fn aws_clients() -> (aws_sdk_dynamodb::Client, aws_sdk_s3::Client) {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    let s3 = aws_sdk_s3::config::Builder::from(&shared).force_path_style(path_style).build();
+    (aws_sdk_dynamodb::Client::new(&shared), aws_sdk_s3::Client::from_conf(s3))
+}
+
+/// Everything after the storage: services, identity, HTTP state, seed, subscribers. The
+/// ports with no role in the storage (payments, notifications, recommendations, and media
+/// unless given) stay on the embedded adapters.
+async fn persistent(config: &ShopConfig, storage: Storage) -> Result<Wiring, StartError> {
+    use shopkit_core::services::subscribers::{
+        AnalyticsSubscriber, CrmSubscriber, LedgerSubscriber, NotificationSubscriber,
+        RecommenderSubscriber,
+    };
+    let world = InMemory::new();
     let shop = Shop::builder()
-        .products(products.clone())
-        .search(Arc::new(store.search()))
-        .carts(Arc::new(store.carts()))
-        .promotions(Arc::new(store.promotions()))
-        .inventory(Arc::new(store.inventory()))
+        .products(storage.products.clone())
+        .search(storage.search)
+        .carts(storage.carts)
+        .promotions(storage.promotions.clone())
+        .inventory(storage.inventory)
         .payments(world.payments.clone())
-        .orders(orders.clone())
-        .outbox(Arc::new(store.outbox()))
-        .idempotency(Arc::new(store.idempotency()))
-        .customers(customers.clone())
+        .orders(storage.orders.clone())
+        .outbox(storage.outbox.clone())
+        .idempotency(storage.idempotency.clone())
+        .customers(storage.customers.clone())
         .clock(world.clock.clone())
         .ids(world.ids.clone())
         .build()
@@ -307,35 +405,66 @@ pub async fn postgres(config: &ShopConfig) -> Result<Wiring, StartError> {
     let identity_config = LocalIdentityConfig::new(config.public_base_url.clone(), "shopkit", key);
     let identity = LocalIdentity::new(identity_config, world.clock.clone())
         .map_err(|e| StartError::Identity(e.to_string()))?;
-    let promotions: Arc<dyn PromotionRepository> = Arc::new(store.promotions());
+    let media: Arc<dyn MediaStore> = storage.media.unwrap_or_else(|| world.media.clone());
     let state = app_state(AppParts {
         shop: shop.clone(),
         identity: Arc::new(identity),
-        promotions: promotions.clone(),
-        events: EventLogService::new(Arc::new(store.outbox()), world.clock.clone()),
+        promotions: storage.promotions.clone(),
+        events: EventLogService::new(storage.outbox, world.clock.clone()),
         recommendations: RecommendationService::new(
             world.recommender.clone(),
-            products.clone(),
+            storage.products.clone(),
             world.clock.clone(),
         ),
-        media: MediaService::new(world.media.clone(), Duration::hours(1)),
-        idempotency: Arc::new(store.idempotency()),
-        readiness,
+        media: MediaService::new(media, Duration::hours(1)),
+        idempotency: storage.idempotency,
+        readiness: storage.readiness,
         clock: world.clock.clone(),
         http: http_config(config),
-        rate_limiter: shared_limiter,
+        rate_limiter: storage.rate_limiter,
     })?;
-    let seeded = seed(config, &state, &promotions).await?;
+    let seeded = seed(config, &state, &storage.promotions).await?;
     let subscribers = Subscribers::new(vec![
         Arc::new(NotificationSubscriber::new(
             world.notifier.clone(),
-            customers.clone(),
+            storage.customers,
             "shopkit demo shop",
         )),
-        Arc::new(LedgerSubscriber::new(world.ledger.clone(), orders)),
+        Arc::new(LedgerSubscriber::new(world.ledger.clone(), storage.orders)),
         Arc::new(CrmSubscriber::new(world.crm.clone())),
         Arc::new(AnalyticsSubscriber::new(world.analytics.clone())),
-        Arc::new(RecommenderSubscriber::new(world.recommender.clone(), products)),
+        Arc::new(RecommenderSubscriber::new(world.recommender.clone(), storage.products)),
     ]);
     Ok(Wiring { shop, state, subscribers, clock: world.clock.clone(), memory: Some(world), seeded })
+}
+
+/// `shop create-tables`: creates what the configured profile stores data in (the database
+/// schema and its migrations; in the aws profile also the DynamoDB table and the S3
+/// bucket), then returns. Safe to repeat. The embedded profile keeps nothing.
+///
+/// # Errors
+/// [`StartError`] naming what to fix.
+pub async fn create_tables(config: &ShopConfig) -> Result<(), StartError> {
+    let config = ShopConfig { migrate: true, ..config.clone() };
+    match config.profile {
+        Profile::Embedded => {
+            tracing::info!("the embedded profile keeps everything in memory: nothing to create");
+        }
+        Profile::Postgres => {
+            connect_postgres(&config).await?;
+        }
+        Profile::Aws => {
+            connect_postgres(&config).await?;
+            let (dynamo, s3) = aws_clients().await;
+            let table = DynamoConfig::new(config.dynamodb_table.clone())
+                .map_err(|e| StartError::Database(format!("dynamodb table: {e}")))?;
+            shopkit_dynamodb::create_tables(&dynamo, &table)
+                .await
+                .map_err(|e| StartError::Database(format!("dynamodb: {e}")))?;
+            shopkit_s3::create_bucket(&s3, &config.s3_bucket)
+                .await
+                .map_err(|e| StartError::Database(format!("s3: {e}")))?;
+        }
+    }
+    Ok(())
 }
