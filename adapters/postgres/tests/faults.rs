@@ -502,6 +502,10 @@ impl StatementCounter {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
         let local = listener.local_addr().expect("the proxy's address");
         let proxied = url.replacen(&upstream, &local.to_string(), 1);
+        // The proxy reads plain protocol messages: no TLS through it (with the `tls`
+        // feature, sqlx would otherwise upgrade when the server offers it).
+        let sep = if proxied.contains('?') { '&' } else { '?' };
+        let proxied = format!("{proxied}{sep}sslmode=disable");
         let statements = Arc::new(AtomicUsize::new(0));
         let prepares = Arc::new(AtomicUsize::new(0));
         let counters = (Arc::clone(&statements), Arc::clone(&prepares));
