@@ -6,7 +6,7 @@
 //! from one event (a timestamp taken from the clock instead of the event, say). Each has
 //! `set_down(true)` to answer `Unavailable`, for testing the outbox's retries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -46,7 +46,7 @@ fn rejected(reason: impl Into<String>) -> IntegrationError {
 /// An [`AccountingLedger`] that keeps the posted journal entries.
 #[derive(Debug, Default)]
 pub struct RecordingLedger {
-    entries: Mutex<Vec<JournalEntry>>,
+    entries: Mutex<Recorded<JournalEntry>>,
     down: AtomicBool,
 }
 
@@ -58,7 +58,7 @@ impl RecordingLedger {
 
     /// Every entry posted, in order, each once.
     pub fn entries(&self) -> Vec<JournalEntry> {
-        lock(&self.entries).clone()
+        lock(&self.entries).items.clone()
     }
 
     /// The balance of `account` in `currency`: debits minus credits.
@@ -66,7 +66,7 @@ impl RecordingLedger {
     /// # Errors
     /// [`MoneyError::Overflow`] if the sum does not fit.
     pub fn balance(&self, account: LedgerAccount, currency: Currency) -> Result<Money, MoneyError> {
-        let entries = lock(&self.entries);
+        let entries = &lock(&self.entries).items;
         let postings = entries
             .iter()
             .flat_map(JournalEntry::postings)
@@ -91,14 +91,9 @@ impl RecordingLedger {
 impl AccountingLedger for RecordingLedger {
     async fn post(&self, entry: &JournalEntry) -> Result<(), IntegrationError> {
         check_up(&self.down, "ledger")?;
-        let mut entries = lock(&self.entries);
-        match entries.iter().find(|e| e.id() == entry.id()) {
-            Some(first) if first == entry => Ok(()),
-            Some(_) => Err(conflicting_repeat("journal entry", entry.id())),
-            None => {
-                entries.push(entry.clone());
-                Ok(())
-            }
+        match lock(&self.entries).record(entry.id(), entry) {
+            Repeat::New | Repeat::Same => Ok(()),
+            Repeat::Conflicting => Err(conflicting_repeat("journal entry", entry.id())),
         }
     }
 }
@@ -255,7 +250,7 @@ impl Crm for RecordingCrm {
 /// An [`AnalyticsSink`] that keeps the tracked events.
 #[derive(Debug, Default)]
 pub struct RecordingAnalytics {
-    events: Mutex<Vec<AnalyticsEvent>>,
+    events: Mutex<Recorded<AnalyticsEvent>>,
     down: AtomicBool,
 }
 
@@ -267,12 +262,12 @@ impl RecordingAnalytics {
 
     /// Every tracked event, in order, each once.
     pub fn events(&self) -> Vec<AnalyticsEvent> {
-        lock(&self.events).clone()
+        lock(&self.events).items.clone()
     }
 
     /// The tracked events named `name`.
     pub fn named(&self, name: &str) -> Vec<AnalyticsEvent> {
-        lock(&self.events).iter().filter(|e| e.name == name).cloned().collect()
+        lock(&self.events).items.iter().filter(|e| e.name == name).cloned().collect()
     }
 
     /// Takes the sink down (`true`): every call is `Unavailable` until `set_down(false)`.
@@ -288,14 +283,9 @@ impl AnalyticsSink for RecordingAnalytics {
         if event.name.trim().is_empty() {
             return Err(rejected("an analytics event needs a name"));
         }
-        let mut events = lock(&self.events);
-        match events.iter().find(|e| e.id == event.id) {
-            Some(first) if first == event => Ok(()),
-            Some(_) => Err(conflicting_repeat("analytics event", event.id)),
-            None => {
-                events.push(event.clone());
-                Ok(())
-            }
+        match lock(&self.events).record(event.id, event) {
+            Repeat::New | Repeat::Same => Ok(()),
+            Repeat::Conflicting => Err(conflicting_repeat("analytics event", event.id)),
         }
     }
 }
@@ -501,5 +491,43 @@ mod tests {
 
         assert!(matches!(unnamed, Err(IntegrationError::Rejected { .. })));
         assert!(matches!(down, Err(IntegrationError::Unavailable { .. })));
+    }
+}
+
+/// Items recorded once per event id, in arrival order, with an index so a repeat is found
+/// in constant time (a long-running embedded shop records one per order).
+#[derive(Debug)]
+struct Recorded<T> {
+    items: Vec<T>,
+    by_id: HashMap<EventId, usize>,
+}
+
+impl<T> Default for Recorded<T> {
+    fn default() -> Self {
+        Recorded { items: Vec::new(), by_id: HashMap::new() }
+    }
+}
+
+/// What recording an item found.
+enum Repeat {
+    /// First time: recorded.
+    New,
+    /// The same item again: nothing to do.
+    Same,
+    /// The same id with other content: refused.
+    Conflicting,
+}
+
+impl<T: Clone + PartialEq> Recorded<T> {
+    fn record(&mut self, id: EventId, item: &T) -> Repeat {
+        match self.by_id.get(&id) {
+            Some(&i) if self.items[i] == *item => Repeat::Same,
+            Some(_) => Repeat::Conflicting,
+            None => {
+                self.by_id.insert(id, self.items.len());
+                self.items.push(item.clone());
+                Repeat::New
+            }
+        }
     }
 }
