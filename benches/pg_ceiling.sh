@@ -277,6 +277,15 @@ SET state = 'completed', result = :result, expires_at = now() + interval '24 hou
 WHERE scope = 'checkout' AND key = 'pgb-' || :k AND state = 'started';
 SQL
 
+# What one checkout writes, counted before and after: every replayed checkout must have
+# written it all (an order, its outbox event, a committed reservation, a completed key).
+written() {
+  q "SELECT (SELECT count(*) FROM orders) || ' ' || (SELECT count(*) FROM outbox) || ' '
+         || (SELECT count(*) FROM reservations WHERE status = 'committed') || ' '
+         || (SELECT count(*) FROM idempotency_keys WHERE key LIKE 'pgb-%' AND state = 'completed')"
+}
+read -r ORDERS0 EVENTS0 COMMITTED0 KEYS0 <<<"$(written)"
+
 status=0
 OUT=$(timeout "$TIMEOUT" pgbench -n -M prepared -c "$CLIENTS" -j "$JOBS" -t "$PER_CLIENT" \
   -f "$SCRIPT" "${DEFINES[@]}" "$PG_URL" 2>&1) || status=$?
@@ -287,4 +296,10 @@ TPS=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$OUT" | tail -n1)
 LATENCY=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' <<<"$OUT")
 [ "$DONE" = $((PER_CLIENT * CLIENTS)) ] || die "only ${DONE:-0} of $((PER_CLIENT * CLIENTS)) transactions ran"
 [ -n "$TPS" ] || die "no tps in pgbench's report"
+read -r ORDERS1 EVENTS1 COMMITTED1 KEYS1 <<<"$(written)"
+for counted in "orders $ORDERS0 $ORDERS1" "outbox $EVENTS0 $EVENTS1" \
+  "committed-reservations $COMMITTED0 $COMMITTED1" "completed-keys $KEYS0 $KEYS1"; do
+  read -r what before after <<<"$counted"
+  [ $((after - before)) = "$DONE" ] || die "$what grew by $((after - before)), not $DONE"
+done
 echo "pg_ceiling clients=$CLIENTS transactions=$DONE tps=$TPS latency_ms=${LATENCY:-?}"

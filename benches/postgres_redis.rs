@@ -7,14 +7,23 @@
 //! 2. **Checkout on PostgreSQL**: the checkout service over the PG stores (products
 //!    behind the Redis cache, the fake gateway in memory: the shop's `postgres` profile),
 //!    orders/s at concurrency 1 and `TASKS`, vs `benches/pg_ceiling.sh` (pgbench issuing the
-//!    same statements) at the same client count. Run with the default `PgConfig` and with
-//!    a tuned one (pool as large as the concurrency, no ping before use).
+//!    same statements) at the same client count. Run with the default `PgConfig`, without
+//!    the ping before use, and with a pool as large as the concurrency.
 //! 3. **No oversell at 500-way contention**: 500 concurrent 1-unit reservations through
 //!    `PgInventory` of a SKU with 100 units: exactly 100 succeed, reserved == on_hand. An
 //!    assertion, not a timing.
 //!
-//! Everything lives in a schema and a Redis key prefix of its own (`bench_pgr_<run>`),
-//! dropped at the end, also when a step fails.
+//! Everything lives in a schema and a Redis key prefix of its own (`bench_pgr_<run>`,
+//! `bench-pgr-<run>`), dropped at the end, also when a step fails (not when the process is
+//! killed).
+//!
+//! Single-task latencies run on a current-thread runtime (caller, Redis connection driver
+//! and pool on one thread, like `benches/checkout.rs`); throughput runs `TASKS` tasks (32,
+//! or `SHOPKIT_BENCH_TASKS`) on a 2-worker multi-thread runtime. Diagnostic rows break the
+//! cached read down (bare MGET, JSON decode, clone, a near-cache what-if) and try
+//! `PgConfig` settings (`ping_before_use`, pool size); while each checkout run goes on, a
+//! sampler records what the PostgreSQL sessions wait for (`pg_stat_activity`). Checkout
+//! runs alternate with their pgbench run, `rounds` times, and report medians.
 //!
 //! Run with (loopback servers; `eval "$(scripts/services)"` starts them):
 //! `SHOPKIT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test
@@ -24,12 +33,13 @@
 //! counts, each criterion bench once, the oversell assertion in full.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::Criterion;
@@ -75,7 +85,7 @@ struct Scale {
     redis_ops: usize,
     /// Operations per product-detail throughput run, PostgreSQL path.
     pg_ops: usize,
-    /// Throughput runs per path (the median is reported).
+    /// Throughput runs per path, and rounds of checkout runs (medians are reported).
     rounds: usize,
     /// Checkouts at concurrency 1, and at concurrency `tasks`.
     checkouts_single: usize,
@@ -95,8 +105,8 @@ impl Scale {
             redis_ops: 60_000,
             pg_ops: 12_000,
             rounds: 3,
-            checkouts_single: 500,
-            checkouts_concurrent: 3_000,
+            checkouts_single: 300,
+            checkouts_concurrent: 1_500,
             redis_benchmark_requests: 100_000,
             sample_size: 40,
             measurement: Duration::from_secs(5),
@@ -192,9 +202,10 @@ struct Fixture {
     prefix: String,
     /// The store with the default `PgConfig` (the shop's `postgres` profile).
     store: PgStore,
-    /// The Redis connection manager every Redis path of this run shares.
+    /// The Redis connection manager every Redis path of the throughput runs shares.
     manager: ConnectionManager,
     redis: RedisConnection,
+    redis_config: RedisConfig,
     world: InMemory,
     demo_ids: Vec<ProductId>,
 }
@@ -234,11 +245,22 @@ fn pg_shop(store: &PgStore, redis: &RedisConnection, world: &InMemory) -> Shop {
         .expect("every port is set")
 }
 
+/// The connection manager `RedisConnection::open` builds (same settings), built here so
+/// the bare commands can share it with the adapter: one multiplexed connection.
+async fn redis_manager(config: &RedisConfig) -> ConnectionManager {
+    let client = redis::Client::open(config.url.as_str()).expect("a redis url");
+    let manager_config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(config.connect_timeout))
+        .set_response_timeout(Some(config.command_timeout))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_with_config(client, manager_config).await.expect("Redis")
+}
+
 impl Fixture {
-    async fn new(pg_url: String, redis_url: String) -> Fixture {
-        let run = format!("{}_{}", std::process::id(), unix_nanos() % 1_000_000_000);
-        let schema = format!("bench_pgr_{run}");
-        let prefix = format!("bench-pgr-{run}");
+    async fn new(pg_url: String, redis_url: String, names: &RunNames) -> Fixture {
+        let (schema, prefix) = (names.schema.clone(), names.prefix.clone());
         let store = PgStore::connect(&pg_url, pg_config(&schema)).await.expect("PostgreSQL");
         store.migrate().await.expect("migrations");
 
@@ -246,15 +268,7 @@ impl Fixture {
         // share it: one multiplexed connection for every Redis path of the run.
         let redis_config =
             RedisConfig { key_prefix: prefix.clone(), ..RedisConfig::new(&redis_url) };
-        let client = redis::Client::open(redis_url.as_str()).expect("a redis url");
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(redis_config.connect_timeout))
-            .set_response_timeout(Some(redis_config.command_timeout))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let manager =
-            ConnectionManager::new_with_config(client, manager_config).await.expect("Redis");
+        let manager = redis_manager(&redis_config).await;
         let redis = RedisConnection::from_manager(manager.clone(), &redis_config);
 
         let world = InMemory::new();
@@ -266,6 +280,7 @@ impl Fixture {
             store,
             manager,
             redis,
+            redis_config,
             world,
             demo_ids: Vec::new(),
         };
@@ -308,11 +323,24 @@ impl Fixture {
             .expect("a valid promotion");
         promotions.upsert(&promo).await.expect("promotion stored");
     }
+}
 
-    /// Drops the schema and deletes every key under the prefix.
-    async fn teardown(&self) {
-        self.store.close().await;
-        match sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&self.pg_url).await {
+/// The schema and Redis key prefix of one run (`bench_pgr_<pid>_<nanos>`).
+struct RunNames {
+    schema: String,
+    prefix: String,
+}
+
+impl RunNames {
+    fn new() -> RunNames {
+        let run = format!("{}_{}", std::process::id(), unix_nanos() % 1_000_000_000);
+        RunNames { schema: format!("bench_pgr_{run}"), prefix: format!("bench-pgr-{run}") }
+    }
+
+    /// Drops the schema and deletes every key under the prefix (whatever the run got to
+    /// create); reports what it could not remove.
+    async fn drop_all(&self, pg_url: &str, redis_url: &str) {
+        match sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(pg_url).await {
             Ok(pool) => {
                 let drop = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
                 if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await {
@@ -322,8 +350,15 @@ impl Fixture {
             }
             Err(e) => eprintln!("postgres_redis: schema {} not dropped: {e}", self.schema),
         }
-        let mut conn = self.manager.clone();
         let pattern = format!("{}:*", self.prefix);
+        let client = redis::Client::open(redis_url);
+        let Ok(mut conn) = (match client {
+            Ok(client) => client.get_multiplexed_async_connection().await,
+            Err(e) => Err(e),
+        }) else {
+            eprintln!("postgres_redis: keys {pattern} not deleted (no connection)");
+            return;
+        };
         let mut cursor: u64 = 0;
         loop {
             let scanned: Result<(u64, Vec<String>), _> = redis::cmd("SCAN")
@@ -348,6 +383,39 @@ impl Fixture {
             cursor = next;
         }
     }
+}
+
+/// `ANALYZE` of every table of the run's schema (and only those), as autovacuum would do
+/// on a production server. The test server runs with `autovacuum = off`: without this, the
+/// statistics stay those of the empty tables, and the generic plans the pool's long-lived
+/// connections cached early (a sequential scan of `reservation_lines` in
+/// `PgInventory::commit`) are never replaced, so every commit grows slower, under the stock
+/// rows' locks. pgbench connects afresh for each run and escapes it; `SHOPKIT_BENCH_ANALYZE=0`
+/// measures the app without it.
+async fn analyze_schema(pg_url: &str, schema: &str) {
+    let Ok(pool) = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(pg_url).await
+    else {
+        eprintln!("postgres_redis: schema {schema} not analyzed (no connection)");
+        return;
+    };
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = $1")
+            .bind(schema)
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+    for table in tables {
+        // `schema` passed the store's identifier check; table names come from the catalog.
+        let analyze = format!("ANALYZE {schema}.\"{table}\"");
+        if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(analyze)).execute(&pool).await {
+            eprintln!("postgres_redis: {schema}.{table} not analyzed: {e}");
+        }
+    }
+    pool.close().await;
+}
+
+fn analyze_wanted() -> bool {
+    std::env::var("SHOPKIT_BENCH_ANALYZE").map_or(true, |v| v != "0")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -594,13 +662,37 @@ fn product_detail(
         .collect();
     let warm = cached.metrics();
 
+    // Single-task latency on ONE thread (a current-thread runtime, like
+    // benches/checkout.rs): the caller, the Redis connection's driver and the pool all run
+    // on it, so a read costs its round trip plus the client's own work, without the
+    // cross-thread wake-ups of a multi-thread runtime (which dominate on 2 cores). Its own
+    // connection manager, shared by the bare commands and the cache; same keys.
+    let lrt =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let (lmanager, lcached, lpg, lpg_np, lstores) = lrt.block_on(async {
+        let manager = redis_manager(&fx.redis_config).await;
+        let redis = RedisConnection::from_manager(manager.clone(), &fx.redis_config);
+        let store = PgStore::connect(&fx.pg_url, pg_config(&fx.schema)).await.expect("PostgreSQL");
+        let no_ping = PgStore::connect(
+            &fx.pg_url,
+            PgConfig { ping_before_use: false, ..pg_config(&fx.schema) },
+        )
+        .await
+        .expect("PostgreSQL");
+        let cached =
+            CachedProducts::new(Arc::new(store.products()), redis, CatalogCacheConfig::default());
+        (manager, cached, store.products(), no_ping.products(), [store, no_ping])
+    });
+    let rt_multi = rt;
+    let rt = &lrt;
+
     let mut group = c.benchmark_group("postgres_redis/product_detail");
     group
         .sample_size(scale.sample_size)
         .measurement_time(scale.measurement)
         .warm_up_time(scale.warm_up);
     let raw_ns = latency(&mut group, rt, "redis_get_same_client", scale.sample_size, |i| {
-        let mut conn = fx.manager.clone();
+        let mut conn = lmanager.clone();
         let key = &keys[i as usize % n];
         async move {
             let bytes: Vec<u8> =
@@ -609,13 +701,13 @@ fn product_detail(
         }
     });
     let cached_ns = latency(&mut group, rt, "cached_products_get", scale.sample_size, |i| {
-        let (cached, id) = (&cached, ids[i as usize % n]);
+        let (cached, id) = (&lcached, ids[i as usize % n]);
         async move {
             std::hint::black_box(cached.get(id).await.expect("a product"));
         }
     });
     let pg_ns = latency(&mut group, rt, "pg_products_get", scale.sample_size, |i| {
-        let (pg, id) = (&pg, ids[i as usize % n]);
+        let (pg, id) = (&lpg, ids[i as usize % n]);
         async move {
             std::hint::black_box(pg.get(id).await.expect("a product"));
         }
@@ -623,7 +715,7 @@ fn product_detail(
     // Where the cached read's time goes: the same MGET it sends (entry + generation),
     // then the JSON decode and the clone every reader of a flight gets.
     let mget_ns = latency(&mut group, rt, "diag_redis_mget_same_client", scale.sample_size, |i| {
-        let mut conn = fx.manager.clone();
+        let mut conn = lmanager.clone();
         let (key, generation) = (&keys[i as usize % n], generation.as_str());
         async move {
             let got: (Option<Vec<u8>>, Option<u64>) = redis::cmd("MGET")
@@ -648,8 +740,19 @@ fn product_detail(
             std::hint::black_box(product.clone());
         }
     });
+    // What `PgProducts` does with the row's JSON: a `serde_json::Value` tree first, then
+    // the product from it.
+    let via_value_ns =
+        latency(&mut group, rt, "diag_decode_product_via_value", scale.sample_size, |i| {
+            let bytes = &entries[i as usize % n];
+            async move {
+                let value: serde_json::Value = serde_json::from_slice(bytes).expect("json");
+                let product: Option<Product> = serde_json::from_value(value).expect("decodes");
+                std::hint::black_box(product);
+            }
+        });
     let mget_decode_ns = latency(&mut group, rt, "diag_mget_then_decode", scale.sample_size, |i| {
-        let mut conn = fx.manager.clone();
+        let mut conn = lmanager.clone();
         let (key, generation) = (&keys[i as usize % n], generation.as_str());
         async move {
             let got: (Option<Vec<u8>>, Option<u64>) = redis::cmd("MGET")
@@ -664,18 +767,25 @@ fn product_detail(
         }
     });
     // The same read on a pool that does not ping a connection before handing it out.
-    let no_ping = rt.block_on(async {
-        let config = PgConfig { ping_before_use: false, ..pg_config(&fx.schema) };
-        PgStore::connect(&fx.pg_url, config).await.expect("PostgreSQL")
-    });
-    let pg_np = Arc::new(no_ping.products());
     let pg_np_ns = latency(&mut group, rt, "pg_products_get_no_ping", scale.sample_size, |i| {
-        let (pg, id) = (&pg_np, ids[i as usize % n]);
+        let (pg, id) = (&lpg_np, ids[i as usize % n]);
         async move {
             std::hint::black_box(pg.get(id).await.expect("a product"));
         }
     });
     group.finish();
+    lrt.block_on(async {
+        for store in &lstores {
+            store.close().await;
+        }
+    });
+    let rt = rt_multi;
+    // The multi-thread runtime's no-ping pool, for the throughput runs.
+    let no_ping = rt.block_on(async {
+        let config = PgConfig { ping_before_use: false, ..pg_config(&fx.schema) };
+        PgStore::connect(&fx.pg_url, config).await.expect("PostgreSQL")
+    });
+    let pg_np = Arc::new(no_ping.products());
 
     let (raw, cached_m, pg_m, np_m) =
         (median(&raw_ns), median(&cached_ns), median(&pg_ns), median(&pg_np_ns));
@@ -723,6 +833,13 @@ fn product_detail(
         "diagnostic",
     );
     report.row(
+        "CPU: JSON decode through a serde_json::Value first (PgProducts' way)",
+        us(median(&via_value_ns)),
+        format!("straight from bytes {}", us(decode)),
+        format!("{:.1}×", median(&via_value_ns) / decode),
+        "diagnostic",
+    );
+    report.row(
         "latency breakdown: bare MGET then decode (the cached hit without the decorator)",
         us(mget_decode),
         format!("cached get {}", us(cached_m)),
@@ -732,12 +849,17 @@ fn product_detail(
 
     // Throughput: `tasks` concurrent tasks on the multi-thread runtime.
     let tasks = scale.tasks;
-    let stagger = (n / tasks).max(1);
+    // Task `t` reads product `(t + tasks * j) % n` at its `j`-th read: with n = 64 and 32
+    // tasks no two tasks ever read the same product, so the cache's single flight never
+    // merges two reads and each read costs what it costs alone (the hot-product row below
+    // shows the opposite case).
+    let pick = move |t: usize, j: usize| (t + tasks * j) % n;
+    report.note(format!("before the throughput runs: {}", background_busy(rt)));
     let raw_rate = rt.block_on(median_throughput(scale.rounds, tasks, scale.redis_ops, {
         let (manager, keys) = (fx.manager.clone(), Arc::clone(&keys));
         move |t, j| {
             let mut conn = manager.clone();
-            let key = keys[(t * stagger + j) % n].clone();
+            let key = keys[pick(t, j)].clone();
             async move {
                 let bytes: Vec<u8> =
                     redis::cmd("GET").arg(&key).query_async(&mut conn).await.expect("GET");
@@ -748,7 +870,7 @@ fn product_detail(
     let cached_rate = rt.block_on(median_throughput(scale.rounds, tasks, scale.redis_ops, {
         let (cached, ids) = (Arc::clone(&cached), Arc::clone(&ids));
         move |t, j| {
-            let (cached, id) = (Arc::clone(&cached), ids[(t * stagger + j) % n]);
+            let (cached, id) = (Arc::clone(&cached), ids[pick(t, j)]);
             async move {
                 std::hint::black_box(cached.get(id).await.expect("a product"));
             }
@@ -759,7 +881,7 @@ fn product_detail(
             (fx.manager.clone(), Arc::clone(&keys), Arc::clone(&generation));
         move |t, j| {
             let mut conn = manager.clone();
-            let key = keys[(t * stagger + j) % n].clone();
+            let key = keys[pick(t, j)].clone();
             let generation = Arc::clone(&generation);
             async move {
                 let got: (Option<Vec<u8>>, Option<u64>) = redis::cmd("MGET")
@@ -790,14 +912,14 @@ fn product_detail(
                     .await
                     .expect("GET");
                 std::hint::black_box(seen);
-                std::hint::black_box(decoded[(t * stagger + j) % n].clone());
+                std::hint::black_box(decoded[pick(t, j)].clone());
             }
         }
     }));
     let pg_rate = rt.block_on(median_throughput(scale.rounds, tasks, scale.pg_ops, {
         let (pg, ids) = (Arc::clone(&pg), Arc::clone(&ids));
         move |t, j| {
-            let (pg, id) = (Arc::clone(&pg), ids[(t * stagger + j) % n]);
+            let (pg, id) = (Arc::clone(&pg), ids[pick(t, j)]);
             async move {
                 std::hint::black_box(pg.get(id).await.expect("a product"));
             }
@@ -806,9 +928,31 @@ fn product_detail(
     let pg_np_rate = rt.block_on(median_throughput(scale.rounds, tasks, scale.pg_ops, {
         let (pg, ids) = (Arc::clone(&pg_np), Arc::clone(&ids));
         move |t, j| {
-            let (pg, id) = (Arc::clone(&pg), ids[(t * stagger + j) % n]);
+            let (pg, id) = (Arc::clone(&pg), ids[pick(t, j)]);
             async move {
                 std::hint::black_box(pg.get(id).await.expect("a product"));
+            }
+        }
+    }));
+    // One hot product: every task reads the same one. Concurrent cached reads of it share
+    // one flight (one MGET + one decode for all of them); bare GETs cannot.
+    let hot_raw = rt.block_on(median_throughput(scale.rounds, tasks, scale.redis_ops, {
+        let (manager, key) = (fx.manager.clone(), Arc::new(keys[0].clone()));
+        move |_, _| {
+            let (mut conn, key) = (manager.clone(), Arc::clone(&key));
+            async move {
+                let bytes: Vec<u8> =
+                    redis::cmd("GET").arg(key.as_str()).query_async(&mut conn).await.expect("GET");
+                std::hint::black_box(bytes);
+            }
+        }
+    }));
+    let hot_cached = rt.block_on(median_throughput(scale.rounds, tasks, scale.redis_ops, {
+        let (cached, id) = (Arc::clone(&cached), ids[0]);
+        move |_, _| {
+            let cached = Arc::clone(&cached);
+            async move {
+                std::hint::black_box(cached.get(id).await.expect("a product"));
             }
         }
     }));
@@ -853,6 +997,16 @@ fn product_detail(
         format!("with ping {}", per_s(pg_rate.per_s)),
         format!("{:.2}×", pg_np_rate.per_s / pg_rate.per_s),
         "diagnostic",
+    );
+    report.row(
+        &format!(
+            "throughput, {tasks} tasks, one hot product: cached get ({})",
+            cpu_note(hot_cached)
+        ),
+        per_s(hot_cached.per_s),
+        format!("bare GET {} ({})", per_s(hot_raw.per_s), cpu_note(hot_raw)),
+        pct(hot_cached.per_s / hot_raw.per_s),
+        "diagnostic (single flight)",
     );
     report.note(format!(
         "cache during the runs: {} hits, {} misses ({} loads at warm-up), {} Redis errors",
@@ -965,6 +1119,77 @@ async fn checkout_run(
     (carts.len() as f64 / start.elapsed().as_secs_f64(), latencies)
 }
 
+/// Samples, every 10 ms on its own thread and connection, what PostgreSQL's sessions of
+/// one application (`shopkit` for the stores, `pgbench`) are doing while a run goes on:
+/// active (and what they wait for) or idle inside a transaction (waiting for their
+/// client, with their locks held).
+struct Activity {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<(u64, BTreeMap<String, u64>)>,
+}
+
+impl Activity {
+    fn start(pg_url: &str, application: &'static str) -> Activity {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (url, flag) = (pg_url.to_owned(), Arc::clone(&stop));
+        let handle = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async move {
+                let mut counts = BTreeMap::new();
+                let mut samples = 0;
+                let Ok(pool) =
+                    sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await
+                else {
+                    return (samples, counts);
+                };
+                while !flag.load(Ordering::Relaxed) {
+                    let states: Vec<String> = sqlx::query_scalar(
+                        "SELECT state || coalesce(' (' || wait_event_type || ':' || wait_event || ')', '')
+                                || CASE WHEN wait_event_type IS DISTINCT FROM 'Lock'
+                                        THEN ' `' || left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 48) || '`'
+                                        ELSE '' END
+                         FROM pg_stat_activity
+                         WHERE application_name = $1 AND state <> 'idle' AND pid <> pg_backend_pid()",
+                    )
+                    .bind(application)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap_or_default();
+                    for state in states {
+                        *counts.entry(state).or_insert(0) += 1;
+                    }
+                    samples += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                pool.close().await;
+                (samples, counts)
+            })
+        });
+        Activity { stop, handle }
+    }
+
+    /// `2.1 active (Lock:tuple), 1.3 idle in transaction (Client:ClientRead) \`COMMIT\`, ...`:
+    /// sessions in each state (with the statement, unless waiting for a lock) on average
+    /// over the samples, the 6 most frequent.
+    fn finish(self) -> String {
+        self.stop.store(true, Ordering::Relaxed);
+        let (samples, counts) = self.handle.join().unwrap_or_default();
+        let mut by_count: Vec<(String, u64)> = counts.into_iter().collect();
+        by_count.sort_by_key(|entry| std::cmp::Reverse(entry.1));
+        let total: u64 = by_count.iter().map(|(_, c)| c).sum();
+        let per_sample = |c: u64| c as f64 / samples.max(1) as f64;
+        let top: Vec<String> = by_count
+            .iter()
+            .take(6)
+            .map(|(state, c)| format!("{:.2} {state}", per_sample(*c)))
+            .collect();
+        format!("{:.1} busy sessions on average: {}", per_sample(total), top.join(", "))
+    }
+}
+
 /// `benches/pg_ceiling.sh` at `clients`: pgbench transactions (checkouts) per second.
 fn pg_ceiling(fx: &Fixture, clients: usize, transactions: usize) -> Result<f64, String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/pg_ceiling.sh");
@@ -1025,56 +1250,124 @@ fn checkout(rt: &Runtime, fx: &Fixture, scale: Scale, report: &mut Report) {
         }
     });
 
-    let mut runs = vec![(1, scale.checkouts_single), (tasks, scale.checkouts_concurrent)];
-    if tasks > default_pool {
-        runs.push((default_pool, scale.checkouts_concurrent));
-    }
-    for (concurrency, count) in runs {
-        let start = Cpu::now();
-        let ceiling = pg_ceiling(fx, concurrency, count);
-        let (_, ceiling_busy) = Cpu::since(start, count);
-        match &ceiling {
-            Ok(tps) => report.note(format!(
-                "pgbench (pg_ceiling.sh), {concurrency} clients, {count} checkouts: {} \
-                 (machine {:.0}% busy)",
-                per_s(*tps),
-                ceiling_busy * 100.0
-            )),
-            Err(why) => {
-                report.note(format!("pg_ceiling.sh at {concurrency} clients failed: {why}"))
+    // Rounds: pgbench, then every setup, in turn, so that slow spells of the machine
+    // (checkpoints, WAL flush stalls, other processes) hit both sides; each app run is
+    // compared with the pgbench run of its own round, and medians are reported.
+    report.note(if analyze_wanted() {
+        "the run's schema is ANALYZEd before each checkout round (the server runs with \
+         autovacuum off; SHOPKIT_BENCH_ANALYZE=0 skips it)"
+            .to_owned()
+    } else {
+        "no ANALYZE before the checkout rounds (SHOPKIT_BENCH_ANALYZE=0): statistics and the \
+         pools' cached plans stay those of the empty tables"
+            .to_owned()
+    });
+    for (concurrency, count) in [(1, scale.checkouts_single), (tasks, scale.checkouts_concurrent)] {
+        report.note(format!(
+            "before the checkout runs at concurrency {concurrency}: {}",
+            background_busy(rt)
+        ));
+        // Carts for every round, made up front (set-up, not measured).
+        let mut made: Vec<Vec<Vec<(CartId, CartAccess)>>> = setups
+            .iter()
+            .map(|(_, shop)| {
+                (0..scale.rounds).map(|_| rt.block_on(carts(shop, count, tasks))).collect()
+            })
+            .collect();
+        let mut ceilings = Vec::new();
+        let mut pool_ceilings = Vec::new();
+        let mut pgbench_sessions = String::new();
+        let mut rates = vec![Vec::new(); setups.len()];
+        let mut ratios = vec![Vec::new(); setups.len()];
+        let mut latencies = vec![Vec::new(); setups.len()];
+        let mut cpu_ms = vec![Vec::new(); setups.len()];
+        let mut busy = vec![Vec::new(); setups.len()];
+        let mut sessions = vec![String::new(); setups.len()];
+        for _ in 0..scale.rounds {
+            if analyze_wanted() {
+                rt.block_on(analyze_schema(&fx.pg_url, &fx.schema));
+            }
+            let activity = Activity::start(&fx.pg_url, "pgbench");
+            let ceiling = pg_ceiling(fx, concurrency, count);
+            pgbench_sessions = activity.finish();
+            match &ceiling {
+                Ok(tps) => ceilings.push(*tps),
+                Err(why) => {
+                    report.note(format!("pg_ceiling.sh at {concurrency} clients failed: {why}"))
+                }
+            }
+            if concurrency == tasks && tasks > default_pool {
+                // The storage ceiling at the default pool's size (the app's connections).
+                match pg_ceiling(fx, default_pool, count) {
+                    Ok(tps) => pool_ceilings.push(tps),
+                    Err(why) => {
+                        report.note(format!("pg_ceiling.sh at {default_pool} failed: {why}"))
+                    }
+                }
+            }
+            for (s, (_, shop)) in setups.iter().enumerate() {
+                let round_carts = made[s].pop().unwrap_or_default();
+                let start = Cpu::now();
+                let activity = Activity::start(&fx.pg_url, "shopkit");
+                let (rate, lat) = rt.block_on(checkout_run(shop, round_carts, concurrency));
+                sessions[s] = activity.finish();
+                let (cpu, machine) = Cpu::since(start, count);
+                rates[s].push(rate);
+                latencies[s].extend(lat);
+                cpu_ms[s].push(cpu);
+                busy[s].push(machine);
+                if let Ok(tps) = &ceiling {
+                    ratios[s].push(rate / tps);
+                }
             }
         }
-        if concurrency != 1 && concurrency != tasks {
-            continue; // pgbench at the default pool's size: a note only
+        let range = |v: &[f64], f: fn(f64) -> String| {
+            format!("{} ({}–{})", f(median(v)), f(percentile(v, 0.0)), f(percentile(v, 1.0)))
+        };
+        report.note(format!(
+            "pgbench, {concurrency} clients, {} rounds of {count} checkouts: {}; last round: {pgbench_sessions}",
+            ceilings.len(),
+            range(&ceilings, per_s)
+        ));
+        if !pool_ceilings.is_empty() {
+            report.note(format!(
+                "pgbench at the default pool's size, {default_pool} clients: {}",
+                range(&pool_ceilings, per_s)
+            ));
         }
-        for (label, shop) in setups {
-            let made = rt.block_on(carts(shop, count, tasks));
-            let start = Cpu::now();
-            let (rate, latencies) = rt.block_on(checkout_run(shop, made, concurrency));
-            let (cpu_ms, busy) = Cpu::since(start, count);
+        for (s, (label, _)) in setups.iter().enumerate() {
+            report.note(format!(
+                "app, {label}, concurrency {concurrency}, last round: {}",
+                sessions[s]
+            ));
             let what = format!(
-                "{count} checkouts, concurrency {concurrency}, {label} (p50 {:.2} ms, p99 {:.2} \
-                 ms; bench process CPU {:.2} ms/checkout, machine {:.0}% busy)",
-                percentile(&latencies, 0.5),
-                percentile(&latencies, 0.99),
-                cpu_ms,
-                busy * 100.0
+                "{} × {count} checkouts, concurrency {concurrency}, {label} (p50 {:.2} ms, p99 \
+                 {:.2} ms; bench process CPU {:.2} ms/checkout, machine {:.0}% busy)",
+                rates[s].len(),
+                percentile(&latencies[s], 0.5),
+                percentile(&latencies[s], 0.99),
+                median(&cpu_ms[s]),
+                median(&busy[s]) * 100.0
             );
-            match &ceiling {
-                Ok(tps) => report.row(
+            if ratios[s].is_empty() {
+                report.row(
                     &what,
-                    per_s(rate),
-                    format!("pgbench, same statements, {concurrency} clients: {}", per_s(*tps)),
-                    pct(rate / tps),
-                    &verdict(rate / tps, 0.50),
-                ),
-                Err(_) => report.row(
-                    &what,
-                    per_s(rate),
+                    range(&rates[s], per_s),
                     "not measured".into(),
                     "-".into(),
                     "≥ 50%: unknown",
-                ),
+                );
+            } else {
+                report.row(
+                    &what,
+                    range(&rates[s], per_s),
+                    format!(
+                        "pgbench, same statements, {concurrency} clients: {}",
+                        range(&ceilings, per_s)
+                    ),
+                    range(&ratios[s], pct),
+                    &verdict(median(&ratios[s]), 0.50),
+                );
             }
         }
     }
@@ -1159,11 +1452,20 @@ fn oversell(rt: &Runtime, fx: &Fixture, report: &mut Report) {
 
 // ---------------------------------------------------------------------------------------
 
+/// How busy the machine is while this bench does nothing for a second: the load other
+/// processes put on it right before a measurement.
+fn background_busy(rt: &Runtime) -> String {
+    let start = Cpu::now();
+    rt.block_on(async { tokio::time::sleep(Duration::from_secs(1)).await });
+    let (_, busy) = Cpu::since(start, 1);
+    format!("other processes kept the machine {:.0}% busy", busy * 100.0)
+}
+
 /// Busy processes (cargo, rustc) at start: how loaded the machine was.
 fn machine_load() -> String {
     let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let builds = Command::new("pgrep")
-        .args(["-c", "-f", "cargo|rustc"])
+        .args(["-c", "-x", "cargo|rustc"])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_else(|_| "?".into());
@@ -1171,6 +1473,13 @@ fn machine_load() -> String {
         "load average {} ; cargo/rustc processes: {builds}",
         loadavg.split(' ').take(3).collect::<Vec<_>>().join(" ")
     )
+}
+
+/// Whether `SHOPKIT_BENCH_PARTS` (comma-separated: `product_detail`, `checkout`,
+/// `oversell`; all when unset) asks for `part`.
+fn wanted(part: &str) -> bool {
+    std::env::var("SHOPKIT_BENCH_PARTS")
+        .map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
 }
 
 fn main() {
@@ -1191,15 +1500,23 @@ fn main() {
         .expect("a runtime");
     let mut report = Report::default();
     report.note(format!("at start: {}", machine_load()));
-    let fixture = rt.block_on(Fixture::new(pg_url, redis_url));
+    let names = RunNames::new();
     let mut criterion = Criterion::default().configure_from_args();
-
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        product_detail(&mut criterion, &rt, &fixture, scale, &mut report);
-        checkout(&rt, &fixture, scale, &mut report);
-        oversell(&rt, &fixture, &mut report);
+        let fixture = rt.block_on(Fixture::new(pg_url.clone(), redis_url.clone(), &names));
+        if wanted("product_detail") {
+            product_detail(&mut criterion, &rt, &fixture, scale, &mut report);
+        }
+        if wanted("checkout") {
+            checkout(&rt, &fixture, scale, &mut report);
+        }
+        if wanted("oversell") {
+            oversell(&rt, &fixture, &mut report);
+        }
+        rt.block_on(fixture.store.close());
     }));
-    rt.block_on(fixture.teardown());
+    // Also after a failed step: nothing of the run stays on the servers.
+    rt.block_on(names.drop_all(&pg_url, &redis_url));
     report.note(format!("at end: {}", machine_load()));
     criterion.final_summary();
     println!("\n## postgres_redis summary{}", report.markdown());
