@@ -230,7 +230,13 @@ impl std::fmt::Debug for TestApp {
 /// The test shop's configuration: the embedded profile on port 0, no demo catalog, a rate
 /// limit far above anything a test sends, a known signing key.
 pub fn test_config() -> ShopConfig {
+    test_config_with(30)
+}
+
+/// [`test_config`] with another request timeout (seconds).
+pub fn test_config_with(request_timeout_seconds: u64) -> ShopConfig {
     let body_limit = BODY_LIMIT_BYTES.to_string();
+    let request_timeout = request_timeout_seconds.to_string();
     let cli = Cli::try_parse_from([
         "shop",
         "--listen",
@@ -243,7 +249,7 @@ pub fn test_config() -> ShopConfig {
         "--body-limit-bytes",
         body_limit.as_str(),
         "--request-timeout",
-        "30",
+        request_timeout.as_str(),
         "--shutdown-grace",
         "5",
     ])
@@ -310,7 +316,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a shop without any product, and signs the admin in.
 pub async fn spawn_empty_app() -> TestApp {
-    let config = test_config();
+    spawn_empty_app_with(test_config()).await
+}
+
+/// Starts a shop with `config` (see [`test_config_with`]) without any product, and signs
+/// the admin in.
+pub async fn spawn_empty_app_with(config: ShopConfig) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port on loopback");
     let running = shop::start(config.clone(), listener).await.expect("the shop starts");
     let base_url = format!("http://{}", running.addr());
@@ -486,9 +497,30 @@ impl TestApp {
     }
 
     /// `POST /checkout` with `key`, paying with `pm_card_visa` and confirming to `email`.
+    ///
+    /// As a client should, it follows a checkout that is still running (`202 Accepted`, or
+    /// `409 idempotency_in_progress` on a retry) by sending the same request with the same
+    /// key after `Retry-After`, and returns the final answer.
     pub async fn checkout(&self, cart: &str, who: Who<'_>, key: &str, email: &str) -> Reply {
         let body = json!({"cart_id": cart, "email": email, "payment_method": "pm_card_visa"});
-        self.post_idempotent("/api/v1/checkout", who, key, &body).await
+        // Bounded: a checkout that never settles is a defect, reported below.
+        let deadline = std::time::Instant::now() + Duration::from_secs(300);
+        loop {
+            let reply = self.post_idempotent("/api/v1/checkout", who, key, &body).await;
+            let running = reply.status == StatusCode::ACCEPTED
+                || (reply.status == StatusCode::CONFLICT
+                    && reply.json()["code"] == "idempotency_in_progress");
+            if !running {
+                return reply;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the checkout under key {key} still runs after 300 s: {}",
+                reply.text
+            );
+            let wait = reply.header("retry-after").and_then(|s| s.parse().ok()).unwrap_or(1);
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        }
     }
 
     /// A guest order of `quantity` units of `sku`: the order's JSON.

@@ -104,10 +104,20 @@ pub struct FakePayment {
 /// [`decline_next`](Self::decline_next), [`timeout_next`](Self::timeout_next),
 /// [`fail_after`](Self::fail_after) and [`unavailable`](Self::unavailable). Per-call faults
 /// queue up in the order they are scripted and are consumed by every call, replays
-/// included.
-#[derive(Debug, Default)]
+/// included. [`hold_authorizations`](Self::hold_authorizations) parks authorizations until
+/// released, to test what happens while a checkout waits on the gateway (a request
+/// timeout, a client that disconnects, a crash).
+#[derive(Debug)]
 pub struct FakePaymentGateway {
     state: Mutex<State>,
+    /// `true` while authorizations are parked.
+    held: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for FakePaymentGateway {
+    fn default() -> Self {
+        FakePaymentGateway { state: Mutex::default(), held: tokio::sync::watch::Sender::new(false) }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -176,6 +186,25 @@ impl FakePaymentGateway {
     /// [`PaymentError::Unavailable`] and changes nothing, until `unavailable(false)`.
     pub fn unavailable(&self, down: bool) {
         self.lock().down = down;
+    }
+
+    /// Parks every authorization from now on (before the gateway processes it) until
+    /// [`release_authorizations`](Self::release_authorizations); [`parked`](Self::parked)
+    /// tells how many are waiting.
+    pub fn hold_authorizations(&self) {
+        self.held.send_replace(true);
+    }
+
+    /// Lets parked and later authorizations through.
+    pub fn release_authorizations(&self) {
+        self.held.send_replace(false);
+    }
+
+    /// How many authorizations are parked by
+    /// [`hold_authorizations`](Self::hold_authorizations) right now.
+    pub fn parked(&self) -> usize {
+        // Every parked call holds one receiver.
+        self.held.receiver_count()
     }
 
     /// How many distinct authorizations hold (or held) money: replays and declines do not
@@ -520,6 +549,11 @@ impl State {
 #[async_trait]
 impl PaymentGateway for FakePaymentGateway {
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<Authorization, PaymentError> {
+        if *self.held.borrow() {
+            let mut released = self.held.subscribe();
+            // The sender lives as long as `self`, so this ends only by a release.
+            let _ = released.wait_for(|held| !held).await;
+        }
         self.call(
             GatewayOperation::Authorize,
             &request.idempotency_key,

@@ -79,6 +79,15 @@ pub struct InvalidConfig {
 }
 
 impl HttpConfig {
+    /// How long `POST /checkout` waits for its order before it answers `202 Accepted`
+    /// ("still processing, retry with the same key"): three quarters of
+    /// [`request_timeout`](Self::request_timeout), so the answer always beats the timeout.
+    /// The checkout itself runs on, detached from the request, until it has placed the
+    /// order or given back everything it took.
+    pub fn checkout_wait(&self) -> Duration {
+        self.request_timeout * 3 / 4
+    }
+
     /// Checks the settings.
     ///
     /// # Errors

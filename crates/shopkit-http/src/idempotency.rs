@@ -289,16 +289,38 @@ impl IdempotencyGuard {
     /// Turns the handler's result into the response, storing it for replays when it is
     /// final (a success or a non-retryable client error) and releasing the key otherwise.
     /// A store failure is logged: the client still gets its response.
-    pub async fn finish<R: IntoResponse>(mut self, result: Result<R, ApiError>) -> Response {
-        self.finished = true;
-        let (response, retryable) = match result {
+    pub async fn finish<R: IntoResponse>(self, result: Result<R, ApiError>) -> Response {
+        let (response, release) = match result {
             Ok(ok) => (ok.into_response(), false),
             Err(e) => {
                 let retryable = e.is_retryable();
                 (e.into_response(), retryable)
             }
         };
-        if retryable || response.status().is_server_error() {
+        self.settle(response, release).await
+    }
+
+    /// Like [`finish`](Self::finish), for work whose client is no longer waiting (it was
+    /// told `202 Accepted`, or it disconnected): every final answer is stored, refusals
+    /// included, so the client's retry with the same key learns how it ended instead of
+    /// starting the work again. Only server errors and "still in progress" release the
+    /// key.
+    pub async fn finish_unattended<R: IntoResponse>(self, result: Result<R, ApiError>) -> Response {
+        let (response, release) = match result {
+            Ok(ok) => (ok.into_response(), false),
+            Err(e) => {
+                let running = e.code() == ProblemCode::IdempotencyInProgress;
+                (e.into_response(), running)
+            }
+        };
+        self.settle(response, release).await
+    }
+
+    /// Stores `response` for replays, or releases the key when `release` is set or the
+    /// response is a server error.
+    async fn settle(mut self, response: Response, release: bool) -> Response {
+        self.finished = true;
+        if release || response.status().is_server_error() {
             self.abandon().await;
             return response;
         }

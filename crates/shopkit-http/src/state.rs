@@ -10,6 +10,8 @@ use shopkit_core::services::{
     AccountService, EventLogService, MediaService, PromotionService, RecommendationService, Shop,
 };
 
+use tokio_util::task::TaskTracker;
+
 use crate::config::{HttpConfig, InvalidConfig};
 
 /// The state of every router: services (never ports: handlers only call services) plus the
@@ -34,6 +36,8 @@ struct Inner {
     rate_limiter: Option<Arc<dyn RateLimiter>>,
     clock: Arc<dyn Clock>,
     config: HttpConfig,
+    /// Work that outlives the request that started it (checkouts).
+    detached: TaskTracker,
 }
 
 impl std::fmt::Debug for AppState {
@@ -101,6 +105,29 @@ impl AppState {
     /// The HTTP settings.
     pub fn config(&self) -> &HttpConfig {
         &self.inner.config
+    }
+
+    /// Runs `work` on its own task, out of reach of the request's timeout and of a client
+    /// that disconnects: work that must finish or compensate once started (a checkout)
+    /// runs this way. [`drain`](Self::drain) waits for it at shutdown.
+    pub fn detach<F>(&self, work: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.detached.spawn(work)
+    }
+
+    /// Waits up to `grace` for detached work to finish (call it after the server stopped
+    /// accepting requests). Returns how many tasks were still running at the deadline
+    /// (0: everything finished). Work started afterwards is still accepted.
+    pub async fn drain(&self, grace: std::time::Duration) -> usize {
+        let tracker = &self.inner.detached;
+        tracker.close();
+        let _ = tokio::time::timeout(grace, tracker.wait()).await;
+        let left = tracker.len();
+        tracker.reopen();
+        left
     }
 }
 
@@ -302,6 +329,7 @@ impl AppStateBuilder {
                 rate_limiter: self.rate_limiter,
                 clock,
                 config: self.config,
+                detached: TaskTracker::new(),
             }),
         })
     }

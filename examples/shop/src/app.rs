@@ -21,6 +21,8 @@ pub struct RunningShop {
     server: JoinHandle<std::io::Result<()>>,
     workers: Vec<JoinHandle<()>>,
     dispatcher: Dispatcher,
+    /// The HTTP state, for the checkouts still running detached at shutdown.
+    http: shopkit_http::AppState,
     grace: Duration,
 }
 
@@ -46,6 +48,7 @@ pub async fn start(config: ShopConfig, listener: TcpListener) -> Result<RunningS
 fn launch(wiring: Wiring, listener: TcpListener, addr: SocketAddr, grace: Duration) -> RunningShop {
     let Wiring { shop, state, subscribers, memory, clock, .. } = wiring;
     let (stop, stopped) = watch::channel(false);
+    let http = state.clone();
     let router = shopkit_http::router(state);
     let mut server_stop = stopped.clone();
     let server = tokio::spawn(shopkit_http::serve(listener, router, async move {
@@ -62,6 +65,7 @@ fn launch(wiring: Wiring, listener: TcpListener, addr: SocketAddr, grace: Durati
         server,
         workers: vec![outbox, maintenance],
         dispatcher,
+        http,
         grace,
     }
 }
@@ -123,9 +127,10 @@ impl RunningShop {
         self.memory.as_ref()
     }
 
-    /// Stops gracefully: the server stops accepting and finishes in-flight requests, the
-    /// workers stop, then the outbox is drained (events written by the last requests are
-    /// delivered) for up to the configured grace period.
+    /// Stops gracefully: the server stops accepting and finishes in-flight requests,
+    /// checkouts still running detached from their requests finish, the workers stop, then
+    /// the outbox is drained (events written by the last requests are delivered); each
+    /// stage gets up to the configured grace period.
     ///
     /// # Errors
     /// The server's I/O error, if it failed.
@@ -139,6 +144,13 @@ impl RunningShop {
                 Ok(())
             }
         };
+        let unfinished = self.http.drain(self.grace).await;
+        if unfinished > 0 {
+            tracing::warn!(
+                checkouts = unfinished,
+                "checkouts still running at the end of the grace period; a retry with the same key resumes them"
+            );
+        }
         for worker in self.workers {
             let _ = worker.await;
         }

@@ -58,9 +58,9 @@ pub use cart::{
 pub use customer::{AddressDto, AddressRequest, ProfileDto, UpdateProfileRequest};
 pub use money::{MoneyDto, parse_currency};
 pub use order::{
-    CancelOrderRequest, OrderDto, OrderLineDto, OrderStatusDto, OrderSummaryDto, OrderTotalsDto,
-    PaymentStatusDto, PaymentSummaryDto, PlaceOrderRequest, ShipmentDto, ShipmentLineDto,
-    StatusChangeDto, TrackingDto,
+    CancelOrderRequest, CheckoutPendingDto, OrderDto, OrderLineDto, OrderStatusDto,
+    OrderSummaryDto, OrderTotalsDto, PaymentStatusDto, PaymentSummaryDto, PlaceOrderRequest,
+    ShipmentDto, ShipmentLineDto, StatusChangeDto, TrackingDto,
 };
 pub(crate) use page::cursor;
 pub use page::{PageDto, PageLimit};

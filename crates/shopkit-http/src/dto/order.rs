@@ -38,6 +38,36 @@ pub struct PlaceOrderRequest {
     pub payment_method: String,
 }
 
+/// `202 Accepted` from `POST /checkout`: the checkout is running and will place the order
+/// or give back everything it took, whatever the client does now. Send the same request
+/// with the SAME `Idempotency-Key` after `Retry-After` seconds: it answers `409
+/// idempotency_in_progress` while the checkout runs, then replays its final answer (`201`
+/// with the order, or the refusal).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutPendingDto {
+    /// Always `processing`.
+    #[schema(example = "processing")]
+    pub status: String,
+    /// What to do next.
+    pub detail: String,
+    /// Seconds to wait before retrying (also in `Retry-After`).
+    #[schema(example = 1)]
+    pub retry_after_seconds: u64,
+}
+
+impl CheckoutPendingDto {
+    /// The answer for a checkout still running after the request's wait.
+    pub fn processing(retry_after_seconds: u64) -> Self {
+        CheckoutPendingDto {
+            status: "processing".into(),
+            detail: "the checkout is still running and will finish by itself: send the same \
+                     request with the same Idempotency-Key to get its result"
+                .into(),
+            retry_after_seconds,
+        }
+    }
+}
+
 impl fmt::Debug for PlaceOrderRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PlaceOrderRequest").field("cart_id", &self.cart_id).finish_non_exhaustive()

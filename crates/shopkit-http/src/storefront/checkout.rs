@@ -12,23 +12,32 @@
 //!   its own until its lease ends: retry with the SAME key, the service then resumes and
 //!   never charges twice.
 //!
+//! - The checkout runs **detached** from the request: a request timeout or a client that
+//!   disconnects cannot cut the saga between two steps (which would leave stock reserved
+//!   with no order). The request waits up to [`HttpConfig::checkout_wait`](crate::HttpConfig::checkout_wait) for the result;
+//!   a slower checkout answers `202 Accepted` with `Retry-After`, runs on to its end, and
+//!   stores its final answer under the key, refusals included, so a retry with the same
+//!   key gets it (`409 idempotency_in_progress` until then).
+//!
 //! Guests check out with their cart's `X-Cart-Token`; their orders are not readable
 //! through the API afterwards (no token opens an order): the confirmation goes to
 //! `email`. Signed-in customers find the order under `GET /orders/{order_id}`.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::LOCATION;
+use axum::http::header::{LOCATION, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use shopkit_core::services::CartAccess;
+use tokio::sync::oneshot;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::carts::is_customer;
 use crate::auth::CartAuth;
-use crate::dto::{OrderDto, PlaceOrderRequest, ProblemDto};
+use crate::dto::{CheckoutPendingDto, OrderDto, PlaceOrderRequest, ProblemDto};
 use crate::error::{ApiError, ProblemCode};
-use crate::idempotency::{IdempotencyKeyHeader, Idempotent};
+use crate::idempotency::{IdempotencyGuard, IdempotencyKeyHeader, Idempotent};
 use crate::state::AppState;
 
 /// The checkout route.
@@ -63,6 +72,7 @@ pub(crate) fn refusal_frees_key(error: ApiError) -> ApiError {
     request_body = PlaceOrderRequest,
     responses(
         (status = 201, description = "The order (a signed-in customer's has a `Location`). A retry with the same key replays this response", body = OrderDto),
+        (status = 202, description = "The checkout is still running (slow gateway or storage) and will finish by itself: retry the same request with the SAME key after `Retry-After` seconds to get its result", body = CheckoutPendingDto),
         (status = 400, description = "No `Idempotency-Key` (`idempotency_key_required`) or a malformed one (`invalid_header`)", body = ProblemDto, content_type = "application/problem+json"),
         (status = 402, description = "The payment method was declined (`payment_declined` with `decline_code`): use another one. Nothing was charged and no stock is held", body = ProblemDto, content_type = "application/problem+json"),
         (status = 404, description = "No cart the caller may use has this id (`not_found`)", body = ProblemDto, content_type = "application/problem+json"),
@@ -76,6 +86,40 @@ pub async fn checkout(
     CartAuth(access): CartAuth,
     Idempotent { body, guard }: Idempotent<PlaceOrderRequest>,
 ) -> Response {
+    let wait = state.config().checkout_wait();
+    let (answer, answered) = oneshot::channel();
+    // Detached: dropping this handler (timeout, disconnect) cannot cut the saga.
+    let _running = state.detach(place_order(state.clone(), access, body, guard, answer));
+    match tokio::time::timeout(wait, answered).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) => {
+            // The saga panicked: the key stays in progress until its lease ends, then a
+            // retry resumes the checkout.
+            ApiError::internal("the checkout task failed").into_response()
+        }
+        Err(_still_running) => {
+            let retry_after = 1;
+            let mut response =
+                (StatusCode::ACCEPTED, Json(CheckoutPendingDto::processing(retry_after)))
+                    .into_response();
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
+            response
+        }
+    }
+}
+
+/// The checkout proper, on its own task: places the order (or is refused) and records the
+/// answer under the HTTP key. A client still waiting gets the answer through `answer`
+/// (a refusal frees the key, see [`refusal_frees_key`]); a client that was told `202` or
+/// went away gets it on its retry with the same key, refusals included
+/// ([`IdempotencyGuard::finish_unattended`]).
+async fn place_order(
+    state: AppState,
+    access: CartAccess,
+    body: PlaceOrderRequest,
+    guard: IdempotencyGuard,
+    answer: oneshot::Sender<Response>,
+) {
     let customer = is_customer(&access);
     let result = async {
         let request = body.into_checkout(access, guard.key().clone())?;
@@ -90,5 +134,12 @@ pub async fn checkout(
         Ok::<_, ApiError>(response)
     }
     .await;
-    guard.finish(result.map_err(refusal_frees_key)).await
+    if answer.is_closed() {
+        guard.finish_unattended(result).await;
+    } else {
+        let response = guard.finish(result.map_err(refusal_frees_key)).await;
+        // The client may have gone since: its retry then re-runs the checkout, which
+        // resumes under the same key (one order, one charge).
+        let _ = answer.send(response);
+    }
 }

@@ -2,6 +2,8 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
+use shopkit_core::ids::Sku;
+use shopkit_http::HttpConfig;
 
 use crate::common::*;
 use crate::storefront_support::*;
@@ -139,4 +141,121 @@ async fn an_empty_cart_or_a_bad_email_is_a_422() {
     assert_eq!(empty.problem()["code"], "cart_empty");
     assert_eq!(bad_email.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad_email.problem()["field"], "email");
+}
+
+/// Retries a checkout with the same key, as a client does after `202` or `409
+/// idempotency_in_progress`, until it gets a final answer.
+async fn until_settled(app: &App, cart: &str, who: &Who<'_>, key: &str) -> Reply {
+    // Bounded: a checkout that never settles is the defect this reports.
+    for _ in 0..500 {
+        let reply = checkout(app, cart, who, key, "pm_card_visa").await;
+        let running = reply.status == StatusCode::ACCEPTED
+            || (reply.status == StatusCode::CONFLICT
+                && reply.problem()["code"] == "idempotency_in_progress");
+        if !running {
+            return reply;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the checkout under key {key} never settled: it was cut off mid-way");
+}
+
+/// (on hand, reserved) of `sku`.
+async fn stock_of(app: &App, sku: &str) -> (i64, i64) {
+    let level = &app.state.shop().inventory().levels(&[Sku::new(sku).unwrap()]).await.unwrap()[0];
+    (level.on_hand, level.reserved)
+}
+
+#[tokio::test]
+async fn a_checkout_slower_than_the_request_answers_202_and_finishes_by_itself() {
+    let config = HttpConfig {
+        request_timeout: std::time::Duration::from_millis(400),
+        rate_limit_per_second: 0,
+        ..HttpConfig::default()
+    };
+    let app = App::with_config(config);
+    tee(&app, 10).await;
+    let cart = customer_cart(&app, CUSTOMER_TOKEN).await;
+    let me = Who::Bearer(CUSTOMER_TOKEN);
+    add(&app, &cart, &me, "TEE", 2).await;
+    app.backend.payments.hold_authorizations();
+
+    let first = checkout(&app, &cart, &me, "slow-1", "pm_card_visa").await;
+    let while_running = checkout(&app, &cart, &me, "slow-1", "pm_card_visa").await;
+    app.backend.payments.release_authorizations();
+    let settled = until_settled(&app, &cart, &me, "slow-1").await;
+
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&first.body));
+    assert_eq!(first.header("retry-after"), Some("1"));
+    assert_eq!(first.json()["status"], "processing");
+    assert_eq!(while_running.status, StatusCode::CONFLICT);
+    assert_eq!(while_running.problem()["code"], "idempotency_in_progress");
+    assert_eq!(settled.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&settled.body));
+    assert_eq!(settled.header("idempotent-replayed"), Some("true"), "the detached result");
+    assert_eq!(app.backend.payments.authorizations(), 1, "one charge");
+    assert_eq!(stock_of(&app, "TEE").await, (8, 0), "two units sold, none left held");
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_mid_checkout_gets_its_order_on_retry_and_nothing_is_left_held() {
+    let app = shop();
+    tee(&app, 10).await;
+    let (cart, token) = guest_cart(&app).await;
+    let guest = Who::Guest(&token);
+    add(&app, &cart, &guest, "TEE", 2).await;
+    app.backend.payments.hold_authorizations();
+
+    // The client goes away while the checkout waits on the gateway: its request is dropped.
+    let request = checkout(&app, &cart, &guest, "gone-1", "pm_card_visa");
+    tokio::select! {
+        reply = request => panic!("the gateway is held, yet the checkout answered {}", reply.status),
+        () = async {
+            while app.backend.payments.parked() == 0 {
+                tokio::task::yield_now().await;
+            }
+        } => {}
+    }
+    app.backend.payments.release_authorizations();
+    let retried = until_settled(&app, &cart, &guest, "gone-1").await;
+
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&retried.body));
+    assert_eq!(app.backend.payments.authorizations(), 1, "one charge");
+    assert_eq!(stock_of(&app, "TEE").await, (8, 0), "two units sold, none left held");
+    let order = retried.json()["id"].clone();
+    let paid_for: Vec<String> =
+        app.backend.payments.payments().iter().map(|p| p.order_id.to_string()).collect();
+    assert_eq!(paid_for, vec![order.as_str().unwrap().to_owned()], "the charge is this order's");
+    let cart_after =
+        call(&app, Method::GET, &format!("/api/v1/carts/{cart}"), None, &guest, &[]).await;
+    assert_eq!(cart_after.json()["order_id"], order, "the cart was checked out into it");
+}
+
+#[tokio::test]
+async fn a_refusal_after_a_202_is_kept_for_the_retry_instead_of_running_the_checkout_again() {
+    let config = HttpConfig {
+        request_timeout: std::time::Duration::from_millis(400),
+        rate_limit_per_second: 0,
+        ..HttpConfig::default()
+    };
+    let app = App::with_config(config);
+    tee(&app, 10).await;
+    let (cart, token) = guest_cart(&app).await;
+    let guest = Who::Guest(&token);
+    add(&app, &cart, &guest, "TEE", 1).await;
+    app.backend.payments.hold_authorizations();
+    app.backend.payments.decline_next(1);
+
+    let first = checkout(&app, &cart, &guest, "declined-1", "pm_card_visa").await;
+    app.backend.payments.release_authorizations();
+    let settled = until_settled(&app, &cart, &guest, "declined-1").await;
+    let again = checkout(&app, &cart, &guest, "declined-1", "pm_card_visa").await;
+
+    assert_eq!(first.status, StatusCode::ACCEPTED);
+    assert_eq!(settled.status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(settled.problem()["code"], "payment_declined");
+    assert_eq!(again.status, StatusCode::PAYMENT_REQUIRED, "replayed, not run again");
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let authorize_calls = app.backend.payments.calls().len();
+    assert_eq!(authorize_calls, 1, "the gateway was asked once");
+    assert_eq!(stock_of(&app, "TEE").await, (10, 0), "nothing sold, nothing held");
 }
