@@ -10,13 +10,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rust_decimal::Decimal;
 use shopkit::core::catalog::ProductStatus;
+use shopkit::core::customers::Address;
 use shopkit::core::ids::{CartId, CouponCode, Email, IdempotencyKey, LocationId, PromotionId, Sku};
+use shopkit::core::ids::{RegionCode, ShippingMethodId};
 use shopkit::core::inventory::BackorderPolicy;
 use shopkit::core::money::{Currency, Money};
-use shopkit::core::ports::{PaymentMethodToken, PromotionRepository};
-use shopkit::core::pricing::{Promotion, PromotionKind};
+use shopkit::core::ports::{PaymentMethodToken, PricingSettings, PromotionRepository};
+use shopkit::core::pricing::{Promotion, PromotionKind, ShippingPrice, ShippingRate};
 use shopkit::core::quantity::Quantity;
-use shopkit::core::services::{CartAccess, CheckoutRequest, ProductDraft, Shop, VariantDraft};
+use shopkit::core::services::{
+    CartAccess, CheckoutRequest, Delivery, ProductDraft, Shop, VariantDraft,
+};
 use shopkit::memory::InMemory;
 use tokio::runtime::Runtime;
 
@@ -48,7 +52,16 @@ async fn shop() -> (InMemory, Shop) {
         .build()
         .expect("a valid promotion");
     backend.promotions.upsert(&promo).await.expect("promotion stored");
+    let flat = ShippingPrice::Flat(Money::from_minor(499, Currency::USD));
+    let rate = ShippingRate::new(standard(), "Standard", flat).expect("a valid rate");
+    let mut settings = PricingSettings::default();
+    settings.shipping.rates.push(rate);
+    backend.promotions.save_settings(&settings).await.expect("settings stored");
     (backend, shop)
+}
+
+fn standard() -> ShippingMethodId {
+    ShippingMethodId::new("standard").expect("a valid method")
 }
 
 async fn cart(shop: &Shop) -> (CartId, CartAccess) {
@@ -60,6 +73,18 @@ async fn cart(shop: &Shop) -> (CartId, CartAccess) {
     }
     let coupon = CouponCode::new("TEN").expect("a valid code");
     shop.carts().apply_coupon(cart.id(), &access, coupon).await.expect("the coupon applies");
+    let address = Address {
+        id: None,
+        name: "Bench Shopper".into(),
+        line1: "1 Main St".into(),
+        line2: None,
+        city: "Springfield".into(),
+        postal_code: "62701".into(),
+        region: RegionCode::new("US-IL").expect("a valid region"),
+        phone: None,
+    };
+    let delivery = Delivery { address: Some(address), method: Some(standard()) };
+    shop.carts().set_delivery(cart.id(), &access, delivery).await.expect("delivery set");
     (cart.id(), access)
 }
 

@@ -60,7 +60,9 @@ use shopkit::core::ports::{
 };
 use shopkit::core::pricing::{Promotion, PromotionKind};
 use shopkit::core::quantity::Quantity;
-use shopkit::core::services::{CartAccess, CheckoutRequest, ProductDraft, Shop, VariantDraft};
+use shopkit::core::services::{
+    CartAccess, CheckoutRequest, Delivery, ProductDraft, Shop, VariantDraft,
+};
 use shopkit::memory::InMemory;
 use shopkit_postgres::{PgConfig, PgStore};
 use shopkit_redis::{CachedProducts, CatalogCacheConfig, RedisConfig, RedisConnection};
@@ -238,6 +240,7 @@ fn pg_shop(store: &PgStore, redis: &RedisConnection, world: &InMemory) -> Shop {
         .orders(Arc::new(store.orders()))
         .outbox(Arc::new(store.outbox()))
         .idempotency(Arc::new(store.idempotency()))
+        .checkout_journal(Arc::new(store.checkout_journal()))
         .customers(Arc::new(store.customers()))
         .clock(world.clock.clone())
         .ids(world.ids.clone())
@@ -1038,7 +1041,8 @@ fn product_detail(
 // ---------------------------------------------------------------------------------------
 // 2. Checkout.
 
-/// A guest cart of `LINES` lines with the coupon, ready to check out.
+/// A guest cart of `LINES` lines with the coupon, shipped by the seed's `standard` method
+/// to Illinois: ready to check out.
 async fn cart(shop: &Shop) -> (CartId, CartAccess) {
     let cart = shop.carts().create_guest_cart(Currency::USD).await.expect("a cart");
     let access = CartAccess::Token(cart.token().clone());
@@ -1048,6 +1052,19 @@ async fn cart(shop: &Shop) -> (CartId, CartAccess) {
     }
     let coupon = CouponCode::new("TEN").expect("a valid code");
     shop.carts().apply_coupon(cart.id(), &access, coupon).await.expect("the coupon applies");
+    let address = shopkit::core::customers::Address {
+        id: None,
+        name: "Bench Shopper".into(),
+        line1: "1 Main St".into(),
+        line2: None,
+        city: "Springfield".into(),
+        postal_code: "62701".into(),
+        region: shopkit::core::ids::RegionCode::new("US-IL").expect("a valid region"),
+        phone: None,
+    };
+    let standard = shopkit::core::ids::ShippingMethodId::new("standard").expect("a method");
+    let delivery = Delivery { address: Some(address), method: Some(standard) };
+    shop.carts().set_delivery(cart.id(), &access, delivery).await.expect("delivery set");
     (cart.id(), access)
 }
 

@@ -3,15 +3,18 @@
 //! A whole shop in memory: browse -> cart -> coupon -> checkout -> ship -> refund.
 use rust_decimal::Decimal;
 use shopkit::core::catalog::ProductStatus::Active;
-use shopkit::core::ids::{CouponCode, Email, IdempotencyKey, LocationId, PromotionId, Sku};
+use shopkit::core::customers::Address;
+use shopkit::core::ids::{CouponCode, Email, IdempotencyKey, LocationId, PromotionId};
+use shopkit::core::ids::{RegionCode, ShippingMethodId, Sku};
 use shopkit::core::inventory::BackorderPolicy::Deny;
 use shopkit::core::money::{Currency::USD, Money};
 use shopkit::core::orders::{RefundRequest, Tracking};
-use shopkit::core::ports::{PaymentMethodToken, PromotionRepository};
-use shopkit::core::pricing::{Promotion, PromotionKind::Percentage};
+use shopkit::core::ports::{PaymentMethodToken, PricingSettings, PromotionRepository};
+use shopkit::core::pricing::{Promotion, PromotionKind::Percentage, ShippingPrice, ShippingRate};
 use shopkit::core::quantity::Quantity;
-use shopkit::core::services::{Caller::Admin, CartAccess, CheckoutRequest, ProductDraft};
-use shopkit::core::services::{ProductListing, ShipmentRequest, VariantDraft, Visibility};
+use shopkit::core::services::{Caller::Admin, CartAccess, CheckoutRequest, Delivery};
+use shopkit::core::services::{ProductDraft, ProductListing, ShipmentRequest, VariantDraft};
+use shopkit::core::services::Visibility;
 use shopkit::memory::InMemory;
 
 #[tokio::main]
@@ -30,6 +33,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let welcome = Promotion::builder(id, "Welcome", Percentage(Decimal::TEN));
     let welcome = welcome.coupon(CouponCode::new("WELCOME10")?).build()?;
     backend.promotions.upsert(&welcome).await?;
+    // Standard shipping, 4.99 anywhere in the US.
+    let standard = ShippingMethodId::new("standard")?;
+    let flat = ShippingPrice::Flat(Money::from_minor(499, USD));
+    let rate = ShippingRate::new(standard, "Standard", flat)?.serving(vec![RegionCode::new("US")?]);
+    let mut settings = PricingSettings::default();
+    settings.shipping.rates.push(rate);
+    backend.promotions.save_settings(&settings).await?;
 
     // Browse.
     let listing = ProductListing { limit: 10, ..Default::default() };
@@ -43,6 +53,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     shop.carts().add_line(cart_id, &access, sku.clone(), Quantity::new(2)?).await?;
     let coupon = CouponCode::new("welcome10")?;
     shop.carts().apply_coupon(cart_id, &access, coupon).await?;
+
+    // Tees ship: an address, then one of the shipping methods that serve it.
+    let address = Address {
+        id: None,
+        name: "Ann Lee".into(),
+        line1: "1 Main St".into(),
+        line2: None,
+        city: "Springfield".into(),
+        postal_code: "62701".into(),
+        region: RegionCode::new("US-IL")?,
+        phone: None,
+    };
+    let to = Delivery { address: Some(address), method: None };
+    shop.carts().set_delivery(cart_id, &access, to.clone()).await?;
+    let options = shop.carts().shipping_options(cart_id, &access).await?;
+    for o in &options {
+        println!("shipping: {} ({}) {}", o.shipping.name, o.shipping.method, o.shipping.total);
+    }
+    let method = options.first().map(|o| o.shipping.method.clone());
+    shop.carts().set_delivery(cart_id, &access, Delivery { method, ..to }).await?;
     let q = shop.carts().quote(cart_id, &access).await?;
     let (sub, off, total) = (q.subtotal(), q.discount_total(), q.grand_total());
     println!("cart: subtotal {sub}, discount {off}, total {total}");

@@ -38,10 +38,12 @@ impl World {
         let app = spawn_app().await;
         let guest = app.guest_cart().await;
         app.add_line(&guest.id, guest.who(), TEE.sku, 1).await.expect(StatusCode::OK);
+        app.ship(&guest.id, guest.who()).await;
         let ann = app.sign_up("ann@example.com").await;
         let me = Who::Bearer(&ann.token);
         let first_cart = text(&app.customer_cart(&ann.token).await["id"]);
         app.add_line(&first_cart, me, TEE.sku, 1).await.expect(StatusCode::OK);
+        app.ship(&first_cart, me).await;
         let order = app.checkout(&first_cart, me, "ann-first-order", &ann.email).await;
         let ann_order = text(&order.expect(StatusCode::CREATED)["id"]);
         let ann_cart = text(&app.customer_cart(&ann.token).await["id"]);

@@ -90,6 +90,13 @@ async fn a_customer_browses_buys_gets_it_shipped_returns_it_and_is_told_at_every
     assert_eq!(quote["discount_total"]["amount"], "6.25", "{quote}");
     let grand_total = quote["grand_total"].clone();
 
+    // Tees ship: Ann picks one of the shipping methods for her cart and gives her address.
+    let methods = app.get(&format!("/api/v1/carts/{cart_id}/shipping-methods"), me).await;
+    let methods = methods.expect(StatusCode::OK);
+    assert_eq!(methods["shipping_methods"][0]["id"], "standard", "{methods}");
+    assert_eq!(methods["shipping_methods"][0]["total"]["amount"], "0.00", "{methods}");
+    app.ship(&cart_id, me).await;
+
     // Checkout, then the very same request again: one order, one authorization.
     let placed = app.checkout(&cart_id, me, "journey-checkout-1", &ann.email).await;
     let order = placed.expect(StatusCode::CREATED);

@@ -19,6 +19,7 @@ async fn paid_order_with_a_return(app: &TestApp, customer: &Customer) -> (String
     let me = Who::Bearer(&customer.token);
     let cart = text(&app.customer_cart(&customer.token).await["id"]);
     app.add_line(&cart, me, TEE.sku, 2).await.expect(StatusCode::OK);
+    app.ship(&cart, me).await;
     let order = app.checkout(&cart, me, &format!("buy-{cart}"), &customer.email).await;
     let order = order.expect(StatusCode::CREATED);
     let order_id = text(&order["id"]);
@@ -280,6 +281,7 @@ async fn prices_and_totals_sent_by_a_client_are_ignored() {
     });
 
     let added = app.post(&format!("/api/v1/carts/{}/lines", cart.id), cart.who(), &line).await;
+    app.ship(&cart.id, cart.who()).await;
     let quote = app.get(&format!("/api/v1/carts/{}/quote", cart.id), cart.who()).await;
     let checkout = json!({
         "cart_id": cart.id, "email": "gus@example.com", "payment_method": "pm_card_visa",

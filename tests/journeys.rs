@@ -8,18 +8,21 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use shopkit::core::catalog::ProductStatus;
+use shopkit::core::customers::Address;
 use shopkit::core::events::OutboxStatus;
 use shopkit::core::ids::{CouponCode, Email, IdempotencyKey, LocationId, PromotionId, Sku};
+use shopkit::core::ids::{RegionCode, ShippingMethodId};
 use shopkit::core::inventory::{BackorderPolicy, InventoryError};
 use shopkit::core::money::{Currency, Money};
 use shopkit::core::orders::{OrderStatus, RefundError, RefundRequest, RefundStatus};
 use shopkit::core::ports::{
-    LedgerAccount, OutboxStore, PaymentError, PaymentMethodToken, PromotionRepository,
+    LedgerAccount, OutboxStore, PaymentError, PaymentMethodToken, PricingSettings,
+    PromotionRepository,
 };
-use shopkit::core::pricing::{CouponRejection, Promotion, PromotionKind};
+use shopkit::core::pricing::{CouponRejection, Promotion, PromotionKind, ShippingPrice, ShippingRate};
 use shopkit::core::quantity::Quantity;
 use shopkit::core::services::{
-    Caller, CartAccess, CheckoutRequest, FREE_ORDER_PAYMENT, ProductDraft, Registration,
+    Caller, CartAccess, CheckoutRequest, Delivery, FREE_ORDER_PAYMENT, ProductDraft, Registration,
     ShipmentRequest, Shop, ShopError, VariantDraft,
 };
 use shopkit::memory::{InMemory, ManualClock, RandomIds};
@@ -34,8 +37,9 @@ struct World {
     clock: ManualClock,
 }
 
-/// A shop with one product (`TEE`, 25.00 USD, `stock` units) and coupons: `WELCOME10`
-/// (10% off), `FREE` (100% off), `OLD` (expired yesterday).
+/// A shop with one product (`TEE`, 25.00 USD, `stock` units), free `standard` shipping
+/// everywhere, and coupons: `WELCOME10` (10% off), `FREE` (100% off), `OLD` (expired
+/// yesterday).
 async fn world(stock: i64) -> World {
     let clock = ManualClock::at_fixed_start();
     let backend = InMemory::with(Arc::new(clock.clone()), Arc::new(RandomIds::new()));
@@ -59,7 +63,33 @@ async fn world(stock: i64) -> World {
         }
         backend.promotions.upsert(&p.build().unwrap()).await.unwrap();
     }
+    let free = ShippingPrice::Flat(usd(0));
+    let standard = ShippingRate::new(standard(), "Standard", free).unwrap();
+    let mut settings = PricingSettings::default();
+    settings.shipping.rates.push(standard);
+    backend.promotions.save_settings(&settings).await.unwrap();
     World { backend, shop, clock }
+}
+
+fn standard() -> ShippingMethodId {
+    ShippingMethodId::new("standard").unwrap()
+}
+
+/// Ships the cart to Ann's address by standard shipping: a cart of goods to ship needs
+/// both before checkout.
+async fn ship(w: &World, cart: &shopkit::core::cart::Cart, access: &CartAccess) {
+    let address = Address {
+        id: None,
+        name: "Ann Lee".into(),
+        line1: "1 Main St".into(),
+        line2: None,
+        city: "Springfield".into(),
+        postal_code: "62701".into(),
+        region: RegionCode::new("US-IL").unwrap(),
+        phone: None,
+    };
+    let delivery = Delivery { address: Some(address), method: Some(standard()) };
+    w.shop.carts().set_delivery(cart.id(), access, delivery).await.unwrap();
 }
 
 fn clock_now(clock: &ManualClock) -> DateTime<Utc> {
@@ -120,6 +150,7 @@ async fn a_customer_buys_gets_it_shipped_returns_one_and_everyone_hears_about_it
     let quote = w.shop.carts().quote(cart.id(), &access).await.unwrap();
     assert_eq!(quote.grand_total(), usd(6750), "3 × 25.00 − 10%");
     assert!(quote.reconciles());
+    ship(&w, &cart, &access).await;
 
     let order = w
         .shop
@@ -189,6 +220,7 @@ async fn a_declined_card_places_no_order_and_gives_the_stock_back() {
     let cart = w.shop.carts().create_guest_cart(Currency::USD).await.unwrap();
     let access = CartAccess::Token(cart.token().clone());
     w.shop.carts().add_line(cart.id(), &access, sku(), q(2)).await.unwrap();
+    ship(&w, &cart, &access).await;
 
     let declined = w
         .shop
@@ -220,6 +252,7 @@ async fn out_of_stock_is_a_clear_error_and_the_cart_is_still_there() {
     let cart = w.shop.carts().create_guest_cart(Currency::USD).await.unwrap();
     let access = CartAccess::Token(cart.token().clone());
     w.shop.carts().add_line(cart.id(), &access, sku(), q(2)).await.unwrap();
+    ship(&w, &cart, &access).await;
     let result = w
         .shop
         .checkout()
@@ -247,6 +280,7 @@ async fn a_fully_discounted_cart_places_a_free_order_without_the_gateway() {
         .apply_coupon(cart.id(), &access, CouponCode::new("FREE").unwrap())
         .await
         .unwrap();
+    ship(&w, &cart, &access).await;
     let order = w
         .shop
         .checkout()
@@ -308,6 +342,7 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
     );
 
     // Refunds above what was captured are refused whole.
+    ship(&w, &before, &access).await;
     let order = w
         .shop
         .checkout()
@@ -331,6 +366,7 @@ async fn a_notifier_outage_loses_nothing_and_the_email_goes_out_when_it_is_back(
     let cart = w.shop.carts().create_guest_cart(Currency::USD).await.unwrap();
     let access = CartAccess::Token(cart.token().clone());
     w.shop.carts().add_line(cart.id(), &access, sku(), q(1)).await.unwrap();
+    ship(&w, &cart, &access).await;
     w.backend.notifier.set_down(true);
     let order = w
         .shop

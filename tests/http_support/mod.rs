@@ -319,8 +319,8 @@ pub async fn spawn_empty_app() -> TestApp {
     spawn_empty_app_with(test_config()).await
 }
 
-/// Starts a shop with `config` (see [`test_config_with`]) without any product, and signs
-/// the admin in.
+/// Starts a shop with `config` (see [`test_config_with`]) without any product, signs the
+/// admin in, and sets free `standard` shipping everywhere in USD (no tax).
 pub async fn spawn_empty_app_with(config: ShopConfig) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port on loopback");
     let running = shop::start(config.clone(), listener).await.expect("the shop starts");
@@ -340,6 +340,16 @@ pub async fn spawn_empty_app_with(config: ShopConfig) -> TestApp {
     };
     let password = app.config.admin_password.expose().to_owned();
     app.admin_token = app.sign_in(ADMIN_EMAIL, &password, None).await;
+    let free_shipping = json!({
+        "taxes": {"prices_include_tax": false, "tax_shipping": false, "rates": []},
+        "shipping": {"rates": [{"method": "standard", "name": "Standard", "regions": [],
+            "price": {"type": "flat", "amount": {"amount": "0.00", "currency": "USD"}},
+            "free_over": null}]},
+        "rounding": "half_up"
+    });
+    app.send_json(Method::PUT, "/api/admin/v1/settings/pricing", app.admin(), &free_shipping)
+        .await
+        .expect(StatusCode::OK);
     app
 }
 
@@ -496,6 +506,16 @@ impl TestApp {
         self.get(&format!("/api/v1/carts/{cart}"), who).await
     }
 
+    /// Chooses delivery for the cart as `who`: a Californian address and the `standard`
+    /// method (goods to ship need both before checkout).
+    pub async fn ship(&self, cart: &str, who: Who<'_>) {
+        let address = json!({"name": "Ann Lee", "line1": "1 Main St", "city": "Sacramento",
+                             "postal_code": "95814", "region": "US-CA"});
+        let delivery = json!({"address": address, "shipping_method": "standard"});
+        let path = format!("/api/v1/carts/{cart}/delivery");
+        self.send_json(Method::PUT, &path, who, &delivery).await.expect(StatusCode::OK);
+    }
+
     /// `POST /checkout` with `key`, paying with `pm_card_visa` and confirming to `email`.
     ///
     /// As a client should, it follows a checkout that is still running (`202 Accepted`, or
@@ -523,10 +543,12 @@ impl TestApp {
         }
     }
 
-    /// A guest order of `quantity` units of `sku`: the order's JSON.
+    /// A guest order of `quantity` units of `sku`, shipped by [`TestApp::ship`]: the
+    /// order's JSON.
     pub async fn guest_order(&self, sku: &str, quantity: u32, email: &str) -> Value {
         let cart = self.guest_cart().await;
         self.add_line(&cart.id, cart.who(), sku, quantity).await.expect(StatusCode::OK);
+        self.ship(&cart.id, cart.who()).await;
         let key = format!("guest-order-{}", cart.id);
         self.checkout(&cart.id, cart.who(), &key, email).await.expect(StatusCode::CREATED)
     }

@@ -10,10 +10,11 @@ use shopkit_core::services::subscribers::{
 use shopkit_core::services::{Shop, ShopBuilder};
 
 use crate::{
-    FakePaymentGateway, MemoryCache, MemoryCarts, MemoryCustomers, MemoryIdempotency,
-    MemoryInventory, MemoryMediaStore, MemoryOrders, MemoryOutbox, MemoryProducts,
-    MemoryPromotions, MemoryRecommender, MemorySearch, RandomIds, RecordingAnalytics, RecordingCrm,
-    RecordingFulfilment, RecordingLedger, RecordingNotifier, SystemClock,
+    FakePaymentGateway, MemoryCache, MemoryCarts, MemoryCheckoutJournal, MemoryCustomers,
+    MemoryIdempotency, MemoryInventory, MemoryMediaStore, MemoryOrders, MemoryOutbox,
+    MemoryProducts, MemoryPromotions, MemoryRecommender, MemorySearch, RandomIds,
+    RecordingAnalytics, RecordingCrm, RecordingFulfilment, RecordingLedger, RecordingNotifier,
+    SystemClock,
 };
 
 /// One of every memory adapter, sharing one outbox (orders and customers write their events
@@ -45,6 +46,8 @@ pub struct InMemory {
     pub inventory: Arc<MemoryInventory>,
     /// Idempotency records.
     pub idempotency: Arc<MemoryIdempotency>,
+    /// Running checkouts, for recovery.
+    pub checkout_journal: Arc<MemoryCheckoutJournal>,
     /// Promotions and pricing settings.
     pub promotions: Arc<MemoryPromotions>,
     /// A cache.
@@ -102,6 +105,7 @@ impl InMemory {
             outbox: Arc::new(outbox),
             inventory: Arc::new(MemoryInventory::new()),
             idempotency: Arc::new(MemoryIdempotency::new()),
+            checkout_journal: Arc::new(MemoryCheckoutJournal::new()),
             promotions: Arc::new(MemoryPromotions::new()),
             cache: Arc::new(MemoryCache::new(clock.clone())),
             payments: Arc::new(FakePaymentGateway::new()),
@@ -130,6 +134,7 @@ impl InMemory {
             .orders(self.orders.clone())
             .outbox(self.outbox.clone())
             .idempotency(self.idempotency.clone())
+            .checkout_journal(self.checkout_journal.clone())
             .customers(self.customers.clone())
             .clock(self.clock.clone())
             .ids(self.ids.clone())

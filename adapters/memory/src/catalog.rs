@@ -248,6 +248,7 @@ mod tests {
                     options: BTreeMap::new(),
                     prices: vec![Money::from_minor(1000, Currency::USD)],
                     weight_grams: 100,
+                    shipping: shopkit_core::catalog::ShippingRequirement::Required,
                 })
                 .collect(),
             version: 0,

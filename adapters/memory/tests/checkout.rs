@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use shopkit_memory::{
-    FakePaymentGateway, ManualClock, MemoryCarts, MemoryIdempotency, MemoryInventory, MemoryOrders,
-    MemoryOutbox, MemoryProducts, MemoryPromotions, RandomIds,
+    FakePaymentGateway, ManualClock, MemoryCarts, MemoryCheckoutJournal, MemoryIdempotency,
+    MemoryInventory, MemoryOrders, MemoryOutbox, MemoryProducts, MemoryPromotions, RandomIds,
 };
 use shopkit_testkit::checkout::CheckoutWorld;
 use shopkit_testkit::payments::PaymentMethods;
@@ -27,11 +27,21 @@ async fn world() -> (CheckoutWorld, Authorizations) {
         orders: Arc::new(MemoryOrders::new(outbox.clone())),
         outbox: Arc::new(outbox),
         idempotency: Arc::new(MemoryIdempotency::new()),
+        journal: Arc::new(MemoryCheckoutJournal::new()),
+        held: {
+            let gateway = gateway.clone();
+            Arc::new(move || live_authorizations(&gateway))
+        },
         clock: Arc::new(ManualClock::at_fixed_start()),
         ids: Arc::new(RandomIds::new()),
         methods: PaymentMethods::stripe_test(),
     };
     (world, Arc::new(move || gateway.authorizations()))
+}
+
+/// Authorizations holding money: neither voided nor captured.
+fn live_authorizations(gateway: &FakePaymentGateway) -> usize {
+    gateway.payments().iter().filter(|p| !p.voided && p.captured.is_zero()).count()
 }
 
 shopkit_testkit::checkout_contracts!(world);

@@ -8,15 +8,16 @@ use std::sync::Arc;
 use chrono::Duration;
 use shopkit_core::ids::CustomerId;
 use shopkit_core::ports::{
-    Cache, CartStore, CustomerRepository, IdGenerator, IdempotencyStore, IdentityVerifier,
-    InventoryStore, MediaStore, Notifier, OrderRepository, OutboxStore, PaymentGateway, Principal,
-    ProductRepository, PromotionRepository, Recommender, Role, SearchIndex,
+    Cache, CartStore, CheckoutJournal, CustomerRepository, IdGenerator, IdempotencyStore,
+    IdentityVerifier, InventoryStore, MediaStore, Notifier, OrderRepository, OutboxStore,
+    PaymentGateway, Principal, ProductRepository, PromotionRepository, Recommender, Role,
+    SearchIndex,
 };
 use shopkit_memory::{
-    FakePaymentGateway, ManualClock, MemoryCache, MemoryCarts, MemoryCustomers, MemoryIdempotency,
-    MemoryInventory, MemoryMediaStore, MemoryOrders, MemoryOutbox, MemoryProducts,
-    MemoryPromotions, MemoryRecommender, MemorySearch, RandomIds, RecordingNotifier,
-    StaticIdentityVerifier,
+    FakePaymentGateway, ManualClock, MemoryCache, MemoryCarts, MemoryCheckoutJournal,
+    MemoryCustomers, MemoryIdempotency, MemoryInventory, MemoryMediaStore, MemoryOrders,
+    MemoryOutbox, MemoryProducts, MemoryPromotions, MemoryRecommender, MemorySearch, RandomIds,
+    RecordingNotifier, StaticIdentityVerifier,
 };
 use shopkit_testkit::TimeControl;
 use shopkit_testkit::fixtures::{t0, uuid};
@@ -52,6 +53,10 @@ shopkit_testkit::customers_contracts!(async || {
 shopkit_testkit::inventory_contracts!(
     async || Arc::new(MemoryInventory::new()) as Arc<dyn InventoryStore>
 );
+
+shopkit_testkit::checkout_journal_contracts!(async || {
+    Arc::new(MemoryCheckoutJournal::new()) as Arc<dyn CheckoutJournal>
+});
 
 shopkit_testkit::idempotency_contracts!(
     async || Arc::new(MemoryIdempotency::new()) as Arc<dyn IdempotencyStore>

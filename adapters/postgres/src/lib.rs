@@ -80,6 +80,7 @@
 
 pub mod carts;
 pub mod catalog;
+pub mod checkout_journal;
 mod cursor;
 pub mod customers;
 mod error;
@@ -93,6 +94,7 @@ pub mod store;
 
 pub use carts::PgCarts;
 pub use catalog::PgProducts;
+pub use checkout_journal::PgCheckoutJournal;
 pub use customers::PgCustomers;
 pub use idempotency::PgIdempotency;
 pub use inventory::PgInventory;

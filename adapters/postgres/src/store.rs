@@ -15,6 +15,7 @@ use tokio::sync::OnceCell;
 
 use crate::carts::PgCarts;
 use crate::catalog::PgProducts;
+use crate::checkout_journal::PgCheckoutJournal;
 use crate::cursor::CursorKey;
 use crate::customers::PgCustomers;
 use crate::error::store_error;
@@ -320,6 +321,11 @@ impl PgStore {
     /// Idempotency records.
     pub fn idempotency(&self) -> PgIdempotency {
         PgIdempotency::new(Arc::clone(&self.shared))
+    }
+
+    /// Where running checkouts got to, for recovery.
+    pub fn checkout_journal(&self) -> PgCheckoutJournal {
+        PgCheckoutJournal::new(Arc::clone(&self.shared))
     }
 
     /// Promotions and pricing settings.

@@ -11,8 +11,8 @@ mod common;
 use std::sync::Arc;
 
 use shopkit_core::ports::{
-    CartStore, CustomerRepository, IdempotencyStore, InventoryStore, OrderRepository, OutboxStore,
-    ProductRepository, PromotionRepository, SearchIndex,
+    CartStore, CheckoutJournal, CustomerRepository, IdempotencyStore, InventoryStore,
+    OrderRepository, OutboxStore, ProductRepository, PromotionRepository, SearchIndex,
 };
 use shopkit_memory::{FakePaymentGateway, ManualClock, RandomIds};
 use shopkit_testkit::checkout::CheckoutWorld;
@@ -52,6 +52,10 @@ shopkit_testkit::inventory_contracts!(requires "SHOPKIT_TEST_POSTGRES_URL", asyn
     Arc::new(fresh_store(&url).await.inventory()) as Arc<dyn InventoryStore>
 });
 
+shopkit_testkit::checkout_journal_contracts!(requires "SHOPKIT_TEST_POSTGRES_URL", async |url: String| {
+    Arc::new(fresh_store(&url).await.checkout_journal()) as Arc<dyn CheckoutJournal>
+});
+
 shopkit_testkit::idempotency_contracts!(requires "SHOPKIT_TEST_POSTGRES_URL", async |url: String| {
     Arc::new(fresh_store(&url).await.idempotency()) as Arc<dyn IdempotencyStore>
 });
@@ -80,6 +84,13 @@ async fn world(url: &str) -> (CheckoutWorld, Authorizations) {
         orders: Arc::new(store.orders()),
         outbox: Arc::new(store.outbox()),
         idempotency: Arc::new(store.idempotency()),
+        journal: Arc::new(store.checkout_journal()),
+        held: {
+            let gateway = gateway.clone();
+            Arc::new(move || {
+                gateway.payments().iter().filter(|p| !p.voided && p.captured.is_zero()).count()
+            })
+        },
         clock: Arc::new(ManualClock::at_fixed_start()),
         ids: Arc::new(RandomIds::new()),
         methods: PaymentMethods::stripe_test(),

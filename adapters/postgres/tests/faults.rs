@@ -19,7 +19,8 @@ use std::time::Duration;
 use chrono::Duration as Span;
 use shopkit_core::cart::CartPolicy;
 use shopkit_core::catalog::Product;
-use shopkit_core::ids::{Email, IdempotencyKey, LocationId, ProductId};
+use shopkit_core::customers::Address;
+use shopkit_core::ids::{Email, IdempotencyKey, LocationId, ProductId, RegionCode, ShippingMethodId};
 use shopkit_core::inventory::{BackorderPolicy, ReservationStatus};
 use shopkit_core::money::Currency;
 use shopkit_core::ports::{
@@ -28,9 +29,10 @@ use shopkit_core::ports::{
     PromotionRepository, Readiness, SearchIndex, SearchQuery, StoreError,
 };
 use shopkit_core::quantity::Quantity;
+use shopkit_core::pricing::{ShippingPrice, ShippingRate};
 use shopkit_core::services::{
     CartAccess, CartService, CheckoutConfig, CheckoutPorts, CheckoutRequest, CheckoutService,
-    ShopError,
+    Delivery, ShopError,
 };
 use shopkit_memory::{FakePaymentGateway, ManualClock, RandomIds};
 use shopkit_postgres::{PgConfig, PgStore};
@@ -149,6 +151,7 @@ struct Checkout {
     checkout: CheckoutService,
     gateway: Arc<FakePaymentGateway>,
     products: Arc<dyn ProductRepository>,
+    promotions: Arc<dyn PromotionRepository>,
     inventory: Arc<dyn InventoryStore>,
     orders: Arc<dyn OrderRepository>,
     outbox: Arc<dyn OutboxStore>,
@@ -180,11 +183,12 @@ impl Checkout {
                 CheckoutPorts {
                     carts: cart_store,
                     products: products.clone(),
-                    promotions,
+                    promotions: promotions.clone(),
                     inventory: inventory.clone(),
                     gateway: gateway.clone() as Arc<dyn PaymentGateway>,
                     orders: orders.clone(),
                     idempotency,
+                    journal: Arc::new(store.checkout_journal()),
                     clock,
                     ids,
                 },
@@ -192,13 +196,15 @@ impl Checkout {
             ),
             gateway,
             products,
+            promotions,
             inventory,
             orders,
             outbox,
         }
     }
 
-    /// A guest cart holding `n` of a fresh product with 10 in stock, and a checkout of it.
+    /// A guest cart holding `n` of a fresh product with 10 in stock, shipped to California
+    /// by free `standard` shipping, and a checkout of it.
     async fn request(&self, n: i64) -> (CheckoutRequest, shopkit_core::ids::Sku) {
         let p = product().prices(&[usd(1999)]).build();
         let sku = p.variants[0].sku.clone();
@@ -213,6 +219,26 @@ impl Checkout {
             .add_line(cart.id(), &access, sku.clone(), Quantity::new(n).expect("a quantity"))
             .await
             .expect("add a line");
+        let standard = ShippingMethodId::new("standard").expect("a method");
+        let mut settings = self.promotions.settings().await.expect("the pricing settings");
+        if settings.shipping.rates.is_empty() {
+            let free = ShippingPrice::Flat(usd(0));
+            let rate = ShippingRate::new(standard.clone(), "Standard", free).expect("a rate");
+            settings.shipping.rates.push(rate);
+            self.promotions.save_settings(&settings).await.expect("save the pricing settings");
+        }
+        let address = Address {
+            id: None,
+            name: "Ann Smith".into(),
+            line1: "1 Main St".into(),
+            line2: None,
+            city: "Sacramento".into(),
+            postal_code: "95814".into(),
+            region: RegionCode::new("US-CA").expect("a region"),
+            phone: None,
+        };
+        let delivery = Delivery { address: Some(address), method: Some(standard) };
+        self.carts.set_delivery(cart.id(), &access, delivery).await.expect("set delivery");
         let request = CheckoutRequest {
             cart_id: cart.id(),
             access,

@@ -41,7 +41,8 @@
 //! - the fingerprint is SHA-256 over method, path and query, caller (customer, guest cart
 //!   token digest, or anonymous) and the canonical JSON body (key order and whitespace do
 //!   not matter);
-//! - [`IdempotencyStore::begin`] in scope `http`: a first request runs the handler; a
+//! - [`IdempotencyStore::begin`] in scope `http/<caller>`: keys belong to their caller (two
+//!   callers who pick the same key never meet, even after a record's retention); a first request runs the handler; a
 //!   replay of a finished one gets the stored status and body with
 //!   `Idempotent-Replayed: true` (the handler does not run); the same key with another
 //!   fingerprint is `422 idempotency_key_reused`; one still running is
@@ -105,6 +106,9 @@ pub struct Idempotent<T> {
 pub struct IdempotencyGuard {
     store: Arc<dyn IdempotencyStore>,
     clock: Arc<dyn Clock>,
+    /// The caller's scope: keys are per caller, so two callers who pick the same key
+    /// never see each other's response.
+    scope: String,
     key: IdempotencyKey,
     retention: chrono::Duration,
     finished: bool,
@@ -242,10 +246,11 @@ where
         };
 
         let config = app.config();
+        let scope = format!("{SCOPE}/{subject}");
         let outcome = app
             .idempotency()
             .begin(
-                SCOPE,
+                &scope,
                 &key,
                 &fingerprint(&method, &target, &subject, &value),
                 app.clock().now(),
@@ -259,6 +264,7 @@ where
                 guard: IdempotencyGuard {
                     store: app.idempotency().clone(),
                     clock: app.clock().clone(),
+                    scope,
                     key,
                     retention: chrono_duration(config.idempotency_retention),
                     finished: false,
@@ -352,7 +358,7 @@ impl IdempotencyGuard {
         let result = match serde_json::to_string(&stored) {
             Ok(record) => {
                 self.store
-                    .complete(SCOPE, &self.key, &record, self.clock.now(), self.retention)
+                    .complete(&self.scope, &self.key, &record, self.clock.now(), self.retention)
                     .await
             }
             Err(e) => {
@@ -366,7 +372,7 @@ impl IdempotencyGuard {
     }
 
     async fn abandon(&self) {
-        if let Err(e) = self.store.abandon(SCOPE, &self.key).await {
+        if let Err(e) = self.store.abandon(&self.scope, &self.key).await {
             tracing::error!(error = %e, "idempotency key not released; it frees up when its lease ends");
         }
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use shopkit_core::cart::{Cart, CartPolicy, CartStatus};
+use shopkit_core::catalog::ShippingRequirement;
 use shopkit_core::ids::{CustomerId, LineId, OrderId};
 use shopkit_core::ports::{CartQuery, CartStore, StoreError};
 
@@ -20,15 +21,19 @@ async fn stored(store: &dyn CartStore, mut c: Cart) -> Cart {
 }
 
 fn add_line(c: &mut Cart, now: chrono::DateTime<chrono::Utc>) {
-    c.add_line(LineId::from_uuid(uuid()), unique_sku(), qty(1), now, &CartPolicy::default())
+    let shipped = ShippingRequirement::Required;
+    c.add_line(LineId::from_uuid(uuid()), unique_sku(), qty(1), shipped, now, &CartPolicy::default())
         .must("add a line");
 }
 
 /// `save` of a version-0 cart inserts it and returns version 1; `get` and `by_token`
-/// return it as saved.
+/// return it as saved (every line with whether it ships).
 pub async fn save_of_a_new_cart_inserts_it_at_version_1(store: Arc<dyn CartStore>) {
     // Arrange
-    let c = cart_with_lines(None, t0(), &[(unique_sku(), 2)]);
+    let mut c = cart_with_lines(None, t0(), &[(unique_sku(), 2)]);
+    let digital = ShippingRequirement::NotRequired;
+    c.add_line(LineId::from_uuid(uuid()), unique_sku(), qty(1), digital, t0(), &CartPolicy::default())
+        .must("add a digital line");
 
     // Act
     let version = store.save(&c).await.must("insert a cart");
@@ -121,6 +126,7 @@ pub async fn concurrent_saves_from_one_version_have_one_winner(store: Arc<dyn Ca
             LineId::from_uuid(uuid()),
             unique_sku(),
             qty(1 + i as u32),
+            ShippingRequirement::Required,
             at(1),
             &CartPolicy::default(),
         )

@@ -6,6 +6,8 @@
 //! - [`checkout_fails_cleanly_when_stock_runs_out`]: nothing is held, no order is written,
 //!   and the key can be retried once the cart is fixable.
 //! - [`declined_payment_releases_stock_and_places_no_order`]: and another card then works.
+//! - [`a_checkout_cut_off_after_any_step_is_finished_or_undone_by_recovery`]: a crash
+//!   after any step leaves nothing held (or the one order complete) once recovery ran.
 //! - [`checkout_reconciles_quote_and_order_totals`]: with a coupon, exclusive tax on lines
 //!   and shipping, the order's totals are the quote's, to the minor unit, and the
 //!   authorization is for the grand total.
@@ -17,6 +19,7 @@
 
 use std::sync::Arc;
 
+use chrono::Duration;
 use rust_decimal::Decimal;
 use shopkit_core::cart::{CartPolicy, CartStatus};
 use shopkit_core::customers::Address;
@@ -27,17 +30,17 @@ use shopkit_core::inventory::{BackorderPolicy, InventoryError};
 use shopkit_core::money::Money;
 use shopkit_core::orders::Order;
 use shopkit_core::ports::{
-    CartStore, Clock, IdGenerator, IdempotencyStore, InventoryStore, OrderQuery, OrderRepository,
-    OutboxStore, PaymentError, PaymentGateway, PaymentMethodToken, PricingSettings,
-    ProductRepository, PromotionRepository,
+    CartStore, CheckoutJournal, Clock, IdGenerator, IdempotencyStore, InventoryStore, OrderQuery,
+    OrderRepository, OutboxStore, PaymentError, PaymentGateway, PaymentMethodToken,
+    PricingSettings, ProductRepository, PromotionRepository,
 };
 use shopkit_core::pricing::{
     Promotion, PromotionKind, ShippingPrice, ShippingRate, ShippingTable, TaxRate, TaxTable,
 };
 use shopkit_core::quantity::Quantity;
 use shopkit_core::services::{
-    CartAccess, CartService, CheckoutConfig, CheckoutPorts, CheckoutRequest, CheckoutService,
-    Delivery, ShopError,
+    CartAccess, CartService, CheckoutConfig, CheckoutPorts, CheckoutProbe, CheckoutRequest,
+    CheckoutService, CheckoutStep, Delivery, ShopError,
 };
 
 use crate::fixtures::{product, unique, uuid};
@@ -64,6 +67,10 @@ pub struct CheckoutWorld {
     pub outbox: Arc<dyn OutboxStore>,
     /// Idempotency records.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Where running checkouts got to.
+    pub journal: Arc<dyn CheckoutJournal>,
+    /// How many authorizations hold money right now (made, neither voided nor captured).
+    pub held: Arc<dyn Fn() -> usize + Send + Sync>,
     /// The time (a manual clock or the system clock: no contract moves it).
     pub clock: Arc<dyn Clock>,
     /// Fresh ids.
@@ -86,6 +93,10 @@ struct Services {
 
 impl CheckoutWorld {
     fn services(&self) -> Services {
+        self.services_with(CheckoutConfig::default())
+    }
+
+    fn services_with(&self, config: CheckoutConfig) -> Services {
         Services {
             carts: CartService::new(
                 self.carts.clone(),
@@ -105,10 +116,11 @@ impl CheckoutWorld {
                     gateway: self.gateway.clone(),
                     orders: self.orders.clone(),
                     idempotency: self.idempotency.clone(),
+                    journal: self.journal.clone(),
                     clock: self.clock.clone(),
                     ids: self.ids.clone(),
                 },
-                CheckoutConfig::default(),
+                config,
             ),
         }
     }
@@ -139,13 +151,31 @@ impl CheckoutWorld {
         (level.on_hand, level.reserved)
     }
 
+    /// A free `standard` shipping method serving everywhere in the world's currency (added
+    /// to the pricing settings unless `standard` already has a rate in it).
+    async fn free_shipping(&self) -> ShippingMethodId {
+        let standard = ShippingMethodId::new("standard").must("a method");
+        let mut settings = self.promotions.settings().await.must("read the pricing settings");
+        let currency = self.methods.currency;
+        if !settings.shipping.rates.iter().any(|r| r.method() == &standard && r.currency() == currency)
+        {
+            let free = ShippingRate::new(standard.clone(), "Standard", ShippingPrice::Flat(self.money(0)))
+                .must("a rate");
+            settings.shipping.rates.push(free);
+            self.promotions.save_settings(&settings).await.must("store the pricing settings");
+        }
+        standard
+    }
+
     async fn all_orders(&self) -> Vec<Order> {
         let query = OrderQuery { limit: 100, ..OrderQuery::default() };
         self.orders.list(&query).await.must("list orders").items
     }
 }
 
-/// A guest cart with `lines`, its access, shipped by `method` to California.
+/// A guest cart with `lines`, its access, shipped to California by `method`, or by free
+/// standard shipping when `None` (goods to ship need an address and a method before
+/// checkout).
 async fn guest_cart(
     world: &CheckoutWorld,
     carts: &CartService,
@@ -158,10 +188,12 @@ async fn guest_cart(
         let quantity = Quantity::new(i64::from(*n)).must("a quantity");
         carts.add_line(cart.id(), &access, (*sku).clone(), quantity).await.must("add a line");
     }
-    if method.is_some() {
-        let delivery = Delivery { address: Some(california()), method };
-        carts.set_delivery(cart.id(), &access, delivery).await.must("set delivery");
-    }
+    let method = match method {
+        Some(method) => method,
+        None => world.free_shipping().await,
+    };
+    let delivery = Delivery { address: Some(california()), method: Some(method) };
+    carts.set_delivery(cart.id(), &access, delivery).await.must("set delivery");
     let cart = carts.get(cart.id(), &access).await.must("read the cart");
     (cart, access)
 }
@@ -427,4 +459,108 @@ pub async fn checkout_reconciles_quote_and_order_totals(world: CheckoutWorld) {
     );
     assert_eq!(order.coupons(), std::slice::from_ref(&code));
     assert_eq!(order.currency(), world.methods.currency);
+}
+
+/// Blocks the saga forever right after one step, and says when it got there.
+struct CrashAfter {
+    step: CheckoutStep,
+    there: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl CheckoutProbe for CrashAfter {
+    async fn reached(&self, step: CheckoutStep) {
+        if step == self.step {
+            self.there.notify_one();
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// A checkout cut off right after any step of the saga (its task aborted, as in a crash)
+/// is settled by recovery, with no client: cut before the stock is committed, nothing is
+/// held anywhere afterwards (stock back, no live authorization, the usage-limited
+/// promotion's use given back); cut after, its one order exists, its stock committed, its
+/// cart closed and its authorization holds. The journal is empty either way.
+pub async fn a_checkout_cut_off_after_any_step_is_finished_or_undone_by_recovery(
+    world: CheckoutWorld,
+) {
+    // Every record is stale and every lease lapsed at once: no clock needs to move.
+    let config = CheckoutConfig {
+        idempotency_lease: Duration::zero(),
+        recovery_after: Duration::seconds(-1),
+        ..CheckoutConfig::default()
+    };
+    let Services { carts, checkout } = world.services_with(config);
+    let limited = Promotion::builder(
+        PromotionId::from_uuid(uuid()),
+        "Ten off, 100 uses",
+        PromotionKind::Percentage(Decimal::from(10)),
+    )
+    .usage_limit(100)
+    .build()
+    .must("a promotion");
+    world.promotions.upsert(&limited).await.must("store the promotion");
+    let mut orders_placed = 0;
+
+    for step in CheckoutStep::ALL {
+        // Arrange
+        let sku = world.stocked(2500, 4).await;
+        let (cart, access) = guest_cart(&world, &carts, &[(&sku, 1)], None).await;
+        let crash = Arc::new(CrashAfter { step, there: tokio::sync::Notify::new() });
+        let doomed = checkout.clone().with_probe(crash.clone());
+        let req = request(&cart, &access, &fresh_key(), &world.methods.approves);
+        let held_before = world.held.as_ref()();
+
+        // Act: the process dies right after `step`, then recovery runs.
+        let mut task = tokio::spawn(async move { doomed.checkout(req).await });
+        tokio::select! {
+            () = crash.there.notified() => task.abort(),
+            ended = &mut task => panic!("the checkout ended before {step:?}: {ended:?}"),
+        }
+        let _aborted = task.await;
+        let report = checkout.recover(100).await.must("recover");
+
+        // Assert
+        let mine: Vec<Order> =
+            world.all_orders().await.into_iter().filter(|o| o.cart_id() == cart.id()).collect();
+        let stored = world
+            .carts
+            .get(cart.id(), world.clock.now())
+            .await
+            .must("read the cart")
+            .must("the cart");
+        let committed = step >= CheckoutStep::Committed;
+        if committed {
+            orders_placed += 1;
+            assert_eq!(mine.len(), 1, "cut after {step:?}: its one order exists");
+            assert_eq!(world.level(&sku).await, (3, 0), "cut after {step:?}: the unit is sold");
+            assert_eq!(
+                stored.status(),
+                &CartStatus::CheckedOut { order: mine[0].id() },
+                "cut after {step:?}: the cart is closed"
+            );
+            assert_eq!(world.held.as_ref()(), held_before + 1, "cut after {step:?}: paid once");
+        } else {
+            assert!(mine.is_empty(), "cut after {step:?}: no order");
+            assert_eq!(world.level(&sku).await, (4, 0), "cut after {step:?}: nothing held");
+            assert_eq!(stored.status(), &CartStatus::Open, "cut after {step:?}: the cart is open");
+            assert_eq!(
+                world.held.as_ref()(),
+                held_before,
+                "cut after {step:?}: no live authorization"
+            );
+        }
+        let uses = world.promotions.get(limited.id()).await.must("read").must("the promotion");
+        assert_eq!(uses.times_used(), orders_placed, "cut after {step:?}: uses match orders");
+        assert!(
+            world
+                .journal
+                .stale(world.clock.now() + Duration::days(1), 10)
+                .await
+                .must("stale")
+                .is_empty(),
+            "cut after {step:?}: nothing left to recover ({report:?})"
+        );
+    }
 }

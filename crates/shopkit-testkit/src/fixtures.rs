@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use shopkit_core::cart::{Cart, CartPolicy};
 use shopkit_core::catalog::{
-    AttributeName, AttributeValue, Attributes, Category, Product, ProductStatus, Variant,
+    AttributeName, AttributeValue, Attributes, Category, Product, ProductStatus,
+    ShippingRequirement, Variant,
 };
 use shopkit_core::customers::Customer;
 use shopkit_core::events::{DomainEvent, EventEnvelope};
@@ -224,6 +225,7 @@ impl ProductBuilder {
                     .collect(),
                 sku,
                 weight_grams: 250,
+                shipping: ShippingRequirement::Required,
             })
             .collect();
         let product = Product {
@@ -263,7 +265,7 @@ pub fn cart(customer: Option<CustomerId>, now: DateTime<Utc>) -> Cart {
     )
 }
 
-/// A new USD cart created at `now` holding `lines` (SKU, units).
+/// A new USD cart created at `now` holding `lines` (SKU, units) of goods to ship.
 ///
 /// # Panics
 /// When a line breaks the default cart policy.
@@ -274,7 +276,8 @@ pub fn cart_with_lines(
 ) -> Cart {
     let mut c = cart(customer, now);
     for (s, n) in lines {
-        c.add_line(LineId::from_uuid(uuid()), s.clone(), qty(*n), now, &CartPolicy::default())
+        let shipped = ShippingRequirement::Required;
+        c.add_line(LineId::from_uuid(uuid()), s.clone(), qty(*n), shipped, now, &CartPolicy::default())
             .must("add a line to a fixture cart");
     }
     c

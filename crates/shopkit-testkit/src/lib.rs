@@ -80,6 +80,7 @@ pub mod accounts;
 pub mod cache;
 pub mod carts;
 pub mod checkout;
+pub mod checkout_journal;
 pub mod customers;
 pub mod fixtures;
 pub mod idempotency;
@@ -123,6 +124,7 @@ mod tests {
         ("identity", include_str!("identity.rs"), "identity_contracts"),
         ("ids", include_str!("ids.rs"), "ids_contracts"),
         ("checkout", include_str!("checkout.rs"), "checkout_contracts"),
+        ("checkout_journal", include_str!("checkout_journal.rs"), "checkout_journal_contracts"),
     ];
 
     fn contracts(source: &str) -> Vec<&str> {

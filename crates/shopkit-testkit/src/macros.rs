@@ -245,6 +245,24 @@ macro_rules! idempotency_contracts {
     };
 }
 
+/// Runs every [`checkout_journal`](crate::checkout_journal) contract. The factory returns
+/// `Arc<dyn CheckoutJournal>`.
+#[macro_export]
+macro_rules! checkout_journal_contracts {
+    ($($factory:tt)+) => {
+        $crate::__contract_tests! {
+            module = checkout_journal,
+            subject = journal,
+            contracts = [
+                progress_is_saved_replaced_and_read_back_whole(journal),
+                removed_progress_is_gone(journal),
+                stale_lists_the_oldest_first_up_to_the_limit(journal),
+            ],
+            factory = [$($factory)+]
+        }
+    };
+}
+
 /// Runs every [`promotions`](crate::promotions) contract. The factory returns
 /// `Arc<dyn PromotionRepository>`.
 #[macro_export]
@@ -443,6 +461,7 @@ macro_rules! checkout_contracts {
                 checkout_fails_cleanly_when_stock_runs_out(world),
                 declined_payment_releases_stock_and_places_no_order(world, &*authorizations),
                 checkout_reconciles_quote_and_order_totals(world),
+                a_checkout_cut_off_after_any_step_is_finished_or_undone_by_recovery(world),
             ],
             factory = [$($factory)+]
         }

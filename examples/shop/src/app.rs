@@ -70,6 +70,9 @@ fn launch(wiring: Wiring, listener: TcpListener, addr: SocketAddr, grace: Durati
     }
 }
 
+/// Stale checkouts settled per maintenance round.
+const RECOVERY_BATCH: usize = 100;
+
 /// Delivers outbox events as they come: a round whenever the last one found work, else a
 /// short pause.
 async fn outbox_worker(dispatcher: Dispatcher, mut stopped: watch::Receiver<bool>) {
@@ -91,7 +94,8 @@ async fn outbox_worker(dispatcher: Dispatcher, mut stopped: watch::Receiver<bool
     }
 }
 
-/// Expires lapsed reservations (stock comes back) and emits abandoned-cart events.
+/// Settles checkouts cut off mid-way (finished, or everything they held given back),
+/// expires lapsed reservations (stock comes back) and emits abandoned-cart events.
 async fn maintenance_worker(
     shop: shopkit_core::services::Shop,
     clock: std::sync::Arc<dyn shopkit_core::ports::Clock>,
@@ -101,6 +105,13 @@ async fn maintenance_worker(
         tokio::select! {
             _ = stopped.wait_for(|s| *s) => return,
             () = tokio::time::sleep(MAINTENANCE_EVERY) => {}
+        }
+        match shop.checkout().recover(RECOVERY_BATCH).await {
+            Ok(report) if report.failed > 0 => {
+                tracing::warn!(failed = report.failed, "stale checkouts left for the next round");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "checkout recovery failed"),
         }
         let now = clock.now();
         match shop.inventory().release_expired(now).await {

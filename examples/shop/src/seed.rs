@@ -40,7 +40,9 @@ use rand::seq::index;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
-use shopkit_core::catalog::{AttributeName, AttributeValue, Attributes, Category, ProductStatus};
+use shopkit_core::catalog::{
+    AttributeName, AttributeValue, Attributes, Category, ProductStatus, ShippingRequirement,
+};
 use shopkit_core::ids::{
     CategoryId, CouponCode, LocationId, PromotionId, RegionCode, ShippingMethodId, Sku, Slug,
 };
@@ -923,6 +925,7 @@ fn demo_product(
                 Money::from_minor(i64::from(eur), Currency::EUR),
             ],
             weight_grams: weight,
+            shipping: ShippingRequirement::Required,
         });
         let on_hand = match rng.random_range(0..100) {
             0..8 => 0,

@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use shopkit_core::ports::{
-    CartStore, Clock, CustomerRepository, IdempotencyStore, IdentityProvider, InventoryStore,
+    CartStore, CheckoutJournal, Clock, CustomerRepository, IdempotencyStore, IdentityProvider, InventoryStore,
     MediaStore, OrderRepository, OutboxStore, ProductRepository, PromotionRepository, RateLimiter,
     Readiness, SearchIndex,
 };
@@ -243,6 +243,7 @@ struct Storage {
     orders: Arc<dyn OrderRepository>,
     outbox: Arc<dyn OutboxStore>,
     idempotency: Arc<dyn IdempotencyStore>,
+    checkout_journal: Arc<dyn CheckoutJournal>,
     customers: Arc<dyn CustomerRepository>,
     media: Option<Arc<dyn MediaStore>>,
     readiness: Vec<Arc<dyn Readiness>>,
@@ -309,6 +310,7 @@ pub async fn postgres(config: &ShopConfig) -> Result<Wiring, StartError> {
         orders: Arc::new(store.orders()),
         outbox: Arc::new(store.outbox()),
         idempotency: Arc::new(store.idempotency()),
+        checkout_journal: Arc::new(store.checkout_journal()),
         customers: Arc::new(store.customers()),
         media: None,
         readiness: vec![Arc::new(store.readiness())],
@@ -357,6 +359,7 @@ pub async fn aws(config: &ShopConfig) -> Result<Wiring, StartError> {
         orders: Arc::new(store.orders()),
         outbox: Arc::new(store.outbox()),
         idempotency: Arc::new(store.idempotency()),
+        checkout_journal: Arc::new(store.checkout_journal()),
         customers: Arc::new(store.customers()),
         media: Some(media.clone()),
         readiness: vec![Arc::new(store.readiness()), media],
@@ -394,6 +397,7 @@ async fn persistent(config: &ShopConfig, storage: Storage) -> Result<Wiring, Sta
         .orders(storage.orders.clone())
         .outbox(storage.outbox.clone())
         .idempotency(storage.idempotency.clone())
+        .checkout_journal(storage.checkout_journal.clone())
         .customers(storage.customers.clone())
         .clock(world.clock.clone())
         .ids(world.ids.clone())

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 use shopkit_core::catalog::{
     AttributeName, AttributeValue as Value, Attributes, Category, MediaKind, MediaRef, Product,
-    ProductStatus, Variant,
+    ProductStatus, ShippingRequirement, Variant,
 };
 use shopkit_core::ids::{CategoryId, ProductId, Sku, Slug, VariantId};
 use shopkit_core::money::{Currency, Money};
@@ -38,6 +38,22 @@ fn parse_status(raw: &str) -> Result<ProductStatus, StoreError> {
         "active" => Ok(ProductStatus::Active),
         "archived" => Ok(ProductStatus::Archived),
         other => Err(corrupt(WHAT, format_args!("unknown status {other:?}"))),
+    }
+}
+
+fn shipping_code(shipping: ShippingRequirement) -> &'static str {
+    match shipping {
+        ShippingRequirement::Required => "required",
+        ShippingRequirement::NotRequired => "not_required",
+    }
+}
+
+/// Variants written before the notion existed have no `shipping`: they are shipped.
+fn parse_shipping(raw: Option<&str>) -> Result<ShippingRequirement, StoreError> {
+    match raw {
+        None | Some("required") => Ok(ShippingRequirement::Required),
+        Some("not_required") => Ok(ShippingRequirement::NotRequired),
+        Some(other) => Err(corrupt(WHAT, format_args!("unknown shipping requirement {other:?}"))),
     }
 }
 
@@ -77,6 +93,7 @@ fn variant(v: &Variant) -> AttributeValue {
         ("options".to_owned(), AttributeValue::M(options)),
         ("prices".to_owned(), AttributeValue::L(v.prices.iter().map(money).collect())),
         ("weight_grams".to_owned(), n(v.weight_grams)),
+        ("shipping".to_owned(), s(shipping_code(v.shipping))),
     ]))
 }
 
@@ -183,6 +200,7 @@ fn decode_variant(value: &AttributeValue) -> Result<Variant, StoreError> {
         options,
         prices: r.list("prices")?.iter().map(decode_money).collect::<Result<_, _>>()?,
         weight_grams: r.u32("weight_grams")?,
+        shipping: parse_shipping(r.opt_str("shipping")?)?,
     })
 }
 
@@ -289,6 +307,7 @@ mod tests {
                     Money::from_minor(2500, Currency::JPY),
                 ],
                 weight_grams: 200,
+                shipping: ShippingRequirement::NotRequired,
             }],
             version: 3,
             created_at: at,
@@ -316,5 +335,15 @@ mod tests {
         price.insert("amount".into(), n("19.9"));
         let decoded = decode(&item).unwrap();
         assert_eq!(decoded.variants[0].prices[0], Money::from_minor(1990, Currency::USD));
+    }
+
+    #[test]
+    fn a_variant_stored_without_a_shipping_requirement_is_shipped() {
+        let mut item = product_item(&product(), 3);
+        let AttributeValue::L(variants) = item.get_mut("variants").unwrap() else { panic!() };
+        let AttributeValue::M(v) = &mut variants[0] else { panic!() };
+        v.remove("shipping");
+        let decoded = decode(&item).unwrap();
+        assert_eq!(decoded.variants[0].shipping, ShippingRequirement::Required);
     }
 }

@@ -666,6 +666,7 @@ mod tests {
                 options: Default::default(),
                 prices: vec![],
                 weight_grams: 1,
+                shipping: shopkit_core::catalog::ShippingRequirement::Required,
             }],
             version: 0,
             created_at: chrono::DateTime::UNIX_EPOCH,

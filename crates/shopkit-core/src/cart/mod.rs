@@ -8,6 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::ShippingRequirement;
 use crate::customers::Address;
 use crate::ids::{
     CartId, CartToken, CouponCode, CustomerId, LineId, OrderId, ShippingMethodId, Sku,
@@ -42,7 +43,7 @@ impl Default for CartPolicy {
     }
 }
 
-/// A line of a cart: a SKU and how many.
+/// A line of a cart: a SKU, how many, and whether it ships.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartLine {
     /// The line id (stable across quantity changes).
@@ -51,6 +52,10 @@ pub struct CartLine {
     pub sku: Sku,
     /// How many.
     pub quantity: Quantity,
+    /// Whether the variant is shipped, as the catalog said when the line was last added
+    /// to (lines stored before the notion existed are shipped).
+    #[serde(default)]
+    pub shipping: ShippingRequirement,
 }
 
 /// Where a cart is in its life.
@@ -130,6 +135,22 @@ pub enum CartError {
     /// Checkout needs at least one line.
     #[error("cart {cart} is empty: add a product first")]
     Empty {
+        /// The cart.
+        cart: CartId,
+    },
+    /// The cart holds goods to ship but no shipping address.
+    #[error(
+        "cart {cart} holds goods to ship but no shipping address: set the delivery address, then check out"
+    )]
+    ShippingAddressRequired {
+        /// The cart.
+        cart: CartId,
+    },
+    /// The cart holds goods to ship but no shipping method.
+    #[error(
+        "cart {cart} holds goods to ship but no shipping method: choose one of the shipping methods listed for the cart, then check out"
+    )]
+    ShippingMethodRequired {
         /// The cart.
         cart: CartId,
     },
@@ -238,6 +259,10 @@ impl Cart {
     pub fn abandoned_notified(&self) -> bool {
         self.abandoned_notified
     }
+    /// Whether any line is shipped: checkout then needs a shipping address and method.
+    pub fn requires_shipping(&self) -> bool {
+        self.lines.iter().any(|l| l.shipping.is_required())
+    }
     /// Total units over all lines.
     pub fn item_count(&self) -> u64 {
         self.lines.iter().map(|l| u64::from(l.quantity)).sum()
@@ -280,14 +305,17 @@ impl Cart {
         self.abandoned_notified = false;
     }
 
-    /// Adds `quantity` of `sku`; an existing line for the SKU grows instead. Returns the line.
+    /// Adds `quantity` of `sku`; an existing line for the SKU grows instead (and takes the
+    /// given `shipping`, the catalog's latest word). Returns the line.
     ///
-    /// The caller has checked that the SKU exists and is on sale (the cart cannot know).
+    /// The caller has checked that the SKU exists and is on sale, and read whether it ships
+    /// (the cart cannot know).
     pub fn add_line(
         &mut self,
         new_line_id: LineId,
         sku: Sku,
         quantity: Quantity,
+        shipping: ShippingRequirement,
         now: DateTime<Utc>,
         policy: &CartPolicy,
     ) -> Result<&CartLine, CartError> {
@@ -302,6 +330,7 @@ impl Cart {
                         requested: total,
                         max: policy.max_quantity_per_line,
                     })?;
+                self.lines[i].shipping = shipping;
                 i
             }
             None => {
@@ -309,7 +338,7 @@ impl Cart {
                     return Err(CartError::TooManyLines { max: policy.max_lines });
                 }
                 check_limit(&sku, u64::from(quantity), policy)?;
-                self.lines.push(CartLine { id: new_line_id, sku, quantity });
+                self.lines.push(CartLine { id: new_line_id, sku, quantity, shipping });
                 self.lines.len() - 1
             }
         };
@@ -429,7 +458,12 @@ impl Cart {
                 None if self.lines.len() < policy.max_lines => {
                     let qty = g.quantity.get().min(policy.max_quantity_per_line);
                     let quantity = Quantity::new(i64::from(qty)).unwrap_or(Quantity::ONE);
-                    self.lines.push(CartLine { id: new_line_ids(), sku: g.sku.clone(), quantity });
+                    self.lines.push(CartLine {
+                        id: new_line_ids(),
+                        sku: g.sku.clone(),
+                        quantity,
+                        shipping: g.shipping,
+                    });
                 }
                 None => {
                     return Err(CartError::TooManyLines { max: policy.max_lines });
@@ -464,11 +498,22 @@ impl Cart {
         Ok(())
     }
 
-    /// Checks the cart can be checked out now.
+    /// Checks the cart can be checked out now: open, not empty, and, when a line is
+    /// shipped, with a shipping address and a shipping method (tax and shipping are priced
+    /// from them; an order of physical goods without a destination cannot be fulfilled).
+    /// A cart of only digital goods needs neither.
     pub fn ensure_checkout_ready(&self, now: DateTime<Utc>) -> Result<(), CartError> {
         self.ensure_open(now)?;
         if self.lines.is_empty() {
             return Err(CartError::Empty { cart: self.id });
+        }
+        if self.requires_shipping() {
+            if self.shipping_address.is_none() {
+                return Err(CartError::ShippingAddressRequired { cart: self.id });
+            }
+            if self.shipping_method.is_none() {
+                return Err(CartError::ShippingMethodRequired { cart: self.id });
+            }
         }
         Ok(())
     }
@@ -533,13 +578,15 @@ mod tests {
     fn q(n: i64) -> Quantity {
         Quantity::new(n).unwrap()
     }
+    const SHIPPED: ShippingRequirement = ShippingRequirement::Required;
+    const DIGITAL: ShippingRequirement = ShippingRequirement::NotRequired;
 
     #[test]
     fn adding_the_same_sku_grows_the_line() {
         let p = CartPolicy::default();
         let mut c = cart(None);
-        c.add_line(line_id(), sku("A"), q(2), now(), &p).unwrap();
-        c.add_line(line_id(), sku("A"), q(3), now(), &p).unwrap();
+        c.add_line(line_id(), sku("A"), q(2), SHIPPED, now(), &p).unwrap();
+        c.add_line(line_id(), sku("A"), q(3), SHIPPED, now(), &p).unwrap();
         assert_eq!(c.lines().len(), 1);
         assert_eq!(c.lines()[0].quantity.get(), 5);
     }
@@ -548,9 +595,9 @@ mod tests {
     fn quantity_limit_is_enforced_and_leaves_the_cart_unchanged() {
         let p = CartPolicy::default();
         let mut c = cart(None);
-        c.add_line(line_id(), sku("A"), q(90), now(), &p).unwrap();
+        c.add_line(line_id(), sku("A"), q(90), SHIPPED, now(), &p).unwrap();
         let before = c.clone();
-        let err = c.add_line(line_id(), sku("A"), q(10), now(), &p).unwrap_err();
+        let err = c.add_line(line_id(), sku("A"), q(10), SHIPPED, now(), &p).unwrap_err();
         assert!(matches!(err, CartError::QuantityLimit { requested: 100, max: 99, .. }));
         assert_eq!(c, before);
     }
@@ -559,12 +606,12 @@ mod tests {
     fn a_checked_out_cart_cannot_change() {
         let p = CartPolicy::default();
         let mut c = cart(None);
-        c.add_line(line_id(), sku("A"), q(1), now(), &p).unwrap();
+        c.add_line(line_id(), sku("A"), q(1), SHIPPED, now(), &p).unwrap();
         let order = OrderId::from_uuid(Uuid::new_v4());
         c.mark_checked_out(order, now()).unwrap();
         c.mark_checked_out(order, now()).unwrap();
         assert!(matches!(
-            c.add_line(line_id(), sku("B"), q(1), now(), &p),
+            c.add_line(line_id(), sku("B"), q(1), SHIPPED, now(), &p),
             Err(CartError::Closed { .. })
         ));
     }
@@ -575,7 +622,7 @@ mod tests {
         let mut c = cart(None);
         let later = now() + p.ttl;
         assert!(matches!(
-            c.add_line(line_id(), sku("A"), q(1), later, &p),
+            c.add_line(line_id(), sku("A"), q(1), SHIPPED, later, &p),
             Err(CartError::Expired { .. })
         ));
     }
@@ -585,10 +632,10 @@ mod tests {
         let p = CartPolicy::default();
         let customer = CustomerId::from_uuid(Uuid::new_v4());
         let mut mine = cart(Some(customer));
-        mine.add_line(line_id(), sku("A"), q(60), now(), &p).unwrap();
+        mine.add_line(line_id(), sku("A"), q(60), SHIPPED, now(), &p).unwrap();
         let mut guest = cart(None);
-        guest.add_line(line_id(), sku("A"), q(60), now(), &p).unwrap();
-        guest.add_line(line_id(), sku("B"), q(1), now(), &p).unwrap();
+        guest.add_line(line_id(), sku("A"), q(60), SHIPPED, now(), &p).unwrap();
+        guest.add_line(line_id(), sku("B"), q(1), SHIPPED, now(), &p).unwrap();
         guest.apply_coupon(CouponCode::new("SAVE").unwrap(), now(), &p).unwrap();
         mine.merge_from(&mut guest, &mut line_id, now(), &p).unwrap();
         assert_eq!(mine.lines().len(), 2);
@@ -602,10 +649,66 @@ mod tests {
         let p = CartPolicy::default();
         let mut c = cart(Some(CustomerId::from_uuid(Uuid::new_v4())));
         assert!(!c.is_abandoned(now() + Duration::days(1), &p), "empty carts are not abandoned");
-        c.add_line(line_id(), sku("A"), q(1), now(), &p).unwrap();
+        c.add_line(line_id(), sku("A"), q(1), SHIPPED, now(), &p).unwrap();
         assert!(!c.is_abandoned(now() + Duration::hours(1), &p));
         assert!(c.is_abandoned(now() + Duration::hours(5), &p));
         c.mark_abandoned_notified();
         assert!(!c.is_abandoned(now() + Duration::hours(5), &p));
+    }
+
+    #[test]
+    fn goods_to_ship_need_an_address_and_a_method_before_checkout() {
+        let p = CartPolicy::default();
+        let mut c = cart(None);
+        c.add_line(line_id(), sku("TEE"), q(1), SHIPPED, now(), &p).unwrap();
+        let address = Address {
+            id: None,
+            name: "Ann Lee".into(),
+            line1: "1 Main St".into(),
+            line2: None,
+            city: "Sacramento".into(),
+            postal_code: "95814".into(),
+            region: crate::ids::RegionCode::new("US-CA").unwrap(),
+            phone: None,
+        };
+        let standard = ShippingMethodId::new("standard").unwrap();
+
+        let no_address = c.ensure_checkout_ready(now());
+        c.set_delivery(Some(address.clone()), None, now(), &p).unwrap();
+        let no_method = c.ensure_checkout_ready(now());
+        c.set_delivery(Some(address), Some(standard), now(), &p).unwrap();
+
+        assert_eq!(no_address, Err(CartError::ShippingAddressRequired { cart: c.id() }));
+        assert_eq!(no_method, Err(CartError::ShippingMethodRequired { cart: c.id() }));
+        assert_eq!(c.ensure_checkout_ready(now()), Ok(()));
+    }
+
+    #[test]
+    fn digital_goods_check_out_without_an_address_until_a_shipped_line_joins() {
+        let p = CartPolicy::default();
+        let mut c = cart(None);
+        c.add_line(line_id(), sku("EBOOK"), q(1), DIGITAL, now(), &p).unwrap();
+
+        assert!(!c.requires_shipping());
+        assert_eq!(c.ensure_checkout_ready(now()), Ok(()));
+        c.add_line(line_id(), sku("TEE"), q(1), SHIPPED, now(), &p).unwrap();
+        assert!(c.requires_shipping());
+        assert!(matches!(
+            c.ensure_checkout_ready(now()),
+            Err(CartError::ShippingAddressRequired { .. })
+        ));
+    }
+
+    #[test]
+    fn merging_keeps_whether_each_line_ships() {
+        let p = CartPolicy::default();
+        let mut mine = cart(Some(CustomerId::from_uuid(Uuid::new_v4())));
+        let mut guest = cart(None);
+        guest.add_line(line_id(), sku("EBOOK"), q(1), DIGITAL, now(), &p).unwrap();
+
+        mine.merge_from(&mut guest, &mut line_id, now(), &p).unwrap();
+
+        assert_eq!(mine.lines()[0].shipping, DIGITAL);
+        assert!(!mine.requires_shipping());
     }
 }

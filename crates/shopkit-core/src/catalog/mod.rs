@@ -8,4 +8,7 @@ mod attribute;
 mod product;
 
 pub use attribute::{AttributeName, AttributeValue, Attributes};
-pub use product::{CatalogError, Category, MediaKind, MediaRef, Product, ProductStatus, Variant};
+pub use product::{
+    CatalogError, Category, MediaKind, MediaRef, Product, ProductStatus, ShippingRequirement,
+    Variant,
+};

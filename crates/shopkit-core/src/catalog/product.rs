@@ -42,6 +42,30 @@ pub struct MediaRef {
     pub alt: Option<String>,
 }
 
+/// Whether a variant travels to the buyer.
+///
+/// Physical goods do ([`ShippingRequirement::Required`], the default, also for variants
+/// stored before the notion existed): a cart holding one needs a shipping address and a
+/// shipping method before checkout, and its weight counts towards the parcel. Digital
+/// goods, gift cards sent by email and services do not: a cart of only those checks out
+/// without an address and pays no shipping.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShippingRequirement {
+    /// Physical goods, shipped to an address.
+    #[default]
+    Required,
+    /// Delivered without shipping (a download, a code by email, a service).
+    NotRequired,
+}
+
+impl ShippingRequirement {
+    /// Whether the goods are shipped.
+    pub fn is_required(self) -> bool {
+        self == ShippingRequirement::Required
+    }
+}
+
 /// A purchasable variant of a product: one SKU, its options and prices.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Variant {
@@ -57,6 +81,9 @@ pub struct Variant {
     pub prices: Vec<Money>,
     /// Shipping weight in grams.
     pub weight_grams: u32,
+    /// Whether it is shipped (physical goods) or not (digital goods, services).
+    #[serde(default)]
+    pub shipping: ShippingRequirement,
 }
 
 impl Variant {
@@ -225,6 +252,7 @@ mod tests {
             options: BTreeMap::new(),
             prices,
             weight_grams: 200,
+            shipping: ShippingRequirement::Required,
         }
     }
 
@@ -240,5 +268,20 @@ mod tests {
         assert!(ok.validate().is_ok());
         assert_eq!(ok.price_from(Currency::EUR), Some(Money::from_minor(900, Currency::EUR)));
         assert_eq!(ok.price_from(Currency::JPY), None);
+    }
+
+    #[test]
+    fn a_variant_stored_before_shipping_requirements_is_shipped() {
+        let mut stored = serde_json::to_value(variant("A", vec![])).unwrap();
+        stored.as_object_mut().unwrap().remove("shipping");
+
+        let read: Variant = serde_json::from_value(stored).unwrap();
+
+        assert_eq!(read.shipping, ShippingRequirement::Required);
+        let mut ebook = variant("EBOOK", vec![]);
+        ebook.shipping = ShippingRequirement::NotRequired;
+        let json = serde_json::to_value(&ebook).unwrap();
+        assert_eq!(json["shipping"], "not_required");
+        assert_eq!(serde_json::from_value::<Variant>(json).unwrap(), ebook);
     }
 }

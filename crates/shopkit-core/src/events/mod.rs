@@ -71,6 +71,22 @@ pub enum DomainEvent {
         /// The order.
         order_id: OrderId,
     },
+    /// A cancellation started: the order is held (nothing ships) while its payment is
+    /// voided or refunded; `OrderCancelled` or `OrderCancellationAbandoned` follows.
+    OrderCancellationStarted {
+        /// The order.
+        order_id: OrderId,
+        /// Why.
+        reason: String,
+    },
+    /// The gateway refused to void or refund: the cancellation was dropped, no money moved
+    /// and the order carries on.
+    OrderCancellationAbandoned {
+        /// The order.
+        order_id: OrderId,
+        /// The gateway's refusal.
+        reason: String,
+    },
     /// The order was cancelled before fulfilment.
     OrderCancelled {
         /// The order.
@@ -157,6 +173,8 @@ impl DomainEvent {
             DomainEvent::OrderPaid { .. } => "order_paid",
             DomainEvent::OrderShipped { .. } => "order_shipped",
             DomainEvent::OrderDelivered { .. } => "order_delivered",
+            DomainEvent::OrderCancellationStarted { .. } => "order_cancellation_started",
+            DomainEvent::OrderCancellationAbandoned { .. } => "order_cancellation_abandoned",
             DomainEvent::OrderCancelled { .. } => "order_cancelled",
             DomainEvent::RefundRequested { .. } => "refund_requested",
             DomainEvent::RefundApproved { .. } => "refund_approved",
@@ -175,6 +193,8 @@ impl DomainEvent {
             | DomainEvent::OrderPaid { order_id, .. }
             | DomainEvent::OrderShipped { order_id, .. }
             | DomainEvent::OrderDelivered { order_id }
+            | DomainEvent::OrderCancellationStarted { order_id, .. }
+            | DomainEvent::OrderCancellationAbandoned { order_id, .. }
             | DomainEvent::OrderCancelled { order_id, .. }
             | DomainEvent::RefundRequested { order_id, .. }
             | DomainEvent::RefundApproved { order_id, .. }

@@ -9,8 +9,8 @@ mod order;
 mod refund;
 
 pub use order::{
-    NewOrder, Order, OrderError, OrderLine, OrderStatus, OrderTotals, Payment, Shipment,
-    StatusChange, Tracking,
+    NewOrder, Order, OrderError, OrderLine, OrderStatus, OrderTotals, Payment, PendingCancellation,
+    Shipment, StatusChange, Tracking,
 };
 pub use refund::{Refund, RefundError, RefundLine, RefundRequest, RefundStatus};
 

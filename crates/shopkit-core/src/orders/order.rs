@@ -69,9 +69,10 @@ pub struct OrderLine {
     pub tax: Money,
     /// What the customer pays for this line.
     pub total: Money,
-    /// Units shipped.
+    /// Units shipped (including any that came back later).
     pub fulfilled: u32,
-    /// Units refunded (processed refunds).
+    /// Units refunded (processed refunds): returned after shipping, or cancelled before it.
+    /// [`Order::units_to_ship`] tells the two apart.
     pub refunded: u32,
 }
 
@@ -141,6 +142,16 @@ pub struct StatusChange {
     pub at: DateTime<Utc>,
     /// A note (cancellation reason, tracking number).
     pub note: Option<String>,
+}
+
+/// A cancellation under way: recorded before the payment is voided or refunded at the
+/// gateway, so that nothing ships and no refund is requested while the money goes back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCancellation {
+    /// Why the order is being cancelled.
+    pub reason: String,
+    /// When the cancellation started.
+    pub started_at: DateTime<Utc>,
 }
 
 /// A transition the order's state does not allow, or a request that breaks its rules.
@@ -240,6 +251,8 @@ pub struct Order {
     pub(super) history: Vec<StatusChange>,
     pub(super) placed_at: DateTime<Utc>,
     pub(super) version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) cancelling: Option<PendingCancellation>,
 }
 
 impl Order {
@@ -281,6 +294,7 @@ impl Order {
             }],
             placed_at: new.placed_at,
             version: 0,
+            cancelling: None,
         };
         let event = DomainEvent::OrderPlaced {
             order_id: order.id,
@@ -366,6 +380,10 @@ impl Order {
     pub fn placed_at(&self) -> DateTime<Utc> {
         self.placed_at
     }
+    /// The cancellation under way, if any (see [`Order::begin_cancel`]).
+    pub fn pending_cancellation(&self) -> Option<&PendingCancellation> {
+        self.cancelling.as_ref()
+    }
     /// The stored version this order was read at (0: never stored).
     pub fn version(&self) -> u64 {
         self.version
@@ -423,6 +441,9 @@ impl Order {
         if !matches!(self.status, OrderStatus::Paid | OrderStatus::PartiallyFulfilled) {
             return Err(self.illegal("ship"));
         }
+        if self.cancelling.is_some() {
+            return Err(self.illegal("ship while a cancellation is under way"));
+        }
         if lines.is_empty() {
             return Err(OrderError::EmptyShipment);
         }
@@ -435,8 +456,7 @@ impl Order {
                 .position(|l| l.id == *line)
                 .ok_or(OrderError::UnknownLine { order: self.id, line: *line })?;
             add[idx] = add[idx].saturating_add(qty.get());
-            let l = &self.lines[idx];
-            let remaining = l.quantity.get().saturating_sub(l.fulfilled).saturating_sub(l.refunded);
+            let remaining = self.unshipped_units(idx);
             if add[idx] > remaining {
                 return Err(OrderError::OverFulfilment {
                     line: *line,
@@ -452,7 +472,7 @@ impl Order {
                 shipped.push(event_line(&self.lines[idx], n, None));
             }
         }
-        let all_done = self.lines.iter().all(|l| l.fulfilled + l.refunded >= l.quantity.get());
+        let all_done = (0..self.lines.len()).all(|idx| self.unshipped_units(idx) == 0);
         let to = if all_done { OrderStatus::Fulfilled } else { OrderStatus::PartiallyFulfilled };
         let note = tracking.as_ref().map(|t| format!("{} {}", t.carrier, t.number));
         self.shipments.push(Shipment {
@@ -480,17 +500,62 @@ impl Order {
         Ok(DomainEvent::OrderDelivered { order_id: self.id })
     }
 
-    /// Cancels before anything shipped: `placed | paid -> cancelled`. The caller first voids
-    /// the authorization (placed) or refunds the capture (paid) at the gateway; the order
-    /// records it (`payment.voided`, or `payment.refunded = captured`). The caller gives the
-    /// stock back.
-    pub fn cancel(&mut self, reason: String, at: DateTime<Utc>) -> Result<DomainEvent, OrderError> {
+    /// Whether the order may be cancelled: placed or paid, and no refund open or paid.
+    fn check_cancellable(&self) -> Result<(), OrderError> {
         if !matches!(self.status, OrderStatus::Placed | OrderStatus::Paid) {
             return Err(self.illegal("cancel"));
         }
         if self.refunds.iter().any(|r| r.status.is_open() || r.status == RefundStatus::Processed) {
             return Err(self.illegal("cancel an order with refunds"));
         }
+        Ok(())
+    }
+
+    /// Starts a cancellation (`OrderCancellationStarted`), before the caller voids or refunds
+    /// the payment at the gateway. The order is checked as [`Order::cancel`] checks it, and
+    /// until [`Order::cancel`] completes the cancellation or [`Order::abandon_cancel`] drops
+    /// it, nothing ships and no refund can be requested: money never goes back for an order
+    /// that then ships.
+    ///
+    /// # Errors
+    /// [`OrderError::IllegalTransition`] when the order cannot be cancelled (see
+    /// [`Order::cancel`]) or a cancellation is already under way.
+    pub fn begin_cancel(
+        &mut self,
+        reason: String,
+        at: DateTime<Utc>,
+    ) -> Result<DomainEvent, OrderError> {
+        self.check_cancellable()?;
+        if self.cancelling.is_some() {
+            return Err(self.illegal("start a second cancellation"));
+        }
+        self.cancelling = Some(PendingCancellation { reason: reason.clone(), started_at: at });
+        Ok(DomainEvent::OrderCancellationStarted { order_id: self.id, reason })
+    }
+
+    /// Drops the cancellation under way (`OrderCancellationAbandoned`) when the gateway
+    /// refused to void or refund: no money moved, and the order carries on as before.
+    ///
+    /// # Errors
+    /// [`OrderError::IllegalTransition`] when no cancellation is under way.
+    pub fn abandon_cancel(&mut self, reason: String) -> Result<DomainEvent, OrderError> {
+        if self.cancelling.take().is_none() {
+            return Err(self.illegal("abandon a cancellation that is not under way"));
+        }
+        Ok(DomainEvent::OrderCancellationAbandoned { order_id: self.id, reason })
+    }
+
+    /// Cancels before anything shipped: `placed | paid -> cancelled`, completing a
+    /// cancellation under way if there is one. The caller first voids the authorization
+    /// (placed) or refunds the capture (paid) at the gateway; the order records it
+    /// (`payment.voided`, or `payment.refunded = captured`). The caller gives the stock back.
+    ///
+    /// # Errors
+    /// [`OrderError::IllegalTransition`] once anything shipped, or with a refund open or
+    /// paid.
+    pub fn cancel(&mut self, reason: String, at: DateTime<Utc>) -> Result<DomainEvent, OrderError> {
+        self.check_cancellable()?;
+        self.cancelling = None;
         match self.status {
             OrderStatus::Placed => self.payment.voided = !self.payment.authorized.is_zero(),
             _ => self.payment.refunded = self.payment.captured,
@@ -502,6 +567,25 @@ impl Order {
             reason,
             lines: self.lines.iter().map(|l| event_line(l, l.quantity.get(), None)).collect(),
         })
+    }
+
+    /// Every line's units still to ship, for lines with any left.
+    pub fn units_to_ship(&self) -> Vec<(LineId, Quantity)> {
+        (0..self.lines.len())
+            .filter_map(|idx| {
+                Quantity::new(i64::from(self.unshipped_units(idx)))
+                    .ok()
+                    .map(|q| (self.lines[idx].id, q))
+            })
+            .collect()
+    }
+
+    /// Units of line `idx` still to ship: neither shipped nor cancelled by a refund before
+    /// shipping. (A unit returned after shipping was shipped: it does not count twice.)
+    fn unshipped_units(&self, idx: usize) -> u32 {
+        let l = &self.lines[idx];
+        let cancelled = l.refunded.saturating_sub(self.returned_units(idx));
+        l.quantity.get().saturating_sub(l.fulfilled).saturating_sub(cancelled)
     }
 
     /// Units of a line neither refunded nor held by an open refund.

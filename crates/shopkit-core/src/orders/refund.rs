@@ -2,10 +2,16 @@
 //!
 //! A refund is by lines and quantities (a return) or by an amount (goodwill, shipping).
 //! The amount of `k` units of a line is taken from the line's *total* (after its share of
-//! order discounts, with tax when tax is added), split per unit by largest remainder and
-//! consumed in order: refunding every unit one at a time gives back exactly the line total,
-//! to the minor unit. This is where Vendure and Solidus have had bugs (refunding the
-//! undiscounted price, or losing a cent per unit).
+//! order discounts, with tax when tax is added), split once per unit by largest remainder.
+//! A refund takes the lowest units of the line no other refund holds and pays back their
+//! shares; a rejected or failed refund gives its units back. So unit `i` always costs share
+//! `i`, and refunds of a whole line add up to the line total exactly, to the minor unit,
+//! whatever was requested, rejected or failed on the way. This is where Vendure and Solidus
+//! have had bugs (refunding the undiscounted price, or losing a cent per unit).
+//!
+//! Units refunded after they shipped came back (a return): they do not count against the
+//! units left to ship. Units refunded beyond those that had shipped are cancelled and never
+//! ship.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -63,6 +69,14 @@ pub struct RefundLine {
     pub quantity: Quantity,
     /// What those units cost the customer.
     pub amount: Money,
+    /// Which of the line's units these are (0-based, ascending): unit `i` is paid back its
+    /// `i`-th share of the line total. Empty in refunds stored before units were numbered.
+    #[serde(default)]
+    pub units: Vec<u32>,
+    /// Of `quantity`, the units that had shipped and came back; the others had not shipped
+    /// and never will. Set when the refund is processed.
+    #[serde(default)]
+    pub returned: u32,
 }
 
 /// What a customer or an admin asks to refund.
@@ -201,15 +215,86 @@ impl Order {
         self.payment.captured.checked_sub(&self.payment.refunded)?.checked_sub(&held)
     }
 
-    /// The amount the next `quantity` refundable units of line `idx` cost the customer.
-    fn units_amount(&self, idx: usize, quantity: u32) -> Result<Money, MoneyError> {
+    /// Which units of line `idx` processed and open refunds hold. Refund lines stored
+    /// before units were numbered hold the lowest units left, in request order.
+    fn held_units(&self, idx: usize) -> Vec<bool> {
         let line = &self.lines[idx];
-        let q = line.quantity.get();
-        let consumed = q - self.refundable_units(idx);
-        // Shares of the line total per unit, consumed in order.
-        let shares = line.total.allocate_by_weights(&vec![1; q as usize])?;
-        let taken = &shares[consumed as usize..(consumed + quantity) as usize];
-        Money::sum(self.currency, taken)
+        let mut held = vec![false; line.quantity.get() as usize];
+        let mut unnumbered = 0u32;
+        let holding = self
+            .refunds
+            .iter()
+            .filter(|r| r.status.is_open() || r.status == RefundStatus::Processed)
+            .flat_map(|r| r.lines.iter())
+            .filter(|rl| rl.line_id == line.id);
+        for rl in holding {
+            if rl.units.is_empty() {
+                unnumbered += rl.quantity.get();
+            }
+            for u in &rl.units {
+                if let Some(h) = held.get_mut(*u as usize) {
+                    *h = true;
+                }
+            }
+        }
+        for h in held.iter_mut().filter(|h| !**h).take(unnumbered as usize) {
+            *h = true;
+        }
+        held
+    }
+
+    /// The lowest `quantity` units of line `idx` no refund holds, and what they cost the
+    /// customer: the sum of their shares of the line total.
+    fn take_units(&self, idx: usize, quantity: u32) -> Result<(Vec<u32>, Money), MoneyError> {
+        let line = &self.lines[idx];
+        let shares = line.total.allocate_by_weights(&vec![1; line.quantity.get() as usize])?;
+        let units: Vec<u32> = self
+            .held_units(idx)
+            .iter()
+            .zip(0u32..)
+            .filter(|(held, _)| !**held)
+            .map(|(_, u)| u)
+            .take(quantity as usize)
+            .collect();
+        let taken: Vec<Money> = units.iter().map(|u| shares[*u as usize]).collect();
+        Ok((units, Money::sum(self.currency, &taken)?))
+    }
+
+    /// The tax in refund `id`: each of its units' share of its line's tax, split over the
+    /// line's units as the line total is (so refunding a whole line gives back exactly its
+    /// tax). An extra amount (shipping, goodwill) is taken as carrying no tax. Refund lines
+    /// stored before units were numbered are taken as the line's first units.
+    ///
+    /// # Errors
+    /// [`RefundError::UnknownRefund`]; [`RefundError::Money`] on a currency mismatch.
+    pub fn refund_tax(&self, id: RefundId) -> Result<Money, RefundError> {
+        let refund =
+            self.refund(id).ok_or(RefundError::UnknownRefund { order: self.id, refund: id })?;
+        let mut taxes = Vec::new();
+        for rl in &refund.lines {
+            let Some(line) = self.lines.iter().find(|l| l.id == rl.line_id) else {
+                continue;
+            };
+            let shares = line.tax.allocate_by_weights(&vec![1; line.quantity.get() as usize])?;
+            if rl.units.is_empty() {
+                taxes.extend(shares.iter().take(rl.quantity.get() as usize));
+            } else {
+                taxes.extend(rl.units.iter().filter_map(|u| shares.get(*u as usize)));
+            }
+        }
+        Ok(Money::sum(self.currency, &taxes)?)
+    }
+
+    /// Units of line `idx` that shipped and came back with a processed refund.
+    pub(super) fn returned_units(&self, idx: usize) -> u32 {
+        let line = &self.lines[idx];
+        self.refunds
+            .iter()
+            .filter(|r| r.status == RefundStatus::Processed)
+            .flat_map(|r| r.lines.iter())
+            .filter(|rl| rl.line_id == line.id)
+            .map(|rl| rl.returned)
+            .sum()
     }
 
     /// Requests a refund. All or nothing; holds the amount and units until it is
@@ -236,6 +321,9 @@ impl Order {
                 status: self.status.as_str(),
             });
         }
+        if self.cancelling.is_some() {
+            return Err(RefundError::NotRefundable { order: self.id, status: "being cancelled" });
+        }
         if self.refunds.iter().any(|r| r.id == id) {
             return Err(RefundError::DuplicateId { refund: id });
         }
@@ -260,11 +348,14 @@ impl Order {
         for (idx, n) in per_line.iter().enumerate() {
             if let Ok(quantity) = Quantity::new(i64::from(*n)) {
                 let line = &self.lines[idx];
+                let (units, amount) = self.take_units(idx, *n)?;
                 lines.push(RefundLine {
                     line_id: line.id,
                     sku: line.sku.clone(),
                     quantity,
-                    amount: self.units_amount(idx, *n)?,
+                    amount,
+                    units,
+                    returned: 0,
                 });
             }
         }
@@ -350,7 +441,9 @@ impl Order {
         Ok(DomainEvent::RefundRejected { refund_id: id, order_id, reason })
     }
 
-    /// Records that the gateway paid an approved refund back.
+    /// Records that the gateway paid an approved refund back. Its units come back from
+    /// those shipped and not yet returned first; any beyond them are cancelled and will
+    /// not ship.
     pub fn refund_processed(
         &mut self,
         id: RefundId,
@@ -359,12 +452,28 @@ impl Order {
     ) -> Result<DomainEvent, RefundError> {
         let order_id = self.id;
         let email = self.email.clone();
+        let refund = self.refund_mut(id, &[RefundStatus::Approved], "process")?.clone();
+        let refunded = self.payment.refunded.checked_add(&refund.amount)?;
+        // Units that shipped and have not come back yet, per refund line (before this
+        // refund counts as processed).
+        let returned: Vec<u32> = refund
+            .lines
+            .iter()
+            .map(|rl| {
+                self.lines.iter().position(|l| l.id == rl.line_id).map_or(0, |idx| {
+                    let out = self.lines[idx].fulfilled.saturating_sub(self.returned_units(idx));
+                    out.min(rl.quantity.get())
+                })
+            })
+            .collect();
         let r = self.refund_mut(id, &[RefundStatus::Approved], "process")?;
         r.status = RefundStatus::Processed;
         r.gateway_reference = Some(gateway_reference);
         r.updated_at = at;
-        let refund = r.clone();
-        self.payment.refunded = self.payment.refunded.checked_add(&refund.amount)?;
+        for (rl, n) in r.lines.iter_mut().zip(returned) {
+            rl.returned = n;
+        }
+        self.payment.refunded = refunded;
         let mut restock = Vec::new();
         for rl in &refund.lines {
             if let Some(line) = self.lines.iter_mut().find(|l| l.id == rl.line_id) {

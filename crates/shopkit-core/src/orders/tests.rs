@@ -419,3 +419,233 @@ fn cancelling_records_the_void_or_the_refund_of_the_capture() {
     assert_eq!(paid_order.payment().refunded, usd(1250));
     assert!(paid_order.refundable_amount().unwrap().is_zero());
 }
+
+fn ship(o: &mut Order, line: LineId, n: u32) -> Result<DomainEvent, OrderError> {
+    o.fulfil(ShipmentId::from_uuid(Uuid::new_v4()), vec![(line, q(n))], None, t0())
+}
+
+/// Requests, approves and processes a refund of `n` units of `line`; returns its id.
+fn refund_units(o: &mut Order, line: LineId, n: u32) -> RefundId {
+    let id = refund_id();
+    o.request_refund(id, by_lines(vec![(line, q(n))]), t0()).unwrap();
+    o.approve_refund(id, t0()).unwrap();
+    o.refund_processed(id, "re".into(), t0()).unwrap();
+    id
+}
+
+#[test]
+fn returning_a_shipped_unit_leaves_the_other_unit_shippable() {
+    let mut o = paid(vec![line("A", 2, 1000, 0)], 0);
+    let a = o.lines()[0].id;
+    ship(&mut o, a, 1).unwrap();
+    refund_units(&mut o, a, 1);
+
+    let shipped = ship(&mut o, a, 1);
+
+    assert!(shipped.is_ok(), "{shipped:?}");
+    assert_eq!(o.status(), OrderStatus::Fulfilled);
+    assert_eq!(o.lines()[0].fulfilled, 2);
+    assert_eq!(o.lines()[0].refunded, 1);
+}
+
+#[test]
+fn a_unit_refunded_before_shipping_never_ships() {
+    let mut o = paid(vec![line("A", 2, 1000, 0)], 0);
+    let a = o.lines()[0].id;
+    refund_units(&mut o, a, 1);
+
+    let too_many = ship(&mut o, a, 2);
+    ship(&mut o, a, 1).unwrap();
+
+    assert!(matches!(too_many, Err(OrderError::OverFulfilment { requested: 2, remaining: 1, .. })));
+    assert_eq!(o.status(), OrderStatus::Fulfilled);
+    assert_eq!(o.units_to_ship(), vec![]);
+    assert!(matches!(ship(&mut o, a, 1), Err(OrderError::IllegalTransition { .. })));
+}
+
+#[test]
+fn a_refund_beyond_the_shipped_units_cancels_the_unshipped_ones() {
+    // 3 units, 1 shipped: refunding 2 takes back the shipped one and cancels one more.
+    let mut o = paid(vec![line("A", 3, 1000, 0)], 0);
+    let a = o.lines()[0].id;
+    ship(&mut o, a, 1).unwrap();
+    refund_units(&mut o, a, 2);
+
+    assert_eq!(o.units_to_ship(), vec![(a, q(1))]);
+    assert!(matches!(ship(&mut o, a, 2), Err(OrderError::OverFulfilment { remaining: 1, .. })));
+    ship(&mut o, a, 1).unwrap();
+    assert_eq!(o.status(), OrderStatus::Fulfilled);
+}
+
+#[test]
+fn rejecting_an_earlier_refund_keeps_every_unit_at_its_own_share() {
+    // 3 units at 10.00 with 20.00 off: the line costs 10.00, shares 3.34, 3.33, 3.33.
+    let mut o = paid(vec![line("A", 3, 1000, 2000)], 0);
+    let a = o.lines()[0].id;
+    let (first, second) = (refund_id(), refund_id());
+    o.request_refund(first, by_lines(vec![(a, q(1))]), t0()).unwrap();
+    o.request_refund(second, by_lines(vec![(a, q(1))]), t0()).unwrap();
+    o.reject_refund(first, "not returned".into(), t0()).unwrap();
+
+    let rest = refund_id();
+    o.request_refund(rest, by_lines(vec![(a, q(2))]), t0()).unwrap();
+    for id in [second, rest] {
+        o.approve_refund(id, t0()).unwrap();
+        o.refund_processed(id, "re".into(), t0()).unwrap();
+    }
+
+    assert_eq!(o.refund(first).unwrap().amount, usd(334));
+    assert_eq!(o.refund(second).unwrap().amount, usd(333));
+    assert_eq!(o.refund(rest).unwrap().amount, usd(667));
+    assert_eq!(o.payment().refunded, usd(1000), "the whole line, to the cent");
+    assert_eq!(o.lines()[0].refunded, 3);
+}
+
+#[derive(Clone, Debug)]
+enum LineStep {
+    Request(u32),
+    Approve(usize),
+    Reject(usize),
+    Process(usize),
+    Fail(usize),
+}
+
+fn line_step() -> impl Strategy<Value = LineStep> {
+    prop_oneof![
+        (1u32..4).prop_map(LineStep::Request),
+        (0usize..10).prop_map(LineStep::Approve),
+        (0usize..10).prop_map(LineStep::Reject),
+        (0usize..10).prop_map(LineStep::Process),
+        (0usize..10).prop_map(LineStep::Fail),
+    ]
+}
+
+proptest! {
+    /// Whatever order refunds of a line are requested, approved, rejected, processed or
+    /// failed in, units refunded never exceed the quantity, and once every unit is
+    /// refunded the refunds add up to the line total exactly.
+    #[test]
+    fn refunds_of_a_whole_line_always_add_up_to_its_total(
+        qty in 1u32..7,
+        unit in 1i64..5_000,
+        discount_pct in 0i64..100,
+        steps in proptest::collection::vec(line_step(), 1..60),
+    ) {
+        let discount = unit * i64::from(qty) * discount_pct / 100;
+        let mut o = paid(vec![line("A", qty, unit, discount)], 0);
+        let a = o.lines()[0].id;
+        let total = o.lines()[0].total;
+        let mut ids: Vec<RefundId> = Vec::new();
+        for s in steps {
+            match s {
+                LineStep::Request(n) => {
+                    let id = refund_id();
+                    if o.request_refund(id, by_lines(vec![(a, q(n))]), t0()).is_ok() {
+                        ids.push(id);
+                    }
+                }
+                LineStep::Approve(i) => { let _ = ids.get(i).map(|id| o.approve_refund(*id, t0())); }
+                LineStep::Reject(i) => { let _ = ids.get(i).map(|id| o.reject_refund(*id, "no".into(), t0())); }
+                LineStep::Process(i) => { let _ = ids.get(i).map(|id| o.refund_processed(*id, "re".into(), t0())); }
+                LineStep::Fail(i) => { let _ = ids.get(i).map(|id| o.refund_failed(*id, "no".into(), t0())); }
+            }
+            let live: Vec<&Refund> = o
+                .refunds()
+                .iter()
+                .filter(|r| r.status.is_open() || r.status == RefundStatus::Processed)
+                .collect();
+            let held: u32 = live.iter().flat_map(|r| &r.lines).map(|l| l.quantity.get()).sum();
+            prop_assert!(held <= qty);
+            prop_assert!(o.lines()[0].refunded <= qty);
+            for r in &live {
+                prop_assert!(!r.amount.is_negative());
+            }
+        }
+        // Finish: approve and process whatever is open, then refund what is left.
+        for id in &ids {
+            if o.refund(*id).unwrap().status == RefundStatus::Requested {
+                o.approve_refund(*id, t0()).unwrap();
+            }
+            if o.refund(*id).unwrap().status == RefundStatus::Approved {
+                o.refund_processed(*id, "re".into(), t0()).unwrap();
+            }
+        }
+        let left = qty - o.lines()[0].refunded;
+        if left > 0 {
+            let id = refund_id();
+            match o.request_refund(id, by_lines(vec![(a, q(left))]), t0()) {
+                Ok(_) => {
+                    o.approve_refund(id, t0()).unwrap();
+                    o.refund_processed(id, "re".into(), t0()).unwrap();
+                }
+                // Units whose shares are all zero: nothing left to pay back.
+                Err(RefundError::Empty) => {}
+                Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
+            }
+        }
+        let processed: Vec<Money> = o
+            .refunds()
+            .iter()
+            .filter(|r| r.status == RefundStatus::Processed)
+            .map(|r| r.amount)
+            .collect();
+        prop_assert_eq!(Money::sum(Currency::USD, &processed).unwrap(), total);
+    }
+}
+
+#[test]
+fn a_cancellation_under_way_holds_shipments_and_refund_requests() {
+    let mut o = paid(vec![line("A", 2, 1000, 0)], 0);
+    let a = o.lines()[0].id;
+    let started = o.begin_cancel("fraud".into(), t0()).unwrap();
+
+    let shipped = ship(&mut o, a, 1);
+    let refund = o.request_refund(refund_id(), by_lines(vec![(a, q(1))]), t0());
+    let second = o.begin_cancel("again".into(), t0());
+    let cancelled = o.cancel("fraud".into(), t0()).unwrap();
+
+    assert!(matches!(started, DomainEvent::OrderCancellationStarted { .. }));
+    assert!(matches!(shipped, Err(OrderError::IllegalTransition { .. })));
+    assert!(matches!(refund, Err(RefundError::NotRefundable { status: "being cancelled", .. })));
+    assert!(matches!(second, Err(OrderError::IllegalTransition { .. })));
+    assert!(matches!(cancelled, DomainEvent::OrderCancelled { .. }));
+    assert_eq!(o.status(), OrderStatus::Cancelled);
+    assert!(o.pending_cancellation().is_none());
+}
+
+#[test]
+fn an_abandoned_cancellation_lets_the_order_ship() {
+    let mut o = paid(vec![line("A", 1, 1000, 0)], 0);
+    let a = o.lines()[0].id;
+    o.begin_cancel("fraud".into(), t0()).unwrap();
+    assert!(ship(&mut o.clone(), a, 1).is_err(), "held while cancelling");
+
+    let abandoned = o.abandon_cancel("card disputed".into()).unwrap();
+    ship(&mut o, a, 1).unwrap();
+
+    assert!(matches!(abandoned, DomainEvent::OrderCancellationAbandoned { .. }));
+    assert_eq!(o.status(), OrderStatus::Fulfilled);
+    assert!(matches!(o.abandon_cancel("again".into()), Err(OrderError::IllegalTransition { .. })));
+}
+
+#[test]
+fn orders_stored_before_unit_numbering_still_hold_their_refunded_units() {
+    // An order written by an earlier version: no cancellation field, refund lines without
+    // unit numbers or returned counts. Its first unit (3.34 of 10.00) is refunded.
+    let mut o = paid(vec![line("A", 3, 1000, 2000)], 0);
+    let a = o.lines()[0].id;
+    refund_units(&mut o, a, 1);
+    let mut json = serde_json::to_value(&o).unwrap();
+    json.as_object_mut().unwrap().remove("cancelling");
+    for rl in json["refunds"][0]["lines"].as_array_mut().unwrap() {
+        rl.as_object_mut().unwrap().remove("units");
+        rl.as_object_mut().unwrap().remove("returned");
+    }
+    let mut old: Order = serde_json::from_value(json).unwrap();
+
+    let rest = refund_units(&mut old, a, 2);
+
+    assert_eq!(old.refund(rest).unwrap().amount, usd(666));
+    assert_eq!(old.payment().refunded, usd(1000));
+    assert!(old.pending_cancellation().is_none());
+}

@@ -277,6 +277,25 @@ impl ShippingTable {
             None => Err(PricingError::UnknownShippingMethod { method: method.clone() }),
         }
     }
+
+    /// The methods that deliver to a destination in `currency`: for each method, in the
+    /// order it first appears in the table, the rate [`ShippingTable::rate_for`] picks.
+    /// Methods with no rate serving `region` in `currency` are left out (`region` `None`:
+    /// only rates serving everywhere). Whether a weight-band rate can carry a parcel is the
+    /// caller's to check ([`ShippingRate::charge`]).
+    pub fn rates_serving(
+        &self,
+        region: Option<&RegionCode>,
+        currency: Currency,
+    ) -> Vec<&ShippingRate> {
+        let mut methods: Vec<&ShippingMethodId> = Vec::new();
+        for rate in &self.rates {
+            if !methods.contains(&&rate.method) {
+                methods.push(&rate.method);
+            }
+        }
+        methods.into_iter().filter_map(|m| self.rate_for(m, region, currency).ok()).collect()
+    }
 }
 
 #[cfg(test)]
@@ -395,6 +414,49 @@ mod tests {
         assert!(table.rate_for(&method("local"), None, Currency::EUR).is_err());
         let err = table.rate_for(&method("local"), None, Currency::EUR).unwrap_err();
         assert!(err.to_string().contains("an unknown address"), "{err}");
+    }
+
+    #[test]
+    fn the_methods_serving_a_destination_are_listed_once_with_their_most_specific_rate() {
+        let flat = |m: &str, price: Money, regions: &[&str]| {
+            ShippingRate::new(method(m), m, ShippingPrice::Flat(price))
+                .unwrap()
+                .serving(regions.iter().map(|r| region(r)).collect())
+        };
+        let table = ShippingTable {
+            rates: vec![
+                flat("standard", usd(30_00), &[]),
+                flat("local", eur(3_00), &["DE"]),
+                flat("standard", usd(10_00), &["US"]),
+                flat("express", usd(25_00), &["US"]),
+                flat("standard", eur(4_49), &[]),
+            ],
+        };
+        let listed = |r: Option<&str>, currency| {
+            let r = r.map(region);
+            table
+                .rates_serving(r.as_ref(), currency)
+                .into_iter()
+                .map(|rate| {
+                    (
+                        rate.method().as_str().to_owned(),
+                        rate.charge(0, &Money::zero(currency)).unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+
+        assert_eq!(
+            listed(Some("US-CA"), Currency::USD),
+            [("standard".to_owned(), usd(10_00)), ("express".to_owned(), usd(25_00))]
+        );
+        assert_eq!(listed(Some("FR"), Currency::USD), [("standard".to_owned(), usd(30_00))]);
+        assert_eq!(listed(None, Currency::USD), [("standard".to_owned(), usd(30_00))]);
+        assert_eq!(
+            listed(Some("DE-BE"), Currency::EUR),
+            [("standard".to_owned(), eur(4_49)), ("local".to_owned(), eur(3_00))]
+        );
+        assert!(listed(Some("US"), Currency::JPY).is_empty());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::ports::{
     CartQuery, CartStore, Clock, IdGenerator, OutboxStore, ProductRepository, PromotionRepository,
     StoreError,
 };
-use crate::pricing::{Quote, check_coupon};
+use crate::pricing::{Quote, QuotedShipping, check_coupon};
 use crate::quantity::Quantity;
 
 use super::MAX_ATTEMPTS;
@@ -29,6 +29,19 @@ pub struct Delivery {
     pub address: Option<Address>,
     /// One of the shop's shipping methods that serves the destination.
     pub method: Option<ShippingMethodId>,
+}
+
+/// A shipping method that can ship a cart, priced for it
+/// ([`CartService::shipping_options`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShippingOption {
+    /// The method and what it would cost this cart, exactly as the cart's quote would show
+    /// it with the method chosen: `price` after the free-over threshold, `discount` from
+    /// free-shipping promotions, `tax`, and `total`.
+    pub shipping: QuotedShipping,
+    /// The discounted merchandise total from which the method ships free, if it does.
+    pub free_over: Option<Money>,
 }
 
 /// Carts: create, read (with access checks), change, price, merge on sign-in, and the
@@ -195,10 +208,10 @@ impl CartService {
         quantity: Quantity,
     ) -> Result<Cart, ShopError> {
         let currency = self.get(id, access).await?.currency();
-        self.pricer.check_sellable(&sku, currency).await?;
+        let shipping = self.pricer.check_sellable(&sku, currency).await?;
         self.change(id, access, |cart, now| {
             let line = LineId::from_uuid(self.ids.uuid());
-            cart.add_line(line, sku.clone(), quantity, now, &self.policy)?;
+            cart.add_line(line, sku.clone(), quantity, shipping, now, &self.policy)?;
             Ok(())
         })
         .await
@@ -281,11 +294,12 @@ impl CartService {
     }
 
     /// Sets where and how to ship. The address must be complete and the method one of the
-    /// shop's methods that serves the address's region.
+    /// shop's methods that serves the address's region ([`CartService::shipping_options`]
+    /// lists them). Checkout of goods to ship needs both.
     ///
     /// # Errors
     /// [`ShopError::Invalid`] for an incomplete address; [`ShopError::Pricing`] for an
-    /// unknown method or one that does not deliver there.
+    /// unknown method or one that does not deliver there (both `shipping_unavailable`).
     pub async fn set_delivery(
         &self,
         id: CartId,
@@ -323,6 +337,25 @@ impl CartService {
         let now = self.clock.now();
         let cart = self.load(id, access, now).await?;
         Ok(self.pricer.price(&cart, now).await?.quote)
+    }
+
+    /// The shipping methods that can ship the cart now: those serving its address (set the
+    /// address first; without one, only methods serving everywhere are listed) in its
+    /// currency that can carry its weight, in the shop's order, each priced for this cart
+    /// as its quote would price it with that method chosen. A cart with nothing to ship
+    /// (empty, or only digital goods) has none.
+    ///
+    /// # Errors
+    /// [`ShopError::NotFound`] for a cart the caller may not see; as
+    /// [`CartService::quote`] for a line that can no longer be sold.
+    pub async fn shipping_options(
+        &self,
+        id: CartId,
+        access: &CartAccess,
+    ) -> Result<Vec<ShippingOption>, ShopError> {
+        let now = self.clock.now();
+        let cart = self.load(id, access, now).await?;
+        self.pricer.shipping_options(&cart, now).await
     }
 
     /// On sign-in: merges the guest cart a token opens into the customer's open cart
@@ -478,7 +511,11 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::catalog::ProductStatus;
+    use crate::cart::CartError;
+    use crate::catalog::{ProductStatus, ShippingRequirement};
+    use crate::ids::LocationId;
+    use crate::inventory::BackorderPolicy;
+    use crate::ports::InventoryStore;
     use crate::events::DomainEvent;
     use crate::pricing::{CouponRejection, PricingError};
     use crate::services::test_support::*;
@@ -598,6 +635,79 @@ mod tests {
             bad_method,
             ShopError::Pricing(PricingError::UnknownShippingMethod { .. })
         ));
+    }
+
+    /// An e-book: a digital product, not shipped.
+    async fn ebook(world: &World) {
+        let mut ebook = product(5, "E-book", &[("EBOOK", 9_00)]);
+        ebook.variants[0].shipping = ShippingRequirement::NotRequired;
+        world.products.insert(&ebook).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn checkout_refuses_goods_to_ship_without_an_address_or_a_method() {
+        let world = World::new();
+        let carts = world.shop().carts().clone();
+        let cart = carts.create_guest_cart(Currency::USD).await.unwrap();
+        let access = CartAccess::Token(cart.token().clone());
+        carts.add_line(cart.id(), &access, sku("TEE"), qty(1)).await.unwrap();
+        let checkout = world.shop().checkout().clone();
+
+        let no_address = checkout.checkout(request(&cart, &access, "k1")).await.unwrap_err();
+        let address_only = Delivery { address: Some(address()), method: None };
+        carts.set_delivery(cart.id(), &access, address_only).await.unwrap();
+        let no_method = checkout.checkout(request(&cart, &access, "k2")).await.unwrap_err();
+
+        assert!(
+            matches!(no_address, ShopError::Cart(CartError::ShippingAddressRequired { .. })),
+            "{no_address:?}"
+        );
+        assert!(
+            matches!(no_method, ShopError::Cart(CartError::ShippingMethodRequired { .. })),
+            "{no_method:?}"
+        );
+        assert!(world.orders.all().is_empty(), "no order without a destination");
+        assert_eq!(world.inventory.level("TEE"), (10, 0), "nothing held");
+    }
+
+    #[tokio::test]
+    async fn a_cart_of_digital_goods_checks_out_without_an_address_and_pays_no_shipping() {
+        let world = World::new();
+        ebook(&world).await;
+        world.inventory.set_stock(&sku("EBOOK"), &LocationId::main(), 100, BackorderPolicy::Deny).await.unwrap();
+        let carts = world.shop().carts().clone();
+        let cart = carts.create_guest_cart(Currency::USD).await.unwrap();
+        let access = CartAccess::Token(cart.token().clone());
+        let cart = carts.add_line(cart.id(), &access, sku("EBOOK"), qty(1)).await.unwrap();
+        let digital_only = world.shop().checkout().checkout(request(&cart, &access, "k1")).await;
+        let other = carts.create_guest_cart(Currency::USD).await.unwrap();
+        let other_access = CartAccess::Token(other.token().clone());
+        carts.add_line(other.id(), &other_access, sku("EBOOK"), qty(1)).await.unwrap();
+        let with_method = Delivery { address: None, method: Some(standard()) };
+        carts.set_delivery(other.id(), &other_access, with_method).await.unwrap();
+        let quote = carts.quote(other.id(), &other_access).await.unwrap();
+
+        let order = digital_only.unwrap();
+        assert!(!cart.requires_shipping());
+        assert_eq!(order.totals().shipping_total, usd(0));
+        assert_eq!(order.totals().grand_total, usd(9_00));
+        assert_eq!(quote.shipping(), None, "nothing to ship, whatever method is named");
+        assert!(carts.shipping_options(other.id(), &other_access).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn shipping_options_are_the_methods_serving_the_address_priced_for_the_cart() {
+        let world = World::new();
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+        let carts = world.shop().carts().clone();
+        let quote = carts.quote(cart.id(), &access).await.unwrap();
+
+        let options = carts.shipping_options(cart.id(), &access).await.unwrap();
+
+        assert_eq!(options.len(), 1);
+        assert_eq!(Some(&options[0].shipping), quote.shipping(), "priced as the quote prices it");
+        assert_eq!(options[0].shipping.method, standard());
+        assert_eq!(options[0].free_over, None);
     }
 
     #[tokio::test]

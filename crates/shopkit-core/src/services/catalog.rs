@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::catalog::{Attributes, Category, MediaRef, Product, ProductStatus, Variant};
+use crate::catalog::{
+    Attributes, Category, MediaRef, Product, ProductStatus, ShippingRequirement, Variant,
+};
 use crate::ids::{CategoryId, ProductId, Sku, Slug, VariantId};
 use crate::money::{Currency, Money};
 use crate::ports::{
@@ -58,6 +60,8 @@ pub struct VariantDraft {
     pub prices: Vec<Money>,
     /// Shipping weight in grams.
     pub weight_grams: u32,
+    /// Shipped (physical goods) or not (digital goods, services).
+    pub shipping: ShippingRequirement,
 }
 
 impl ProductDraft {
@@ -85,9 +89,23 @@ impl ProductDraft {
 }
 
 impl VariantDraft {
-    /// A variant with a SKU, a title and prices; no options, weight 0.
+    /// A shipped variant with a SKU, a title and prices; no options, weight 0.
     pub fn new(sku: Sku, title: impl Into<String>, prices: Vec<Money>) -> Self {
-        VariantDraft { sku, title: title.into(), options: BTreeMap::new(), prices, weight_grams: 0 }
+        VariantDraft {
+            sku,
+            title: title.into(),
+            options: BTreeMap::new(),
+            prices,
+            weight_grams: 0,
+            shipping: ShippingRequirement::Required,
+        }
+    }
+
+    /// The same variant, delivered without shipping (a download, a code by email).
+    #[must_use]
+    pub fn not_shipped(mut self) -> Self {
+        self.shipping = ShippingRequirement::NotRequired;
+        self
     }
 }
 
@@ -389,6 +407,7 @@ fn variant(id: VariantId, v: VariantDraft) -> Variant {
         options: v.options,
         prices: v.prices,
         weight_grams: v.weight_grams,
+        shipping: v.shipping,
     }
 }
 
@@ -449,6 +468,7 @@ mod tests {
                     Money::from_minor(2_000, Currency::JPY),
                 ],
                 weight_grams: 300,
+                shipping: ShippingRequirement::Required,
             }],
         }
     }

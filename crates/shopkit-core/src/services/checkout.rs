@@ -45,7 +45,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::cart::{Cart, CartStatus};
-use crate::events::EventEnvelope;
+use crate::events::{DomainEvent, EventEnvelope};
 use crate::ids::{CartId, Email, IdempotencyKey, LocationId, OrderId, PromotionId, ReservationId};
 use crate::inventory::{
     InventoryError, Reservation, ReservationLine, ReservationRequest, ReservationStatus,
@@ -53,9 +53,10 @@ use crate::inventory::{
 use crate::money::Money;
 use crate::orders::{NewOrder, Order, OrderLine, OrderTotals, Payment};
 use crate::ports::{
-    Authorization, AuthorizeRequest, CartStore, Clock, IdGenerator, IdempotencyBegin,
-    IdempotencyStore, InventoryStore, OrderRepository, PaymentError, PaymentGateway,
-    PaymentMethodToken, ProductRepository, PromotionRepository, RedeemError, StoreError,
+    Authorization, AuthorizeRequest, CartStore, CheckoutJournal, CheckoutProgress, Clock,
+    IdGenerator, IdempotencyBegin, IdempotencyStore, InventoryStore, OrderRepository, PaymentError,
+    PaymentGateway, PaymentMethodToken, PendingPayment, PlacedOrder, ProductRepository,
+    PromotionRepository, RedeemError, StoreError,
 };
 
 use super::MAX_ATTEMPTS;
@@ -77,6 +78,10 @@ pub struct CheckoutConfig {
     pub idempotency_retention: Duration,
     /// The stock location orders ship from.
     pub location: LocationId,
+    /// How long a checkout may make no progress before [`CheckoutService::recover`]
+    /// settles it (default 5 minutes; keep it well above `idempotency_lease` and a gateway
+    /// call, below `reservation_ttl`).
+    pub recovery_after: Duration,
 }
 
 impl Default for CheckoutConfig {
@@ -86,6 +91,7 @@ impl Default for CheckoutConfig {
             idempotency_lease: Duration::seconds(30),
             idempotency_retention: Duration::hours(24),
             location: LocationId::main(),
+            recovery_after: Duration::minutes(5),
         }
     }
 }
@@ -122,6 +128,8 @@ pub struct CheckoutPorts {
     pub orders: Arc<dyn OrderRepository>,
     /// Idempotency records.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Where running checkouts got to (for recovery).
+    pub journal: Arc<dyn CheckoutJournal>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Fresh ids.
@@ -141,6 +149,97 @@ pub struct CheckoutService {
     ports: CheckoutPorts,
     pricer: CartPricer,
     config: CheckoutConfig,
+    probe: Option<Arc<dyn CheckoutProbe>>,
+}
+
+/// A step of the checkout saga, reported to a [`CheckoutProbe`] once done. Ordered as the
+/// saga takes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum CheckoutStep {
+    /// The idempotency key is this attempt's.
+    Claimed,
+    /// Usage-limited promotions are redeemed (the journal knows the checkout).
+    Redeemed,
+    /// Stock is reserved.
+    Reserved,
+    /// The payment is authorized.
+    Authorized,
+    /// The reservation is committed (a sale).
+    Committed,
+    /// The order and its event are written.
+    Written,
+    /// The cart is closed.
+    CartClosed,
+    /// The key records the order.
+    Completed,
+}
+
+impl CheckoutStep {
+    /// Every step, in the order the saga takes them.
+    pub const ALL: [CheckoutStep; 8] = [
+        CheckoutStep::Claimed,
+        CheckoutStep::Redeemed,
+        CheckoutStep::Reserved,
+        CheckoutStep::Authorized,
+        CheckoutStep::Committed,
+        CheckoutStep::Written,
+        CheckoutStep::CartClosed,
+        CheckoutStep::Completed,
+    ];
+}
+
+/// Watches the saga's steps, for fault-injection tests: a probe that never returns from
+/// `reached` is a crash right after that step. Shops in production set none.
+#[async_trait::async_trait]
+pub trait CheckoutProbe: Send + Sync + 'static {
+    /// The saga has just completed `step`.
+    async fn reached(&self, step: CheckoutStep);
+}
+
+/// One attempt at a checkout: the request and who makes it.
+struct Attempt<'a> {
+    request: &'a CheckoutRequest,
+    /// The caller's idempotency scope.
+    scope: String,
+    fingerprint: String,
+    /// The caller ([`CartAccess::subject`]).
+    subject: String,
+}
+
+/// Whether the caller of `request` may see `order`: a customer their own orders, a guest
+/// the order of the cart their token opens.
+fn owns(request: &CheckoutRequest, order: &Order) -> bool {
+    match &request.access {
+        CartAccess::Customer(customer) => order.customer() == Some(*customer),
+        CartAccess::Token(_) | CartAccess::Admin => order.cart_id() == request.cart_id,
+    }
+}
+
+/// The usage-limited promotions a priced cart redeems.
+fn limited_promotions(priced: &PricedCart) -> Vec<PromotionId> {
+    priced
+        .quote
+        .applied_promotions()
+        .iter()
+        .filter(|applied| {
+            priced
+                .rules
+                .promotions
+                .iter()
+                .any(|p| p.id() == applied.id && p.usage_limit().is_some())
+        })
+        .map(|applied| applied.id)
+        .collect()
+}
+
+/// The `OrderPlaced` event of an order, with an id derived from the order.
+fn placed_event(order_id: OrderId, event: DomainEvent, now: DateTime<Utc>) -> EventEnvelope {
+    EventEnvelope {
+        id: keys::event_id("order_placed", &order_id.to_string()),
+        occurred_at: now,
+        event,
+    }
 }
 
 impl std::fmt::Debug for CheckoutService {
@@ -188,7 +287,15 @@ impl CheckoutService {
     /// A checkout service.
     pub fn new(ports: CheckoutPorts, config: CheckoutConfig) -> Self {
         let pricer = CartPricer::new(ports.products.clone(), ports.promotions.clone());
-        CheckoutService { ports, pricer, config }
+        CheckoutService { ports, pricer, config, probe: None }
+    }
+
+    /// The same service reporting each step it completes to `probe` (fault-injection
+    /// tests: a probe that never returns from a step is a crash right after it).
+    #[must_use]
+    pub fn with_probe(mut self, probe: Arc<dyn CheckoutProbe>) -> Self {
+        self.probe = Some(probe);
+        self
     }
 
     /// The saga's settings.
@@ -196,7 +303,13 @@ impl CheckoutService {
         &self.config
     }
 
-    /// Checks a cart out: the order, placed once per idempotency key.
+    async fn reached(&self, step: CheckoutStep) {
+        if let Some(probe) = &self.probe {
+            probe.reached(step).await;
+        }
+    }
+
+    /// Checks a cart out: the order, placed once per caller and idempotency key.
     ///
     /// # Errors
     /// - [`ShopError::CheckoutInProgress`]: the same key is running, or its outcome is
@@ -211,52 +324,65 @@ impl CheckoutService {
     pub async fn checkout(&self, request: CheckoutRequest) -> Result<Order, ShopError> {
         let p = &self.ports;
         let key = &request.idempotency_key;
-        let fingerprint = format!("cart:{};{}", request.cart_id, request.access.subject());
+        let subject = request.access.subject();
+        let scope = keys::checkout_scope(&subject);
+        let fingerprint = format!("cart:{};{subject}", request.cart_id);
         let now = p.clock.now();
         match p
             .idempotency
-            .begin(keys::CHECKOUT_SCOPE, key, &fingerprint, now, self.config.idempotency_lease)
+            .begin(&scope, key, &fingerprint, now, self.config.idempotency_lease)
             .await?
         {
             IdempotencyBegin::Started => {}
             IdempotencyBegin::InProgress => return Err(ShopError::CheckoutInProgress),
             IdempotencyBegin::Mismatch => return Err(ShopError::IdempotencyKeyReused),
-            IdempotencyBegin::Completed(result) => return self.replay(&result).await,
+            IdempotencyBegin::Completed(result) => return self.replay(&result, &request).await,
         }
-        match self.run(&request, now).await {
+        self.reached(CheckoutStep::Claimed).await;
+        let attempt = Attempt { request: &request, scope, fingerprint, subject };
+        match self.run(&attempt, now).await {
             Ok(order) => {
                 let result = format!("{ORDER_PREFIX}{}", order.id());
-                self.finish(key, &result).await;
+                self.finish(&attempt.scope, key, &result).await;
+                self.reached(CheckoutStep::Completed).await;
+                self.forget(order.id()).await;
                 Ok(order)
             }
             Err(Failure { error, fate }) => {
+                let order_id = keys::checkout_order_id(&attempt.subject, key);
                 match fate {
                     KeyFate::Abandon => {
-                        if let Err(e) = p.idempotency.abandon(keys::CHECKOUT_SCOPE, key).await {
+                        if let Err(e) = p.idempotency.abandon(&attempt.scope, key).await {
                             tracing::warn!(error = %e, "idempotency key not released; it frees itself when its lease ends");
                         }
+                        self.forget(order_id).await;
                     }
                     KeyFate::Keep => {
+                        // The journal stays: a retry resumes it, or recovery settles it.
                         tracing::warn!(error = %error, "checkout outcome unknown; the key stays in progress until its lease ends");
                     }
-                    KeyFate::Spend => self.finish(key, SPENT).await,
+                    KeyFate::Spend => {
+                        self.finish(&attempt.scope, key, SPENT).await;
+                        self.forget(order_id).await;
+                    }
                 }
                 Err(error)
             }
         }
     }
 
-    async fn finish(&self, key: &IdempotencyKey, result: &str) {
+    /// Removes an ended checkout from the journal (a leftover is settled by recovery).
+    async fn forget(&self, order: OrderId) {
+        if let Err(e) = self.ports.journal.remove(order).await {
+            tracing::warn!(order = %order, error = %e, "checkout journal entry not removed; recovery will settle it");
+        }
+    }
+
+    async fn finish(&self, scope: &str, key: &IdempotencyKey, result: &str) {
         let p = &self.ports;
         if let Err(e) = p
             .idempotency
-            .complete(
-                keys::CHECKOUT_SCOPE,
-                key,
-                result,
-                p.clock.now(),
-                self.config.idempotency_retention,
-            )
+            .complete(scope, key, result, p.clock.now(), self.config.idempotency_retention)
             .await
         {
             // A retry after the lease resumes and finds the order (AlreadyExists).
@@ -264,8 +390,8 @@ impl CheckoutService {
         }
     }
 
-    /// Answers a completed key.
-    async fn replay(&self, result: &str) -> Result<Order, ShopError> {
+    /// Answers a completed key, to the caller that owns its order only.
+    async fn replay(&self, result: &str, request: &CheckoutRequest) -> Result<Order, ShopError> {
         if result == SPENT {
             return Err(ShopError::IdempotencyKeyReused);
         }
@@ -273,13 +399,15 @@ impl CheckoutService {
             result.strip_prefix(ORDER_PREFIX).and_then(|id| id.parse().ok()).ok_or_else(|| {
                 ShopError::Internal { message: "unreadable checkout idempotency record".into() }
             })?;
-        self.ports.orders.get(id).await?.ok_or_else(|| ShopError::Internal {
+        let order = self.ports.orders.get(id).await?.ok_or_else(|| ShopError::Internal {
             message: format!("checkout completed with order {id}, which is missing"),
-        })
+        })?;
+        if owns(request, &order) { Ok(order) } else { Err(ShopError::IdempotencyKeyReused) }
     }
 
-    async fn run(&self, request: &CheckoutRequest, now: DateTime<Utc>) -> Result<Order, Failure> {
+    async fn run(&self, attempt: &Attempt<'_>, now: DateTime<Utc>) -> Result<Order, Failure> {
         let p = &self.ports;
+        let request = attempt.request;
         // 2. Price the cart exactly as the shopper saw it.
         let cart = p
             .carts
@@ -288,11 +416,16 @@ impl CheckoutService {
             .map_err(|e| fail(e, KeyFate::Abandon))?
             .filter(|c| request.access.allows(c))
             .ok_or_else(|| fail(ShopError::not_found("cart", request.cart_id), KeyFate::Abandon))?;
-        let order_id = keys::checkout_order_id(&request.idempotency_key);
+        let order_id = keys::checkout_order_id(&attempt.subject, &request.idempotency_key);
         if cart.status() == (&CartStatus::CheckedOut { order: order_id }) {
             // A previous attempt under this key got to the end but its result was not
             // recorded (a crash, a lost `complete`): this is its order.
-            return self.existing(order_id).await;
+            let order = self.existing(order_id).await?;
+            return if owns(request, &order) {
+                Ok(order)
+            } else {
+                Err(fail(ShopError::IdempotencyKeyReused, KeyFate::Abandon))
+            };
         }
         cart.ensure_checkout_ready(now).map_err(|e| fail(e, KeyFate::Abandon))?;
         let priced = self.pricer.price(&cart, now).await.map_err(|e| fail(e, KeyFate::Abandon))?;
@@ -302,17 +435,23 @@ impl CheckoutService {
             return Err(fail(error, KeyFate::Abandon));
         }
 
-        // 3. Ids from the key.
+        // 3. Ids from the caller and the key.
         let gateway_key = keys::authorization_key(order_id, &request.payment_method);
         let new_order = new_order(order_id, &cart, request, &priced, now)
             .map_err(|e| fail(e, KeyFate::Abandon))?;
 
+        // The journal: what earlier attempts under this key left, and what this one takes.
+        let mut progress = self.progress(attempt, order_id, &priced, now).await?;
+        self.settle_other_payments(&mut progress, &gateway_key).await?;
+        self.save(&mut progress).await.map_err(|e| fail(e, KeyFate::Abandon))?;
+
         // 4. Usage-limited promotions.
         let mut held = Held { order_id, redeemed: Vec::new(), reservation: None };
         self.redeem(&priced, &mut held).await?;
+        self.reached(CheckoutStep::Redeemed).await;
 
         // 5. Stock.
-        let reservation = match self.reserve(request, &cart, now).await {
+        let reservation = match self.reserve(attempt, &cart, now).await {
             Ok(r) => r,
             Err(e) => {
                 let fate = if matches!(e, ShopError::Unavailable { .. }) {
@@ -325,11 +464,31 @@ impl CheckoutService {
             }
         };
         held.reservation = Some(&reservation);
+        progress.reservation = Some(reservation.id);
+        if let Err(e) = self.save(&mut progress).await {
+            self.release_all(&held).await;
+            return Err(fail(e, KeyFate::Abandon));
+        }
+        self.reached(CheckoutStep::Reserved).await;
 
         // 6. Payment.
         let grand_total = priced.quote.grand_total();
+        if !grand_total.is_zero() && !progress.payments.iter().any(|p| p.gateway_key == gateway_key)
+        {
+            progress.payments.push(PendingPayment {
+                gateway_key: gateway_key.clone(),
+                amount: grand_total,
+                payment_method: request.payment_method.clone(),
+                email: Some(request.email.clone()),
+            });
+            if let Err(e) = self.save(&mut progress).await {
+                self.release_all(&held).await;
+                return Err(fail(e, KeyFate::Abandon));
+            }
+        }
         let authorization =
             self.authorize(request, order_id, &gateway_key, grand_total, &held).await?;
+        self.reached(CheckoutStep::Authorized).await;
 
         // 7. Order, stock committed first.
         let payment = Payment {
@@ -347,6 +506,17 @@ impl CheckoutService {
                 return Err(fail(e, KeyFate::Spend));
             }
         };
+        let placed = PlacedOrder {
+            order,
+            event: placed_event(order_id, event, now),
+            gateway_key: gateway_key.clone(),
+        };
+        progress.placed = Some(placed.clone());
+        if let Err(e) = self.save(&mut progress).await {
+            self.void(&authorization, order_id).await;
+            self.release_all(&held).await;
+            return Err(fail(e, KeyFate::Spend));
+        }
         let committed = self.commit(&reservation, &cart, now).await;
         let committed = match committed {
             Ok(r) => r,
@@ -360,11 +530,8 @@ impl CheckoutService {
                 return Err(fail(error, KeyFate::Spend));
             }
         };
-        let envelope = EventEnvelope {
-            id: keys::event_id("order_placed", &order_id.to_string()),
-            occurred_at: now,
-            event,
-        };
+        self.reached(CheckoutStep::Committed).await;
+        let PlacedOrder { order, event: envelope, .. } = placed;
         let order = match p.orders.insert(&order, std::slice::from_ref(&envelope)).await {
             Ok(version) => {
                 let mut order = order;
@@ -376,7 +543,9 @@ impl CheckoutService {
                 // back what only this attempt took: a reservation under a fresh id, an
                 // authorization under another payment method's gateway key.
                 let existing = self.existing(order_id).await?;
-                if committed.id != keys::checkout_reservation_id(&request.idempotency_key) {
+                if committed.id
+                    != keys::checkout_reservation_id(&attempt.subject, &request.idempotency_key)
+                {
                     self.restock(&committed).await;
                 }
                 if existing.payment().reference != authorization.reference {
@@ -394,16 +563,114 @@ impl CheckoutService {
                     return Err(fail(e, KeyFate::Spend));
                 }
                 Err(read) => {
+                    // The journal keeps the order: a retry or recovery writes it.
                     tracing::warn!(order = %order_id, error = %e, read_error = %read, "order write outcome unknown");
-                    self.release_promotions(&held).await;
                     return Err(fail(e, KeyFate::Keep));
                 }
             },
         };
+        self.reached(CheckoutStep::Written).await;
 
         // 8. Close the cart.
         self.close_cart(request.cart_id, order.id()).await;
+        self.reached(CheckoutStep::CartClosed).await;
         Ok(order)
+    }
+
+    /// The journal entry of this checkout: the one earlier attempts left, or a new one.
+    async fn progress(
+        &self,
+        attempt: &Attempt<'_>,
+        order_id: OrderId,
+        priced: &PricedCart,
+        now: DateTime<Utc>,
+    ) -> Result<CheckoutProgress, Failure> {
+        let earlier = self.ports.journal.get(order_id).await.map_err(|e| fail(e, KeyFate::Keep))?;
+        let mut progress = earlier.unwrap_or_else(|| CheckoutProgress {
+            order_id,
+            scope: attempt.scope.clone(),
+            idempotency_key: attempt.request.idempotency_key.clone(),
+            fingerprint: attempt.fingerprint.clone(),
+            cart: attempt.request.cart_id,
+            redeemable: Vec::new(),
+            reservation: None,
+            payments: Vec::new(),
+            placed: None,
+            updated_at: now,
+        });
+        for limited in limited_promotions(priced) {
+            if !progress.redeemable.contains(&limited) {
+                progress.redeemable.push(limited);
+            }
+        }
+        Ok(progress)
+    }
+
+    async fn save(&self, progress: &mut CheckoutProgress) -> Result<(), StoreError> {
+        progress.updated_at = self.ports.clock.now();
+        self.ports.journal.save(progress).await
+    }
+
+    /// Voids what earlier attempts under this key authorized with another payment method
+    /// (a retry with another card after a timeout): one charge per checkout.
+    async fn settle_other_payments(
+        &self,
+        progress: &mut CheckoutProgress,
+        gateway_key: &str,
+    ) -> Result<(), Failure> {
+        let mut kept = Vec::with_capacity(progress.payments.len());
+        for payment in std::mem::take(&mut progress.payments) {
+            if payment.gateway_key == gateway_key {
+                kept.push(payment);
+                continue;
+            }
+            match self.cancel_payment(progress.order_id, &payment).await {
+                Ok(_) => {}
+                Err(e) => {
+                    kept.push(payment);
+                    progress.payments.extend(kept);
+                    return Err(fail(e, KeyFate::Keep));
+                }
+            }
+        }
+        progress.payments = kept;
+        Ok(())
+    }
+
+    /// Asks the gateway again under the payment's key (which replays the authorization if
+    /// it made one) and voids what it held. `Ok(true)` when something was voided.
+    async fn cancel_payment(
+        &self,
+        order_id: OrderId,
+        payment: &PendingPayment,
+    ) -> Result<bool, ShopError> {
+        let again = AuthorizeRequest {
+            idempotency_key: payment.gateway_key.clone(),
+            amount: payment.amount,
+            payment_method: payment.payment_method.clone(),
+            order_id,
+            email: payment.email.clone(),
+        };
+        match self.ports.gateway.authorize(&again).await {
+            Ok(authorization) => {
+                self.ports
+                    .gateway
+                    .void(
+                        &authorization.reference,
+                        &keys::void_key(order_id, &authorization.reference),
+                    )
+                    .await?;
+                Ok(true)
+            }
+            Err(PaymentError::Timeout | PaymentError::Unavailable { .. }) => {
+                Err(ShopError::Payment(PaymentError::Unavailable {
+                    message: "the gateway could not say whether an earlier payment holds money"
+                        .into(),
+                }))
+            }
+            // Declined or refused: nothing is held under this key.
+            Err(_) => Ok(false),
+        }
     }
 
     async fn existing(&self, id: OrderId) -> Result<Order, Failure> {
@@ -470,12 +737,13 @@ impl CheckoutService {
     /// attempt gave it back) is replaced under a fresh id.
     async fn reserve(
         &self,
-        request: &CheckoutRequest,
+        attempt: &Attempt<'_>,
         cart: &Cart,
         now: DateTime<Utc>,
     ) -> Result<Reservation, ShopError> {
         let inventory = &self.ports.inventory;
-        let derived = keys::checkout_reservation_id(&request.idempotency_key);
+        let derived =
+            keys::checkout_reservation_id(&attempt.subject, &attempt.request.idempotency_key);
         match inventory.reserve(&self.reservation_request(derived, cart, now)).await {
             Ok(r)
                 if matches!(r.status, ReservationStatus::Active | ReservationStatus::Committed) =>
@@ -632,6 +900,166 @@ impl CheckoutService {
     }
 }
 
+/// What one [`CheckoutService::recover`] round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Checkouts finished: their order is written, the cart closed, the key completed.
+    pub finished: usize,
+    /// Checkouts undone: payments voided, stock and promotions given back, key freed.
+    pub undone: usize,
+    /// Checkouts another attempt is working on right now (left alone).
+    pub busy: usize,
+    /// Checkouts that could not be settled now (a backend down); the next round retries.
+    pub failed: usize,
+}
+
+impl RecoveryReport {
+    /// How many checkouts this round settled.
+    pub fn settled(&self) -> usize {
+        self.finished + self.undone
+    }
+}
+
+/// How one stale checkout was settled.
+enum Settled {
+    Finished,
+    Undone,
+    Busy,
+}
+
+impl CheckoutService {
+    /// Settles checkouts that made no progress for
+    /// [`recovery_after`](CheckoutConfig::recovery_after) (a crash, a killed task, a client
+    /// that never retried after a timeout), at most `limit` per round. Run it from a
+    /// background worker.
+    ///
+    /// - A checkout whose order was written, or whose stock was committed to its ready
+    ///   order, is **finished**: the order is written (once), the cart closed, the key
+    ///   completed with the order.
+    /// - Any other is **undone**: every payment it asked for is asked again under its
+    ///   gateway key (which reveals an authorization the gateway made) and voided, the
+    ///   reservation released, the redemptions given back, the key freed (spent when a
+    ///   payment was voided).
+    ///
+    /// Each is first claimed through its idempotency key, so a live attempt is left alone.
+    ///
+    /// # Errors
+    /// [`ShopError::Unavailable`] when the journal cannot be read; a checkout that cannot
+    /// be settled is counted in [`RecoveryReport::failed`] and retried next round.
+    pub async fn recover(&self, limit: usize) -> Result<RecoveryReport, ShopError> {
+        let now = self.ports.clock.now();
+        let stale = self.ports.journal.stale(now - self.config.recovery_after, limit).await?;
+        let mut report = RecoveryReport::default();
+        for progress in stale {
+            let order = progress.order_id;
+            match self.settle(progress, now).await {
+                Ok(Settled::Finished) => report.finished += 1,
+                Ok(Settled::Undone) => report.undone += 1,
+                Ok(Settled::Busy) => report.busy += 1,
+                Err(e) => {
+                    tracing::warn!(order = %order, error = %e, "stale checkout not settled; retried next round");
+                    report.failed += 1;
+                }
+            }
+        }
+        if report.settled() > 0 {
+            tracing::info!(
+                finished = report.finished,
+                undone = report.undone,
+                "stale checkouts settled"
+            );
+        }
+        Ok(report)
+    }
+
+    async fn settle(
+        &self,
+        progress: CheckoutProgress,
+        now: DateTime<Utc>,
+    ) -> Result<Settled, ShopError> {
+        let p = &self.ports;
+        let key = &progress.idempotency_key;
+        match p
+            .idempotency
+            .begin(&progress.scope, key, &progress.fingerprint, now, self.config.idempotency_lease)
+            .await?
+        {
+            IdempotencyBegin::Started => {}
+            IdempotencyBegin::InProgress => return Ok(Settled::Busy),
+            IdempotencyBegin::Completed(_) | IdempotencyBegin::Mismatch => {
+                // An attempt ended it and cleaned up (its journal entry was not removed).
+                p.journal.remove(progress.order_id).await?;
+                return Ok(Settled::Finished);
+            }
+        }
+        let order = match p.orders.get(progress.order_id).await? {
+            Some(order) => Some(order),
+            None => self.write_if_committed(&progress).await?,
+        };
+        if let Some(order) = order {
+            // Forward: the sale happened. Void what other payment methods held (the
+            // order's own payment is the one its ready version names).
+            let paid_with = progress.placed.as_ref().map(|p| p.gateway_key.as_str());
+            for payment in &progress.payments {
+                if paid_with.is_some_and(|key| key != payment.gateway_key) {
+                    self.cancel_payment(order.id(), payment).await?;
+                }
+            }
+            self.close_cart(progress.cart, order.id()).await;
+            let result = format!("{ORDER_PREFIX}{}", order.id());
+            self.finish(&progress.scope, key, &result).await;
+            p.journal.remove(progress.order_id).await?;
+            return Ok(Settled::Finished);
+        }
+        // Backward: undo everything this checkout may hold.
+        let mut voided = false;
+        for payment in &progress.payments {
+            voided |= self.cancel_payment(progress.order_id, payment).await?;
+        }
+        if let Some(id) = progress.reservation
+            && let Some(reservation) = p.inventory.reservation(id).await?
+            && reservation.status == ReservationStatus::Active
+        {
+            p.inventory.release(id).await?;
+        }
+        for promotion in &progress.redeemable {
+            p.promotions.release(*promotion, progress.order_id).await?;
+        }
+        if voided {
+            self.finish(&progress.scope, key, SPENT).await;
+        } else {
+            p.idempotency.abandon(&progress.scope, key).await?;
+        }
+        p.journal.remove(progress.order_id).await?;
+        Ok(Settled::Undone)
+    }
+
+    /// Writes the journal's ready order when its stock was committed (a crash between the
+    /// commit and the write); `None` when the checkout never got that far.
+    async fn write_if_committed(
+        &self,
+        progress: &CheckoutProgress,
+    ) -> Result<Option<Order>, ShopError> {
+        let (Some(placed), Some(reservation)) = (&progress.placed, progress.reservation) else {
+            return Ok(None);
+        };
+        let committed = self
+            .ports
+            .inventory
+            .reservation(reservation)
+            .await?
+            .is_some_and(|r| r.status == ReservationStatus::Committed);
+        if !committed {
+            return Ok(None);
+        }
+        match self.ports.orders.insert(&placed.order, std::slice::from_ref(&placed.event)).await {
+            Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(self.ports.orders.get(placed.order.id()).await?)
+    }
+}
+
 /// The order a priced cart becomes (its payment is filled in after authorization).
 fn new_order(
     id: OrderId,
@@ -739,7 +1167,10 @@ mod tests {
             .filter(|e| e.envelope.event.kind() == "order_placed")
             .collect();
         assert_eq!(placed.len(), 1);
-        assert_eq!(world.idempotency.state("checkout", &key("k-1")), Some("completed"));
+        assert_eq!(
+            world.idempotency.state(&keys::checkout_scope(&access.subject()), &key("k-1")),
+            Some("completed")
+        );
 
         let again = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
         assert_eq!(again.id(), order.id());
@@ -798,7 +1229,7 @@ mod tests {
         assert_eq!(world.inventory.reserve_calls.load(std::sync::atomic::Ordering::SeqCst), 0);
         assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 0);
         assert_eq!(
-            world.idempotency.state("checkout", &key("k-1")),
+            world.idempotency.state(&keys::checkout_scope(&access.subject()), &key("k-1")),
             None,
             "the key is free for a corrected retry"
         );
@@ -823,7 +1254,10 @@ mod tests {
         assert_eq!(world.inventory.level("TEE"), (10, 0), "all or nothing");
         assert_eq!(world.promotions.redeemed(ten_percent("X", 1).id()), 0);
         assert!(world.orders.all().is_empty());
-        assert_eq!(world.idempotency.state("checkout", &key("k-1")), None);
+        assert_eq!(
+            world.idempotency.state(&keys::checkout_scope(&access.subject()), &key("k-1")),
+            None
+        );
     }
 
     #[tokio::test]
@@ -854,7 +1288,10 @@ mod tests {
         );
         assert_eq!(world.promotions.redeemed(ten_percent("X", 1).id()), 0, "redemption released");
         assert!(world.orders.all().is_empty());
-        assert_eq!(world.idempotency.state("checkout", &key("k-1")), None);
+        assert_eq!(
+            world.idempotency.state(&keys::checkout_scope(&access.subject()), &key("k-1")),
+            None
+        );
 
         // The same key with another card goes through, under another gateway key.
         let mut retry = request(&cart, &access, "k-1");
@@ -882,7 +1319,10 @@ mod tests {
 
         let err = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap_err();
         assert!(matches!(err, ShopError::Payment(PaymentError::Timeout)) && err.is_retryable());
-        assert_eq!(world.idempotency.state("checkout", &key("k-1")), Some("in_progress"));
+        assert_eq!(
+            world.idempotency.state(&keys::checkout_scope(&access.subject()), &key("k-1")),
+            Some("in_progress")
+        );
         assert_eq!(world.inventory.level("TEE"), (10, 0), "nothing held for an unknown outcome");
 
         let early = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap_err();
@@ -894,7 +1334,7 @@ mod tests {
         let seen = keys_seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 2);
         assert_eq!(seen[0], seen[1], "the retry asks the gateway with the same key");
-        assert_eq!(order.id(), keys::checkout_order_id(&key("k-1")));
+        assert_eq!(order.id(), keys::checkout_order_id(&access.subject(), &key("k-1")));
         assert_eq!(world.inventory.level("TEE"), (9, 0));
     }
 
@@ -934,7 +1374,11 @@ mod tests {
         let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
         let twin = world.shop().checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
         // The twin's attempt placed the order, then its key record was lost (lease ran out).
-        world.idempotency.abandon("checkout", &key("k-1")).await.unwrap();
+        world
+            .idempotency
+            .abandon(&keys::checkout_scope(&access.subject()), &key("k-1"))
+            .await
+            .unwrap();
         let mut reopened = world.carts.stored(cart.id()).unwrap();
         reopened = serde_json::from_value({
             let mut json = serde_json::to_value(&reopened).unwrap();
@@ -964,18 +1408,25 @@ mod tests {
         let placed = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
         // The process died after closing the cart, before recording the key's result; the
         // record's lease ran out.
-        world.idempotency.abandon("checkout", &key("k-1")).await.unwrap();
+        world
+            .idempotency
+            .abandon(&keys::checkout_scope(&access.subject()), &key("k-1"))
+            .await
+            .unwrap();
 
         let resumed = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
 
         assert_eq!(resumed.id(), placed.id());
-        assert_eq!(world.idempotency.state("checkout", &key("k-1")), Some("completed"));
+        assert_eq!(
+            world.idempotency.state(&keys::checkout_scope(&access.subject()), &key("k-1")),
+            Some("completed")
+        );
         assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 1);
         assert_eq!(world.inventory.level("TEE"), (9, 0));
     }
 
     #[tokio::test]
-    async fn only_the_carts_owner_can_check_it_out_and_a_key_belongs_to_one_cart() {
+    async fn only_the_carts_owner_can_check_it_out_and_keys_belong_to_their_caller() {
         let world = World::new();
         let shop = world.shop();
         let (cart, _) = world.guest_cart(&[("TEE", 1)]).await;
@@ -984,12 +1435,42 @@ mod tests {
         let err = shop.checkout().checkout(request(&cart, &stranger, "k-1")).await.unwrap_err();
         assert!(matches!(err, ShopError::NotFound { entity: "cart", .. }));
 
+        // Two shoppers who pick the same key each get their own order: keys are per caller,
+        // so no record lapsing can ever hand one the other's order (email, address).
         let (mine, access) = world.guest_cart(&[("MUG", 1)]).await;
-        shop.checkout().checkout(request(&mine, &access, "k-2")).await.unwrap();
-        let (other, other_access) = world.guest_cart(&[("MUG", 1)]).await;
-        let reused =
-            shop.checkout().checkout(request(&other, &other_access, "k-2")).await.unwrap_err();
-        assert!(matches!(reused, ShopError::IdempotencyKeyReused));
+        let my_order = shop.checkout().checkout(request(&mine, &access, "k-2")).await.unwrap();
+        let (theirs, their_access) = world.guest_cart(&[("MUG", 1)]).await;
+        let their_order =
+            shop.checkout().checkout(request(&theirs, &their_access, "k-2")).await.unwrap();
+        assert_ne!(my_order.id(), their_order.id());
+        assert_eq!(their_order.cart_id(), theirs.id());
+        let replayed = shop.checkout().checkout(request(&mine, &access, "k-2")).await.unwrap();
+        assert_eq!(replayed.id(), my_order.id(), "each caller's replay is their own order");
+    }
+
+    #[tokio::test]
+    async fn a_customer_key_belongs_to_one_cart_and_a_replay_never_shows_another_callers_order() {
+        let world = World::new();
+        let shop = world.shop();
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+        let order = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap();
+        // The same caller and key for another cart is another request.
+        let (other, _) = world.guest_cart(&[("MUG", 1)]).await;
+        let other_cart_same_key = shop
+            .checkout()
+            .checkout(CheckoutRequest { cart_id: other.id(), ..request(&cart, &access, "k-1") })
+            .await
+            .unwrap_err();
+        assert!(matches!(other_cart_same_key, ShopError::IdempotencyKeyReused));
+
+        // A stored result is only replayed to the order's owner.
+        let stranger = CheckoutRequest {
+            access: CartAccess::Customer(crate::ids::CustomerId::from_uuid(uuid::Uuid::from_u128(9))),
+            ..request(&cart, &access, "k-1")
+        };
+        let result = format!("{ORDER_PREFIX}{}", order.id());
+        let refused = shop.checkout().replay(&result, &stranger).await.unwrap_err();
+        assert!(matches!(refused, ShopError::IdempotencyKeyReused));
     }
 
     #[tokio::test]

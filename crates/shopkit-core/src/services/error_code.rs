@@ -92,11 +92,15 @@ error_codes! {
     TooManyCoupons = "too_many_coupons";
     /// Checkout of an empty cart.
     CartEmpty = "cart_empty";
+    /// Checkout of goods to ship without a shipping address.
+    ShippingAddressRequired = "shipping_address_required";
+    /// Checkout of goods to ship without a shipping method.
+    ShippingMethodRequired = "shipping_method_required";
     /// Amounts in different currencies.
     CurrencyMismatch = "currency_mismatch";
     /// The coupon does not apply.
     CouponRejected = "coupon_rejected";
-    /// No shipping rate for the method, region, weight or currency.
+    /// No shipping rate for the method (or no such method), region, weight or currency.
     ShippingUnavailable = "shipping_unavailable";
     /// The cart cannot be priced.
     PricingFailed = "pricing_failed";
@@ -136,6 +140,8 @@ impl ShopError {
                 CartError::Expired { .. } => C::CartExpired,
                 CartError::CurrencyMismatch { .. } => C::CurrencyMismatch,
                 CartError::Empty { .. } => C::CartEmpty,
+                CartError::ShippingAddressRequired { .. } => C::ShippingAddressRequired,
+                CartError::ShippingMethodRequired { .. } => C::ShippingMethodRequired,
             },
             ShopError::Catalog(e) => match e {
                 CatalogError::NoVariants { .. }
@@ -149,10 +155,9 @@ impl ShopError {
                 PricingError::LineCurrencyMismatch { .. }
                 | PricingError::ShippingCurrencyMismatch { .. } => C::CurrencyMismatch,
                 PricingError::NegativeUnitPrice { .. } => C::PricingFailed,
-                PricingError::UnknownShippingMethod { .. } => C::ValidationFailed,
-                PricingError::ShippingUnavailable { .. } | PricingError::NoShippingRate { .. } => {
-                    C::ShippingUnavailable
-                }
+                PricingError::UnknownShippingMethod { .. }
+                | PricingError::ShippingUnavailable { .. }
+                | PricingError::NoShippingRate { .. } => C::ShippingUnavailable,
             },
             ShopError::Coupon { .. } => C::CouponRejected,
             ShopError::PromotionUsedUp { .. } => C::PromotionUsedUp,

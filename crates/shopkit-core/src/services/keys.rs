@@ -24,14 +24,21 @@ pub(crate) fn derive(parts: &[&str]) -> Uuid {
 /// The idempotency scope of checkouts.
 pub(crate) const CHECKOUT_SCOPE: &str = "checkout";
 
-/// The order a checkout with `key` creates.
-pub(crate) fn checkout_order_id(key: &IdempotencyKey) -> OrderId {
-    OrderId::from_uuid(derive(&[CHECKOUT_SCOPE, "order", key.as_str()]))
+/// The idempotency scope of one caller's checkouts (`subject` from
+/// [`CartAccess::subject`](super::CartAccess)): keys are the caller's own, so two callers
+/// who pick the same key never meet, whatever the retention.
+pub(crate) fn checkout_scope(subject: &str) -> String {
+    format!("{CHECKOUT_SCOPE}/{subject}")
 }
 
-/// The stock reservation a checkout with `key` holds.
-pub(crate) fn checkout_reservation_id(key: &IdempotencyKey) -> ReservationId {
-    ReservationId::from_uuid(derive(&[CHECKOUT_SCOPE, "reservation", key.as_str()]))
+/// The order a checkout by `subject` with `key` creates.
+pub(crate) fn checkout_order_id(subject: &str, key: &IdempotencyKey) -> OrderId {
+    OrderId::from_uuid(derive(&[CHECKOUT_SCOPE, "order", subject, key.as_str()]))
+}
+
+/// The stock reservation a checkout by `subject` with `key` holds.
+pub(crate) fn checkout_reservation_id(subject: &str, key: &IdempotencyKey) -> ReservationId {
+    ReservationId::from_uuid(derive(&[CHECKOUT_SCOPE, "reservation", subject, key.as_str()]))
 }
 
 /// The gateway idempotency key of a checkout's authorization: one per (checkout, payment
@@ -87,13 +94,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn derived_ids_are_stable_and_distinct_per_purpose() {
+    fn derived_ids_are_stable_and_distinct_per_purpose_and_per_caller() {
         let key = IdempotencyKey::new("k-1").unwrap();
-        assert_eq!(checkout_order_id(&key), checkout_order_id(&key));
-        assert_ne!(checkout_order_id(&key).as_uuid(), checkout_reservation_id(&key).as_uuid());
+        let ann = "customer:ann";
+        assert_eq!(checkout_order_id(ann, &key), checkout_order_id(ann, &key));
         assert_ne!(
-            checkout_order_id(&key),
-            checkout_order_id(&IdempotencyKey::new("k-2").unwrap())
+            checkout_order_id(ann, &key).as_uuid(),
+            checkout_reservation_id(ann, &key).as_uuid()
+        );
+        assert_ne!(
+            checkout_order_id(ann, &key),
+            checkout_order_id(ann, &IdempotencyKey::new("k-2").unwrap())
+        );
+        assert_ne!(
+            checkout_order_id(ann, &key),
+            checkout_order_id("customer:bob", &key),
+            "another caller's same key is another order"
         );
         assert_eq!(derive(&["a", "b"]).get_version_num(), 5);
         assert_ne!(derive(&["a", "b"]), derive(&["ab"]));
@@ -101,7 +117,7 @@ mod tests {
 
     #[test]
     fn the_authorization_key_depends_on_the_method_and_hides_it() {
-        let order = checkout_order_id(&IdempotencyKey::new(&"x".repeat(255)).unwrap());
+        let order = checkout_order_id("admin", &IdempotencyKey::new(&"x".repeat(255)).unwrap());
         let visa = PaymentMethodToken("pm_card_visa".into());
         let amex = PaymentMethodToken("pm_card_amex".into());
         let key = authorization_key(order, &visa);

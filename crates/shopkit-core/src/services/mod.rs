@@ -49,10 +49,11 @@ mod test_support;
 
 pub use access::{Caller, CartAccess};
 pub use accounts::AccountService;
-pub use cart::{CartService, Delivery};
+pub use cart::{CartService, Delivery, ShippingOption};
 pub use catalog::{CatalogService, ProductDraft, ProductListing, VariantDraft, Visibility};
 pub use checkout::{
-    CheckoutConfig, CheckoutPorts, CheckoutRequest, CheckoutService, FREE_ORDER_PAYMENT,
+    CheckoutConfig, CheckoutPorts, CheckoutProbe, CheckoutRequest, CheckoutService, CheckoutStep,
+    FREE_ORDER_PAYMENT, RecoveryReport,
 };
 pub use customers::{CustomerService, ProfileUpdate, Registration};
 pub use dispatcher::{DispatchConfig, DispatchReport, Dispatcher};

@@ -8,8 +8,8 @@ use crate::events::{DomainEvent, EventEnvelope};
 use crate::ids::{CustomerId, EventId, LineId, LocationId, OrderId, RefundId, ShipmentId, Sku};
 use crate::orders::{Order, OrderError, OrderStatus, Tracking};
 use crate::ports::{
-    Clock, Cursor, IdGenerator, InventoryStore, OrderQuery, OrderRepository, Page, PaymentGateway,
-    StoreError,
+    Clock, Cursor, IdGenerator, InventoryStore, OrderQuery, OrderRepository, Page, PaymentError,
+    PaymentGateway, PromotionRepository, StoreError,
 };
 use crate::quantity::Quantity;
 
@@ -127,6 +127,7 @@ pub struct OrderService {
     writer: OrderWriter,
     gateway: Arc<dyn PaymentGateway>,
     inventory: Arc<dyn InventoryStore>,
+    promotions: Arc<dyn PromotionRepository>,
     location: LocationId,
 }
 
@@ -137,16 +138,24 @@ impl std::fmt::Debug for OrderService {
 }
 
 impl OrderService {
-    /// An order service; cancelled orders give their stock back at `location`.
+    /// An order service; cancelled orders give their stock back at `location` and their
+    /// promotion uses back to `promotions`.
     pub fn new(
         orders: Arc<dyn OrderRepository>,
         gateway: Arc<dyn PaymentGateway>,
         inventory: Arc<dyn InventoryStore>,
+        promotions: Arc<dyn PromotionRepository>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
         location: LocationId,
     ) -> Self {
-        OrderService { writer: OrderWriter { orders, clock, ids }, gateway, inventory, location }
+        OrderService {
+            writer: OrderWriter { orders, clock, ids },
+            gateway,
+            inventory,
+            promotions,
+            location,
+        }
     }
 
     /// An order. Customers see their own orders only; another's order is "not found"
@@ -208,6 +217,14 @@ impl OrderService {
                 order.clone().mark_paid(authorized, now)?;
             }
         }
+        if order.pending_cancellation().is_some() {
+            return Err(OrderError::IllegalTransition {
+                order: order.id(),
+                status: order.status().as_str(),
+                action: "capture while a cancellation is under way",
+            }
+            .into());
+        }
         let captured = if authorized.is_zero() {
             authorized // a free order: there is nothing to capture at the gateway
         } else {
@@ -251,7 +268,7 @@ impl OrderService {
             .change(OrderRef::Id(id), caller, |o, now| {
                 let lines = match &shipment.lines {
                     ShipLines::Only(lines) => lines.clone(),
-                    ShipLines::Remaining => remaining_units(o),
+                    ShipLines::Remaining => o.units_to_ship(),
                 };
                 Ok(Some(o.fulfil(shipment_id, lines, shipment.tracking.clone(), now)?))
             })
@@ -278,17 +295,29 @@ impl OrderService {
     }
 
     /// Cancels an order before anything shipped (`OrderCancelled`): a placed order's
-    /// authorization is voided, a paid order's capture refunded, and the stock given back.
-    /// Money moves first (with keys derived from the order, so a retry never moves it twice),
-    /// then the order changes, then the stock returns; cancelling a cancelled order returns it.
+    /// authorization is voided, a paid order's capture refunded, the stock given back and
+    /// the usage-limited promotions it redeemed released.
+    ///
+    /// In three steps, so that money moves only for an order that does get cancelled:
+    /// 1. the order is checked and held (`OrderCancellationStarted`, one versioned write):
+    ///    from here nothing ships and no refund can be requested;
+    /// 2. the money goes back, with keys derived from the order, so a retry never moves it
+    ///    twice;
+    /// 3. the order is cancelled, then its stock and promotion uses are given back.
+    ///
+    /// A refusal in step 1 (it shipped, a refund is open) moves no money. A gateway refusal
+    /// in step 2 drops the hold (`OrderCancellationAbandoned`): nothing changed. A gateway
+    /// timeout keeps the hold: retry (the same keys make the money move once). Cancelling a
+    /// cancelled order returns it, and releases any promotion use a cut-short first attempt
+    /// left behind (a release is per order, so it never frees another order's use).
     ///
     /// Customers may cancel their own orders while payment is not yet captured; admins
     /// any order the state machine allows.
     ///
     /// # Errors
-    /// [`ShopError::NotFound`]; [`ShopError::Forbidden`] for a customer's paid order;
-    /// [`ShopError::Order`] when it shipped; [`ShopError::Payment`] when the gateway fails
-    /// (nothing changed: retry).
+    /// [`ShopError::NotFound`]; [`ShopError::Order`] for a customer's paid order, or once it
+    /// shipped; [`ShopError::Payment`] when the gateway refuses (nothing changed) or times
+    /// out (retry).
     pub async fn cancel(
         &self,
         caller: &Caller,
@@ -297,7 +326,10 @@ impl OrderService {
     ) -> Result<Order, ShopError> {
         let order = self.get(caller, id).await?;
         match order.status() {
-            OrderStatus::Cancelled => return Ok(order),
+            OrderStatus::Cancelled => {
+                self.release_promotions(id).await;
+                return Ok(order);
+            }
             OrderStatus::Placed => {}
             // A customer may cancel only before payment; after it, the shop decides.
             status if !caller.is_admin() => {
@@ -310,7 +342,58 @@ impl OrderService {
             }
             _ => {}
         }
-        order.clone().cancel(reason.clone(), self.writer.clock.now())?;
+        // 1. Check and hold (a retry finds the hold of the first attempt and goes on).
+        let (held, _) = self
+            .writer
+            .change(OrderRef::Id(id), caller, |o, now| {
+                if o.status() == OrderStatus::Cancelled || o.pending_cancellation().is_some() {
+                    return Ok(None);
+                }
+                Ok(Some(o.begin_cancel(reason.clone(), now)?))
+            })
+            .await?;
+        if held.status() == OrderStatus::Cancelled {
+            self.release_promotions(id).await;
+            return Ok(held);
+        }
+        // 2. Move the money.
+        if let Err(e) = self.pay_back(&held).await {
+            let outcome_unknown = matches!(
+                e,
+                ShopError::Payment(PaymentError::Timeout | PaymentError::Unavailable { .. })
+            );
+            if !outcome_unknown {
+                self.abandon_cancel(caller, id, &e).await;
+            }
+            return Err(e);
+        }
+        // 3. Record it, then give back what the order took.
+        let paid_back_for = held.status();
+        let (order, changed) = self
+            .writer
+            .change(OrderRef::Id(id), caller, |o, now| {
+                if o.status() == OrderStatus::Cancelled {
+                    return Ok(None);
+                }
+                if o.status() != paid_back_for {
+                    // Captured while the authorization was being voided: retry, to refund.
+                    return Err(ShopError::Conflict { entity: "order", id: id.to_string() });
+                }
+                Ok(Some(o.cancel(reason.clone(), now)?))
+            })
+            .await?;
+        if changed {
+            let lines: Vec<(Sku, u32)> =
+                order.lines().iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
+            give_back(self.inventory.as_ref(), &self.location, &lines).await;
+        }
+        self.release_promotions(id).await;
+        Ok(order)
+    }
+
+    /// Voids a placed order's authorization, or refunds a paid order's capture.
+    async fn pay_back(&self, order: &Order) -> Result<(), ShopError> {
+        let id = order.id();
         let payment = order.payment();
         match order.status() {
             OrderStatus::Placed if !payment.authorized.is_zero() => {
@@ -328,42 +411,58 @@ impl OrderService {
                 }
             }
         }
-        let (order, changed) = self
+        Ok(())
+    }
+
+    /// Drops the hold of a cancellation whose money the gateway refused to move.
+    async fn abandon_cancel(&self, caller: &Caller, id: OrderId, refusal: &ShopError) {
+        let reason = refusal.to_string();
+        let dropped = self
             .writer
-            .change(OrderRef::Id(id), caller, |o, now| {
-                if o.status() == OrderStatus::Cancelled {
+            .change(OrderRef::Id(id), caller, |o, _| {
+                if o.pending_cancellation().is_none() {
                     return Ok(None);
                 }
-                Ok(Some(o.cancel(reason.clone(), now)?))
+                Ok(Some(o.abandon_cancel(reason.clone())?))
             })
-            .await?;
-        if changed {
-            let lines: Vec<(Sku, u32)> =
-                order.lines().iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
-            give_back(self.inventory.as_ref(), &self.location, &lines).await;
+            .await;
+        if let Err(e) = dropped {
+            tracing::warn!(order = %id, error = %e, "cancellation hold not dropped; a retried cancel goes on from it");
         }
-        Ok(order)
     }
-}
 
-/// Every unit of `order` not yet shipped or refunded.
-fn remaining_units(order: &Order) -> Vec<(LineId, Quantity)> {
-    order
-        .lines()
-        .iter()
-        .filter_map(|l| {
-            let left = l.quantity.get().saturating_sub(l.fulfilled).saturating_sub(l.refunded);
-            Quantity::new(i64::from(left)).ok().map(|q| (l.id, q))
-        })
-        .collect()
+    /// Gives back the uses of usage-limited promotions that `order` redeemed at checkout.
+    /// The order does not record which promotions it redeemed, so every usage-limited
+    /// promotion is released for it: a release is per order and a no-op where the order
+    /// holds no use, so this is idempotent and never frees another order's use.
+    async fn release_promotions(&self, order: OrderId) {
+        let promotions = match self.promotions.all().await {
+            Ok(all) => all,
+            Err(e) => {
+                tracing::warn!(order = %order, error = %e, "promotion uses not released; a retried cancel releases them");
+                return;
+            }
+        };
+        for promotion in promotions.iter().filter(|p| p.usage_limit().is_some()) {
+            if let Err(e) = self.promotions.release(promotion.id(), order).await {
+                tracing::warn!(promotion = %promotion.id(), order = %order, error = %e, "promotion use not released; a retried cancel releases it");
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
     use std::sync::atomic::Ordering;
+
+    use async_trait::async_trait;
 
     use super::*;
     use crate::events::DomainEvent;
+    use crate::money::{Currency, Money};
+    use crate::ports::{Authorization, AuthorizeRequest, PaymentError, RefundReceipt};
+    use crate::services::access::CartAccess;
     use crate::services::test_support::*;
 
     fn bob() -> CustomerId {
@@ -505,5 +604,214 @@ mod tests {
             order.totals().grand_total
         );
         assert_eq!(world.inventory.level("MUG"), (3, 0));
+    }
+
+    fn one_unit(order: &Order) -> ShipmentRequest {
+        ShipmentRequest {
+            lines: ShipLines::Only(vec![(order.lines()[0].id, qty(1))]),
+            tracking: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn cancelling_a_paid_order_that_cannot_be_cancelled_moves_no_money() {
+        let world = World::new();
+        let order = world.annes_order(&[("TEE", 2)]).await;
+        let orders = world.shop().orders().clone();
+        orders.fulfil(&Caller::Admin, order.id(), one_unit(&order)).await.unwrap();
+
+        let refused =
+            orders.cancel(&Caller::Admin, order.id(), "too late".into()).await.unwrap_err();
+
+        assert!(
+            matches!(refused, ShopError::Order(OrderError::IllegalTransition { .. })),
+            "{refused:?}"
+        );
+        assert!(world.gateway.refunds.lock().unwrap().is_empty(), "nothing refunded");
+        assert!(world.gateway.voids.lock().unwrap().is_empty(), "nothing voided");
+        let stored = orders.get(&Caller::Admin, order.id()).await.unwrap();
+        assert_eq!(stored.status(), OrderStatus::PartiallyFulfilled);
+        assert!(stored.payment().refunded.is_zero());
+    }
+
+    /// A gateway that lets the warehouse ship a unit of the order while it pays a refund
+    /// back, as a concurrent request would.
+    struct ShipsWhileRefunding {
+        inner: Arc<FakeGateway>,
+        orders: Arc<FakeOrders>,
+        order: OrderId,
+        shipment: Mutex<Option<Result<(), OrderError>>>,
+    }
+
+    #[async_trait]
+    impl PaymentGateway for ShipsWhileRefunding {
+        async fn authorize(
+            &self,
+            request: &AuthorizeRequest,
+        ) -> Result<Authorization, PaymentError> {
+            self.inner.authorize(request).await
+        }
+        async fn capture(
+            &self,
+            reference: &str,
+            amount: Money,
+            key: &str,
+        ) -> Result<Money, PaymentError> {
+            self.inner.capture(reference, amount, key).await
+        }
+        async fn void(&self, reference: &str, key: &str) -> Result<(), PaymentError> {
+            self.inner.void(reference, key).await
+        }
+        async fn refund(
+            &self,
+            reference: &str,
+            amount: Money,
+            key: &str,
+        ) -> Result<RefundReceipt, PaymentError> {
+            let mut order = self.orders.get(self.order).await.unwrap().unwrap();
+            let line = order.lines()[0].id;
+            let shipped = order
+                .fulfil(
+                    ShipmentId::from_uuid(uuid::Uuid::from_u128(0x5e)),
+                    vec![(line, qty(1))],
+                    None,
+                    start(),
+                )
+                .map(|_| ());
+            if shipped.is_ok() {
+                self.orders.update(&order, &[]).await.unwrap();
+            }
+            *self.shipment.lock().unwrap() = Some(shipped);
+            self.inner.refund(reference, amount, key).await
+        }
+    }
+
+    #[tokio::test]
+    async fn nothing_ships_while_the_money_of_a_cancelled_order_goes_back() {
+        let world = World::new();
+        let order = world.annes_order(&[("TEE", 2)]).await;
+        world.shop().orders().capture(&Caller::Admin, order.id()).await.unwrap();
+        let gateway = Arc::new(ShipsWhileRefunding {
+            inner: world.gateway.clone(),
+            orders: world.orders.clone(),
+            order: order.id(),
+            shipment: Mutex::new(None),
+        });
+        let orders = world.shop_with(gateway.clone(), world.orders.clone()).orders().clone();
+
+        let cancelled = orders.cancel(&Caller::Admin, order.id(), "fraud".into()).await;
+
+        let shipment = gateway.shipment.lock().unwrap().clone();
+        assert!(
+            matches!(shipment, Some(Err(OrderError::IllegalTransition { .. }))),
+            "{shipment:?}"
+        );
+        let cancelled = cancelled.unwrap();
+        assert_eq!(cancelled.status(), OrderStatus::Cancelled);
+        assert_eq!(cancelled.payment().refunded, order.totals().grand_total);
+        assert_eq!(world.gateway.refunds.lock().unwrap().len(), 1);
+        assert_eq!(world.inventory.level("TEE"), (10, 0));
+    }
+
+    #[tokio::test]
+    async fn a_refund_the_gateway_refuses_leaves_the_order_shippable() {
+        let world = World::new();
+        let order = world.annes_order(&[("TEE", 1)]).await;
+        world.shop().orders().capture(&Caller::Admin, order.id()).await.unwrap();
+        let mut gateway = MockGateway::new();
+        gateway.expect_refund().times(1).returning(|reference, _, _| {
+            Err(PaymentError::InvalidState {
+                reference: reference.into(),
+                action: "refunded",
+                reason: "disputed".into(),
+            })
+        });
+        let orders = world.shop_with(Arc::new(gateway), world.orders.clone()).orders().clone();
+
+        let err = orders.cancel(&Caller::Admin, order.id(), "fraud".into()).await.unwrap_err();
+        let shipped =
+            orders.fulfil(&Caller::Admin, order.id(), ShipmentRequest::remaining(None)).await;
+
+        assert!(matches!(err, ShopError::Payment(PaymentError::InvalidState { .. })), "{err:?}");
+        assert_eq!(shipped.unwrap().status(), OrderStatus::Fulfilled);
+        assert_eq!(world.inventory.level("TEE"), (9, 0), "no stock given back");
+    }
+
+    #[tokio::test]
+    async fn a_cancellation_cut_short_by_a_gateway_timeout_holds_the_order_until_retried() {
+        let world = World::new();
+        let order = world.annes_order(&[("TEE", 1)]).await;
+        world.shop().orders().capture(&Caller::Admin, order.id()).await.unwrap();
+        let keys_seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = keys_seen.clone();
+        let mut gateway = MockGateway::new();
+        gateway.expect_refund().times(2).returning(move |_, amount, key| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(key.to_owned());
+            if seen.len() == 1 {
+                Err(PaymentError::Timeout)
+            } else {
+                Ok(RefundReceipt { reference: "re_1".into(), amount })
+            }
+        });
+        let orders = world.shop_with(Arc::new(gateway), world.orders.clone()).orders().clone();
+
+        let timed_out =
+            orders.cancel(&Caller::Admin, order.id(), "fraud".into()).await.unwrap_err();
+        let held =
+            orders.fulfil(&Caller::Admin, order.id(), ShipmentRequest::remaining(None)).await;
+        let cancelled = orders.cancel(&Caller::Admin, order.id(), "fraud".into()).await.unwrap();
+
+        assert!(matches!(timed_out, ShopError::Payment(PaymentError::Timeout)));
+        assert!(
+            matches!(held, Err(ShopError::Order(OrderError::IllegalTransition { .. }))),
+            "{held:?}"
+        );
+        assert_eq!(cancelled.status(), OrderStatus::Cancelled);
+        let seen = keys_seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [keys::cancel_refund_key(order.id()), keys::cancel_refund_key(order.id())]
+        );
+        assert_eq!(world.inventory.level("TEE"), (10, 0));
+    }
+
+    /// An order by `customer` for one TEE with the coupon `SAVE10` (usable once).
+    async fn order_with_save10(world: &World, customer: CustomerId) -> Order {
+        let shop = world.shop();
+        let access = CartAccess::Customer(customer);
+        let cart = shop.carts().cart_for_customer(customer, Currency::USD).await.unwrap();
+        shop.carts().add_line(cart.id(), &access, sku("TEE"), qty(1)).await.unwrap();
+        shop.carts().apply_coupon(cart.id(), &access, coupon("SAVE10")).await.unwrap();
+        let delivery =
+            crate::services::cart::Delivery { address: Some(address()), method: Some(standard()) };
+        shop.carts().set_delivery(cart.id(), &access, delivery).await.unwrap();
+        let k = format!("order-{}", world.ids.uuid());
+        shop.checkout().checkout(request(&cart, &access, &k)).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_order_gives_its_promotion_use_back_once() {
+        let world = World::new();
+        let save10 = ten_percent("SAVE10", 1).id();
+        let orders = world.shop().orders().clone();
+        let annes = order_with_save10(&world, ann()).await;
+
+        orders
+            .cancel(&Caller::Customer(ann()), annes.id(), "changed my mind".into())
+            .await
+            .unwrap();
+        assert_eq!(world.promotions.redeemed(save10), 0, "given back");
+        let bobs = order_with_save10(&world, bob()).await;
+        orders
+            .cancel(&Caller::Customer(ann()), annes.id(), "changed my mind".into())
+            .await
+            .unwrap();
+
+        assert_eq!(bobs.coupons(), &[coupon("SAVE10")]);
+        assert_eq!(world.promotions.redeemed(save10), 1, "a retried cancel leaves Bob's use alone");
+        orders.capture(&Caller::Admin, bobs.id()).await.unwrap();
+        orders.cancel(&Caller::Admin, bobs.id(), "out of stock".into()).await.unwrap();
+        assert_eq!(world.promotions.redeemed(save10), 0, "an admin cancel gives it back too");
     }
 }

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::cart::Cart;
-use crate::catalog::{Product, Variant};
-use crate::ids::{ProductId, Sku};
+use crate::catalog::{Product, ShippingRequirement, Variant};
+use crate::ids::{ProductId, ShippingMethodId, Sku};
 use crate::money::{Currency, Money};
 use crate::ports::{ProductRepository, PromotionRepository};
-use crate::pricing::{self, PricingRules, Quote, QuoteLine, QuoteRequest};
+use crate::pricing::{self, PricingError, PricingRules, Quote, QuoteLine, QuoteRequest};
 
+use super::cart::ShippingOption;
 use super::error::ShopError;
 
 /// A cart line with its catalog facts: what the quote needs and what an order line keeps.
@@ -26,6 +27,8 @@ pub(crate) struct ResolvedLine {
     pub(crate) line: QuoteLine,
     /// "Product / Variant", frozen into the order line.
     pub(crate) title: String,
+    /// Whether the variant is shipped.
+    pub(crate) shipping: ShippingRequirement,
 }
 
 /// A cart priced now: the quote, the rules it was priced with and the resolved lines.
@@ -100,15 +103,22 @@ impl CartPricer {
                         categories: product.categories.clone(),
                         quantity: l.quantity,
                         unit_price,
-                        weight_grams: variant.weight_grams,
+                        // What is not shipped weighs nothing in the parcel.
+                        weight_grams: if variant.shipping.is_required() {
+                            variant.weight_grams
+                        } else {
+                            0
+                        },
                     },
                     title: line_title(product, variant),
+                    shipping: variant.shipping,
                 })
             })
             .collect()
     }
 
-    /// Prices `cart` at `now` with the shop's current rules.
+    /// Prices `cart` at `now` with the shop's current rules. A cart with nothing to ship
+    /// (only digital goods) pays no shipping, whatever method it names.
     ///
     /// # Errors
     /// As [`CartPricer::resolve`], plus [`ShopError::Pricing`] when the chosen shipping
@@ -119,28 +129,88 @@ impl CartPricer {
         now: DateTime<Utc>,
     ) -> Result<PricedCart, ShopError> {
         let (lines, rules) = futures::try_join!(self.resolve(cart), self.rules())?;
-        let quote_lines: Vec<QuoteLine> = lines.iter().map(|l| l.line.clone()).collect();
-        let mut request =
-            QuoteRequest::new(cart.currency(), &quote_lines, now).coupons(cart.coupons());
-        if let Some(address) = cart.shipping_address() {
-            request = request.ship_to(&address.region);
-        }
-        if let Some(method) = cart.shipping_method() {
-            request = request.shipping_method(method);
-        }
-        let quote = pricing::quote(&rules, &request)?;
+        let method = cart.shipping_method().filter(|_| ships(&lines));
+        let quote = quote_with(cart, &lines, &rules, method, now)?;
         Ok(PricedCart { quote, rules, lines })
     }
 
-    /// Checks that `sku` can be put in a cart in `currency` now.
+    /// The shipping methods that can ship `cart` now, in the table's order: those with a
+    /// rate in the cart's currency serving its address (without an address, only rates
+    /// serving everywhere) that can carry its weight. Each is priced exactly as the cart's
+    /// quote would price it with that method chosen (free-over threshold, free-shipping
+    /// promotions and tax included). A cart with nothing to ship (empty, or only digital
+    /// goods) has none.
+    ///
+    /// # Errors
+    /// As [`CartPricer::resolve`]; [`ShopError::Pricing`] when the cart cannot be priced
+    /// at all; storage errors.
+    pub(crate) async fn shipping_options(
+        &self,
+        cart: &Cart,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ShippingOption>, ShopError> {
+        let (lines, rules) = futures::try_join!(self.resolve(cart), self.rules())?;
+        if !ships(&lines) {
+            return Ok(Vec::new());
+        }
+        let region = cart.shipping_address().map(|a| &a.region);
+        let mut options = Vec::new();
+        for rate in rules.shipping.rates_serving(region, cart.currency()) {
+            let quote = match quote_with(cart, &lines, &rules, Some(rate.method()), now) {
+                Ok(quote) => quote,
+                // Too heavy for its last weight band: not an option for this cart.
+                Err(ShopError::Pricing(
+                    PricingError::NoShippingRate { .. }
+                    | PricingError::ShippingUnavailable { .. }
+                    | PricingError::UnknownShippingMethod { .. },
+                )) => continue,
+                Err(e) => return Err(e),
+            };
+            if let Some(shipping) = quote.shipping() {
+                options.push(ShippingOption {
+                    shipping: shipping.clone(),
+                    free_over: rate.free_over_threshold().copied(),
+                });
+            }
+        }
+        Ok(options)
+    }
+
+    /// Checks that `sku` can be put in a cart in `currency` now, and tells whether it is
+    /// shipped.
     pub(crate) async fn check_sellable(
         &self,
         sku: &Sku,
         currency: Currency,
-    ) -> Result<(), ShopError> {
+    ) -> Result<ShippingRequirement, ShopError> {
         let products = self.products.by_skus(std::slice::from_ref(sku)).await?;
-        SkuIndex::new(&products).sellable(sku, currency).map(|_| ())
+        SkuIndex::new(&products).sellable(sku, currency).map(|(_, variant, _)| variant.shipping)
     }
+}
+
+/// Whether any of the resolved lines is shipped.
+fn ships(lines: &[ResolvedLine]) -> bool {
+    lines.iter().any(|l| l.shipping.is_required())
+}
+
+/// The quote of `cart`'s resolved `lines` with `method` (the one pricing path of the
+/// cart's quote, checkout and the shipping options).
+fn quote_with(
+    cart: &Cart,
+    lines: &[ResolvedLine],
+    rules: &PricingRules,
+    method: Option<&ShippingMethodId>,
+    now: DateTime<Utc>,
+) -> Result<Quote, ShopError> {
+    let quote_lines: Vec<QuoteLine> = lines.iter().map(|l| l.line.clone()).collect();
+    let mut request = QuoteRequest::new(cart.currency(), &quote_lines, now).coupons(cart.coupons());
+    if let Some(address) = cart.shipping_address() {
+        request = request.ship_to(&address.region);
+    }
+    if let Some(method) = method {
+        request = request.shipping_method(method);
+    }
+    Ok(pricing::quote(rules, &request)?)
 }
 
 /// Products by SKU, for one resolution.

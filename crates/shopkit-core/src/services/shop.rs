@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use crate::cart::CartPolicy;
 use crate::ports::{
-    CartStore, Clock, CustomerRepository, EventSubscriber, IdGenerator, IdempotencyStore,
-    IdentityProvider, InventoryStore, OrderRepository, OutboxStore, PaymentGateway,
-    ProductRepository, PromotionRepository, SearchIndex,
+    CartStore, CheckoutJournal, Clock, CustomerRepository, EventSubscriber, IdGenerator,
+    IdempotencyStore, IdentityProvider, InventoryStore, OrderRepository, OutboxStore,
+    PaymentGateway, ProductRepository, PromotionRepository, SearchIndex,
 };
 
 use super::accounts::AccountService;
@@ -39,13 +39,15 @@ pub struct MissingPort {
 /// #     products: Arc<dyn ProductRepository>, search: Arc<dyn SearchIndex>, carts: Arc<dyn CartStore>,
 /// #     promotions: Arc<dyn PromotionRepository>, inventory: Arc<dyn InventoryStore>,
 /// #     gateway: Arc<dyn PaymentGateway>, orders: Arc<dyn OrderRepository>, outbox: Arc<dyn OutboxStore>,
-/// #     idempotency: Arc<dyn IdempotencyStore>, customers: Arc<dyn CustomerRepository>,
+/// #     idempotency: Arc<dyn IdempotencyStore>, journal: Arc<dyn CheckoutJournal>,
+/// #     customers: Arc<dyn CustomerRepository>,
 /// #     clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>, request: CheckoutRequest,
 /// # ) -> Result<(), Box<dyn std::error::Error>> {
 /// let shop = Shop::builder()
 ///     .products(products).search(search).carts(carts).promotions(promotions)
 ///     .inventory(inventory).payments(gateway).orders(orders).outbox(outbox)
-///     .idempotency(idempotency).customers(customers).clock(clock).ids(ids)
+///     .idempotency(idempotency).checkout_journal(journal).customers(customers)
+///     .clock(clock).ids(ids)
 ///     .build()?;
 /// let order = shop.checkout().checkout(request).await?;
 /// println!("placed {} for {}", order.id(), order.totals().grand_total);
@@ -149,6 +151,7 @@ pub struct ShopBuilder {
     orders: Option<Arc<dyn OrderRepository>>,
     outbox: Option<Arc<dyn OutboxStore>>,
     idempotency: Option<Arc<dyn IdempotencyStore>>,
+    checkout_journal: Option<Arc<dyn CheckoutJournal>>,
     customers: Option<Arc<dyn CustomerRepository>>,
     clock: Option<Arc<dyn Clock>>,
     ids: Option<Arc<dyn IdGenerator>>,
@@ -193,6 +196,7 @@ impl ShopBuilder {
         orders: OrderRepository => "Orders, written with their outbox events.";
         outbox: OutboxStore => "The outbox the dispatcher reads (and the cart sweep appends to).";
         idempotency: IdempotencyStore => "Idempotency records for checkout.";
+        checkout_journal: CheckoutJournal => "Where running checkouts got to, for recovery.";
         customers: CustomerRepository => "Customers.";
         clock: Clock => "The time.";
         ids: IdGenerator => "Fresh ids and cart tokens.";
@@ -227,10 +231,12 @@ impl ShopBuilder {
         let orders = need(&self.orders, "orders")?;
         let outbox = need(&self.outbox, "outbox")?;
         let idempotency = need(&self.idempotency, "idempotency")?;
+        let journal = need(&self.checkout_journal, "checkout_journal")?;
         let customers = need(&self.customers, "customers")?;
         let clock = need(&self.clock, "clock")?;
         let ids = need(&self.ids, "ids")?;
         let location = self.checkout.location.clone();
+        let released_on_cancel = promotions.clone();
         Ok(Shop {
             catalog: CatalogService::new(products.clone(), search, clock.clone(), ids.clone()),
             carts: CartService::new(
@@ -251,6 +257,7 @@ impl ShopBuilder {
                     gateway: gateway.clone(),
                     orders: orders.clone(),
                     idempotency,
+                    journal,
                     clock: clock.clone(),
                     ids: ids.clone(),
                 },
@@ -260,6 +267,7 @@ impl ShopBuilder {
                 orders.clone(),
                 gateway.clone(),
                 inventory.clone(),
+                released_on_cancel,
                 clock.clone(),
                 ids.clone(),
                 location.clone(),

@@ -29,12 +29,13 @@ use crate::inventory::{
 use crate::money::{Currency, Money};
 use crate::orders::Order;
 use crate::ports::{
-    Authorization, AuthorizeRequest, CartQuery, CartStore, Clock, Cursor, CustomerRepository,
-    EventSubscriber, IdGenerator, IdempotencyBegin, IdempotencyStore, InventoryStore, Message,
-    Notifier, NotifyError, OrderQuery, OrderRepository, OutboxStore, Page, PaymentError,
-    PaymentGateway, PaymentMethodToken, PricingSettings, ProductQuery, ProductRepository,
-    PromotionRepository, RedeemError, RefundReceipt, SearchDocument, SearchError, SearchIndex,
-    SearchQuery, SearchResults, StoreError, SubscriberError,
+    Authorization, AuthorizeRequest, CartQuery, CartStore, CheckoutJournal, CheckoutProgress,
+    Clock, Cursor, CustomerRepository, EventSubscriber, IdGenerator, IdempotencyBegin,
+    IdempotencyStore, InventoryStore, Message, Notifier, NotifyError, OrderQuery, OrderRepository,
+    OutboxStore, Page, PaymentError, PaymentGateway, PaymentMethodToken, PricingSettings,
+    ProductQuery, ProductRepository, PromotionRepository, RedeemError, RefundReceipt,
+    SearchDocument, SearchError, SearchIndex, SearchQuery, SearchResults, StoreError,
+    SubscriberError,
 };
 use crate::pricing::{Promotion, PromotionKind, ShippingPrice, ShippingRate, ShippingTable};
 use crate::quantity::Quantity;
@@ -111,6 +112,7 @@ pub(crate) fn product(n: u128, title: &str, variants: &[(&str, i64)]) -> Product
                 options: BTreeMap::new(),
                 prices: vec![usd(*cents)],
                 weight_grams: 250,
+                shipping: crate::catalog::ShippingRequirement::Required,
             })
             .collect(),
         version: 0,
@@ -1133,6 +1135,7 @@ pub(crate) struct World {
     pub(crate) orders: Arc<FakeOrders>,
     pub(crate) customers: Arc<FakeCustomers>,
     pub(crate) idempotency: Arc<FakeIdempotency>,
+    pub(crate) journal: Arc<FakeJournal>,
 }
 
 impl World {
@@ -1154,6 +1157,7 @@ impl World {
             customers: FakeCustomers::new(outbox.clone()),
             outbox,
             idempotency: Arc::new(FakeIdempotency::default()),
+            journal: Arc::new(FakeJournal::default()),
         }
     }
 
@@ -1176,6 +1180,7 @@ impl World {
             .orders(orders)
             .outbox(self.outbox.clone())
             .idempotency(self.idempotency.clone())
+            .checkout_journal(self.journal.clone())
             .customers(self.customers.clone())
             .clock(self.clock.clone())
             .ids(self.ids.clone())
@@ -1198,6 +1203,7 @@ impl World {
                 gateway,
                 orders,
                 idempotency: self.idempotency.clone(),
+                journal: self.journal.clone(),
                 clock: self.clock.clone(),
                 ids: self.ids.clone(),
             },
@@ -1247,5 +1253,43 @@ impl World {
         shop.carts().set_delivery(cart.id(), &access, delivery).await.unwrap();
         let k = format!("order-{}", self.ids.uuid());
         shop.checkout().checkout(request(&cart, &access, &k)).await.unwrap()
+    }
+}
+
+/// Checkout progress in a map.
+#[derive(Default)]
+pub(crate) struct FakeJournal {
+    entries: Mutex<HashMap<OrderId, CheckoutProgress>>,
+}
+
+#[async_trait]
+impl CheckoutJournal for FakeJournal {
+    async fn save(&self, progress: &CheckoutProgress) -> Result<(), StoreError> {
+        self.entries.lock().unwrap().insert(progress.order_id, progress.clone());
+        Ok(())
+    }
+    async fn get(&self, order: OrderId) -> Result<Option<CheckoutProgress>, StoreError> {
+        Ok(self.entries.lock().unwrap().get(&order).cloned())
+    }
+    async fn remove(&self, order: OrderId) -> Result<(), StoreError> {
+        self.entries.lock().unwrap().remove(&order);
+        Ok(())
+    }
+    async fn stale(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<CheckoutProgress>, StoreError> {
+        let mut stale: Vec<_> = self
+            .entries
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|p| p.updated_at < before)
+            .cloned()
+            .collect();
+        stale.sort_by_key(|p| p.updated_at);
+        stale.truncate(limit);
+        Ok(stale)
     }
 }

@@ -17,7 +17,7 @@ use shopkit_core::pricing::{
     AppliedPromotion, CouponRejection, Quote, QuotedLine, QuotedShipping, RejectedCoupon,
 };
 use shopkit_core::quantity::Quantity;
-use shopkit_core::services::Delivery;
+use shopkit_core::services::{Delivery, ShippingOption};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -138,6 +138,9 @@ pub struct CartLineDto {
     pub sku: String,
     /// How many.
     pub quantity: u32,
+    /// Whether it is shipped (physical goods) rather than delivered without shipping
+    /// (digital goods, services).
+    pub requires_shipping: bool,
 }
 
 /// A cart: lines, coupons and delivery choices. What it costs is `GET
@@ -158,6 +161,10 @@ pub struct CartDto {
     pub lines: Vec<CartLineDto>,
     /// Total units over all lines.
     pub item_count: u64,
+    /// Whether a line is shipped: checkout then needs `shipping_address` and
+    /// `shipping_method` (`PUT /carts/{cart_id}/delivery`). A cart of only digital goods
+    /// checks out without them.
+    pub requires_shipping: bool,
     /// Coupon codes applied (upper case). Whether each still applies is in the quote.
     pub coupons: Vec<String>,
     /// Where to ship.
@@ -197,9 +204,11 @@ impl From<&Cart> for CartDto {
                     id: l.id.as_uuid(),
                     sku: l.sku.to_string(),
                     quantity: l.quantity.get(),
+                    requires_shipping: l.shipping.is_required(),
                 })
                 .collect(),
             item_count: c.item_count(),
+            requires_shipping: c.requires_shipping(),
             coupons: c.coupons().iter().map(|code| code.as_str().to_owned()).collect(),
             shipping_address: c.shipping_address().map(AddressDto::from),
             shipping_method: c.shipping_method().map(|m| m.as_str().to_owned()),
@@ -379,6 +388,59 @@ impl From<&QuotedShipping> for QuotedShippingDto {
             discount: s.discount.into(),
             tax: s.tax.into(),
             total: s.total.into(),
+        }
+    }
+}
+
+/// A shipping method that can ship a cart, priced for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CartShippingMethodDto {
+    /// The method handle: send it as `shipping_method` to `PUT /carts/{cart_id}/delivery`.
+    #[schema(example = "standard")]
+    pub id: String,
+    /// Its name, for the shopper.
+    #[schema(example = "Standard (3-5 days)")]
+    pub name: String,
+    /// What it costs this cart before promotions (zero once the cart reaches `free_over`).
+    pub price: MoneyDto,
+    /// What free-shipping promotions take off.
+    pub discount: MoneyDto,
+    /// The tax on shipping.
+    pub tax: MoneyDto,
+    /// What shipping would cost: the quote's `shipping.total` with this method chosen.
+    pub total: MoneyDto,
+    /// The discounted merchandise total from which it ships free; `null` if it never does.
+    pub free_over: Option<MoneyDto>,
+}
+
+impl From<&ShippingOption> for CartShippingMethodDto {
+    fn from(o: &ShippingOption) -> Self {
+        let s = &o.shipping;
+        CartShippingMethodDto {
+            id: s.method.as_str().to_owned(),
+            name: s.name.clone(),
+            price: s.price.into(),
+            discount: s.discount.into(),
+            tax: s.tax.into(),
+            total: s.total.into(),
+            free_over: o.free_over.map(MoneyDto::from),
+        }
+    }
+}
+
+/// The shipping methods that can ship a cart to its address
+/// (`GET /carts/{cart_id}/shipping-methods`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CartShippingMethodsDto {
+    /// The methods, in the shop's order; empty when the cart has nothing to ship or no
+    /// method serves its address.
+    pub shipping_methods: Vec<CartShippingMethodDto>,
+}
+
+impl From<&[ShippingOption]> for CartShippingMethodsDto {
+    fn from(options: &[ShippingOption]) -> Self {
+        CartShippingMethodsDto {
+            shipping_methods: options.iter().map(CartShippingMethodDto::from).collect(),
         }
     }
 }

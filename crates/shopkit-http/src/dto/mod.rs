@@ -51,9 +51,10 @@ pub use auth::{
 };
 pub use availability::{AvailabilityDto, StorefrontProductDto};
 pub use cart::{
-    AddLineRequest, AppliedPromotionDto, ApplyCouponRequest, CartDto, CartLineDto, CartStatusDto,
-    CreateCartRequest, CreatedCartDto, DeliveryRequest, QuantityInput, QuoteDto, QuotedLineDto,
-    QuotedShippingDto, RejectedCouponDto, UpdateLineRequest,
+    AddLineRequest, AppliedPromotionDto, ApplyCouponRequest, CartDto, CartLineDto,
+    CartShippingMethodDto, CartShippingMethodsDto, CartStatusDto, CreateCartRequest,
+    CreatedCartDto, DeliveryRequest, QuantityInput, QuoteDto, QuotedLineDto, QuotedShippingDto,
+    RejectedCouponDto, UpdateLineRequest,
 };
 pub use customer::{AddressDto, AddressRequest, ProfileDto, UpdateProfileRequest};
 pub use money::{MoneyDto, parse_currency};

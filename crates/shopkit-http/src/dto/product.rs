@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use shopkit_core::catalog::{
     AttributeName, AttributeValue, Attributes, Category, MediaKind, MediaRef, Product,
-    ProductStatus, Variant,
+    ProductStatus, ShippingRequirement, Variant,
 };
 use shopkit_core::ids::{CategoryId, Sku, Slug};
 use shopkit_core::money::Currency;
@@ -154,6 +154,9 @@ pub struct VariantDto {
     pub in_stock: Option<bool>,
     /// Shipping weight in grams.
     pub weight_grams: u32,
+    /// Whether it is shipped (physical goods: checkout needs an address and a shipping
+    /// method) or not (digital goods, services).
+    pub requires_shipping: bool,
 }
 
 /// A product as shoppers see it.
@@ -242,6 +245,7 @@ fn variant(v: &Variant, view: &ProductView) -> VariantDto {
         prices,
         in_stock: view.stock.as_ref().map(|s| s.get(&v.sku).is_some_and(|n| *n > 0)),
         weight_grams: v.weight_grams,
+        requires_shipping: v.shipping.is_required(),
     }
 }
 
@@ -333,6 +337,15 @@ pub struct VariantDraftDto {
     /// Shipping weight in grams.
     #[serde(default)]
     pub weight_grams: u32,
+    /// Whether it is shipped: `true` (the default) for physical goods, `false` for digital
+    /// goods and services, which check out without an address and pay no shipping.
+    #[serde(default = "shipped")]
+    #[schema(default = true)]
+    pub requires_shipping: bool,
+}
+
+fn shipped() -> bool {
+    true
 }
 
 /// A new product (`POST /api/admin/v1/products`).
@@ -393,6 +406,11 @@ fn variant_draft(v: VariantDraftDto, field: &str) -> Result<VariantDraft, ApiErr
         options: v.options,
         prices,
         weight_grams: v.weight_grams,
+        shipping: if v.requires_shipping {
+            ShippingRequirement::Required
+        } else {
+            ShippingRequirement::NotRequired
+        },
     })
 }
 
@@ -518,6 +536,7 @@ mod tests {
                     Money::from_minor(4290, Currency::USD),
                 ],
                 weight_grams: 300,
+                shipping: ShippingRequirement::Required,
             }],
             version: 1,
             created_at: DateTime::UNIX_EPOCH,

@@ -115,11 +115,19 @@ problem_codes! {
     TooManyCoupons = "too_many_coupons", UNPROCESSABLE_ENTITY, "Too many coupons";
     /// Checkout needs at least one line.
     CartEmpty = "cart_empty", UNPROCESSABLE_ENTITY, "Cart empty";
+    /// The cart holds goods to ship: set its shipping address (`PUT
+    /// /carts/{cart_id}/delivery`) before checkout.
+    ShippingAddressRequired = "shipping_address_required", UNPROCESSABLE_ENTITY, "Shipping address required";
+    /// The cart holds goods to ship: choose one of its shipping methods (`GET
+    /// /carts/{cart_id}/shipping-methods`) before checkout.
+    ShippingMethodRequired = "shipping_method_required", UNPROCESSABLE_ENTITY, "Shipping method required";
     /// Amounts or carts in different currencies were combined.
     CurrencyMismatch = "currency_mismatch", UNPROCESSABLE_ENTITY, "Currency mismatch";
     /// A coupon does not apply; `reason` says why.
     CouponRejected = "coupon_rejected", UNPROCESSABLE_ENTITY, "Coupon rejected";
-    /// The shipping method does not deliver this cart to this address.
+    /// The shipping method does not exist, or does not deliver this cart to this address
+    /// (in its currency, at its weight); `method` names it. `GET
+    /// /carts/{cart_id}/shipping-methods` lists those that do.
     ShippingUnavailable = "shipping_unavailable", UNPROCESSABLE_ENTITY, "Shipping unavailable";
     /// The cart cannot be priced.
     PricingFailed = "pricing_failed", UNPROCESSABLE_ENTITY, "Pricing failed";

@@ -62,6 +62,8 @@ pub(crate) fn problem_code(code: ErrorCode) -> Code {
         ErrorCode::TooManyLines => Code::TooManyLines,
         ErrorCode::TooManyCoupons => Code::TooManyCoupons,
         ErrorCode::CartEmpty => Code::CartEmpty,
+        ErrorCode::ShippingAddressRequired => Code::ShippingAddressRequired,
+        ErrorCode::ShippingMethodRequired => Code::ShippingMethodRequired,
         ErrorCode::CurrencyMismatch => Code::CurrencyMismatch,
         ErrorCode::CouponRejected => Code::CouponRejected,
         ErrorCode::ShippingUnavailable => Code::ShippingUnavailable,
@@ -181,6 +183,12 @@ fn cart(e: CartError, detail: String, fallback: Code) -> ApiError {
         CartError::Empty { cart } => {
             ApiError::new(Code::CartEmpty, detail).with("cart", cart.to_string())
         }
+        CartError::ShippingAddressRequired { cart } => {
+            ApiError::new(Code::ShippingAddressRequired, detail).with("cart", cart.to_string())
+        }
+        CartError::ShippingMethodRequired { cart } => {
+            ApiError::new(Code::ShippingMethodRequired, detail).with("cart", cart.to_string())
+        }
         _ => by_code(fallback, detail),
     }
 }
@@ -217,7 +225,7 @@ fn pricing(e: PricingError, detail: String, fallback: Code) -> ApiError {
             ApiError::new(Code::PricingFailed, detail).with("line", line_id.to_string())
         }
         PricingError::UnknownShippingMethod { method } => {
-            ApiError::validation("shipping_method", detail).with("method", method)
+            ApiError::new(Code::ShippingUnavailable, detail).with("method", method)
         }
         PricingError::ShippingUnavailable { method, region } => {
             ApiError::new(Code::ShippingUnavailable, detail)
@@ -514,6 +522,8 @@ mod tests {
                 Code::CurrencyMismatch,
             ),
             (CartError::Empty { cart }.into(), Code::CartEmpty),
+            (CartError::ShippingAddressRequired { cart }.into(), Code::ShippingAddressRequired),
+            (CartError::ShippingMethodRequired { cart }.into(), Code::ShippingMethodRequired),
             (
                 CatalogError::NoVariants { product: ProductId::from_uuid(id()) }.into(),
                 Code::ValidationFailed,
@@ -543,7 +553,7 @@ mod tests {
             ),
             (
                 PricingError::UnknownShippingMethod { method: method() }.into(),
-                Code::ValidationFailed,
+                Code::ShippingUnavailable,
             ),
             (
                 PricingError::ShippingUnavailable { method: method(), region: None }.into(),

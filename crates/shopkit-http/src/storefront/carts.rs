@@ -21,8 +21,8 @@ use utoipa_axum::routes;
 
 use crate::auth::{CartAuth, OptionalAuth};
 use crate::dto::{
-    AddLineRequest, ApplyCouponRequest, CartDto, CreateCartRequest, CreatedCartDto,
-    DeliveryRequest, ProblemDto, QuoteDto, UpdateLineRequest,
+    AddLineRequest, ApplyCouponRequest, CartDto, CartShippingMethodsDto, CreateCartRequest,
+    CreatedCartDto, DeliveryRequest, ProblemDto, QuoteDto, UpdateLineRequest,
 };
 use crate::error::{ApiError, ProblemCode};
 use crate::extract::{ApiJson, ApiPath};
@@ -38,6 +38,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(apply_coupon))
         .routes(routes!(remove_coupon))
         .routes(routes!(set_delivery))
+        .routes(routes!(shipping_methods))
         .routes(routes!(quote))
 }
 
@@ -232,7 +233,9 @@ pub async fn remove_coupon(
     Ok(cart(&state.shop().carts().remove_coupon(id, &access, &code).await?))
 }
 
-/// Sets where and how to ship (both replaced; leave one out to clear it).
+/// Sets where and how to ship (both replaced; leave one out to clear it). A cart holding
+/// goods to ship (`requires_shipping`) needs both before checkout; `GET
+/// /carts/{cart_id}/shipping-methods` lists the methods for its address.
 #[utoipa::path(
     put,
     path = "/carts/{cart_id}/delivery",
@@ -244,7 +247,7 @@ pub async fn remove_coupon(
         (status = 200, description = "The cart with its delivery choices", body = CartDto),
         (status = 404, description = "No such cart for this caller (`not_found`)", body = ProblemDto, content_type = "application/problem+json"),
         (status = 409, description = "The cart is closed or expired (`cart_closed`, `cart_expired`)", body = ProblemDto, content_type = "application/problem+json"),
-        (status = 422, description = "An incomplete address (`validation_failed` with `field`), an unknown shipping method (`validation_failed`, `field: shipping_method`), or one that does not deliver there (`shipping_unavailable`)", body = ProblemDto, content_type = "application/problem+json"),
+        (status = 422, description = "An incomplete address (`validation_failed` with `field`), a malformed method handle (`validation_failed`, `field: shipping_method`), or a method the shop does not have or that does not deliver to the address in the cart's currency (`shipping_unavailable` with `method` and `region`)", body = ProblemDto, content_type = "application/problem+json"),
     )
 )]
 pub async fn set_delivery(
@@ -255,6 +258,32 @@ pub async fn set_delivery(
 ) -> Result<Json<CartDto>, ApiError> {
     let delivery = Delivery::try_from(request)?;
     Ok(cart(&state.shop().carts().set_delivery(id, &access, delivery).await?))
+}
+
+/// The shipping methods that can ship the cart to its shipping address, each priced for
+/// this cart (its weight, its merchandise total against the method's free-over threshold,
+/// free-shipping promotions and tax): what the quote shows once the method is chosen.
+/// Set the address first: without one, only methods serving everywhere are listed. A cart
+/// with nothing to ship (empty, or only digital goods) lists none.
+#[utoipa::path(
+    get,
+    path = "/carts/{cart_id}/shipping-methods",
+    tag = "carts",
+    security(("bearer" = []), ("cart_token" = [])),
+    params(("cart_id" = Uuid, Path, description = "The cart")),
+    responses(
+        (status = 200, description = "The methods, in the shop's order", body = CartShippingMethodsDto),
+        (status = 404, description = "No such cart for this caller (`not_found`)", body = ProblemDto, content_type = "application/problem+json"),
+        (status = 422, description = "A line can no longer be sold (`unknown_sku`, `not_for_sale`, `no_price_in_currency`: remove it)", body = ProblemDto, content_type = "application/problem+json"),
+    )
+)]
+pub async fn shipping_methods(
+    State(state): State<AppState>,
+    CartAuth(access): CartAuth,
+    ApiPath(id): ApiPath<CartId>,
+) -> Result<Json<CartShippingMethodsDto>, ApiError> {
+    let options = state.shop().carts().shipping_options(id, &access).await?;
+    Ok(Json(CartShippingMethodsDto::from(options.as_slice())))
 }
 
 /// What the cart costs now, as the server prices it: lines, discounts, shipping, tax and

@@ -5,12 +5,14 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use serde_json::Value;
 use shopkit_core::catalog::ProductStatus;
-use shopkit_core::ids::{Email, IdempotencyKey, Sku};
-use shopkit_core::money::Currency;
+use shopkit_core::customers::Address;
+use shopkit_core::ids::{Email, IdempotencyKey, RegionCode, ShippingMethodId, Sku};
+use shopkit_core::money::{Currency, Money};
 use shopkit_core::orders::Order;
-use shopkit_core::ports::PaymentMethodToken;
+use shopkit_core::ports::{PaymentMethodToken, PromotionRepository};
+use shopkit_core::pricing::{ShippingPrice, ShippingRate};
 use shopkit_core::quantity::Quantity;
-use shopkit_core::services::{CartAccess, CheckoutRequest};
+use shopkit_core::services::{CartAccess, CheckoutRequest, Delivery};
 
 use crate::common::*;
 
@@ -62,7 +64,7 @@ impl App {
 
     /// An order placed by the test customer (`customer_id()`), paid by card (authorized,
     /// not captured), for `units` of each SKU: an active product with those SKUs priced
-    /// 19.90 EUR, 10 units of each in stock.
+    /// 19.90 EUR, 10 units of each in stock; shipped to Berlin by free `standard` shipping.
     pub async fn placed_order(&self, units: &[(&str, i64)]) -> Order {
         let skus: Vec<&str> = units.iter().map(|(sku, _)| *sku).collect();
         self.product(&format!("Product {}", skus.join(" ")), &skus, ProductStatus::Active).await;
@@ -79,6 +81,15 @@ impl App {
                 .await
                 .unwrap();
         }
+        let standard = ShippingMethodId::new("standard").unwrap();
+        let mut settings = self.backend.promotions.settings().await.unwrap();
+        if !settings.shipping.rates.iter().any(|r| r.method() == &standard) {
+            let free = ShippingPrice::Flat(Money::zero(Currency::EUR));
+            settings.shipping.rates.push(ShippingRate::new(standard.clone(), "Standard", free).unwrap());
+            self.backend.promotions.save_settings(&settings).await.unwrap();
+        }
+        let delivery = Delivery { address: Some(berlin()), method: Some(standard) };
+        shop.carts().set_delivery(cart.id(), &access, delivery).await.unwrap();
         let request = CheckoutRequest {
             cart_id: cart.id(),
             access,
@@ -93,6 +104,20 @@ impl App {
     pub async fn on_hand(&self, sku: &str) -> i64 {
         let levels = self.state.shop().inventory().levels(&[Sku::new(sku).unwrap()]).await.unwrap();
         levels.iter().map(|l| l.on_hand).sum()
+    }
+}
+
+/// A complete address in Berlin.
+pub fn berlin() -> Address {
+    Address {
+        id: None,
+        name: "Anna Schmidt".into(),
+        line1: "Unter den Linden 1".into(),
+        line2: None,
+        city: "Berlin".into(),
+        postal_code: "10117".into(),
+        region: RegionCode::new("DE-BE").unwrap(),
+        phone: None,
     }
 }
 

@@ -148,14 +148,19 @@ async fn the_same_key_with_another_body_is_a_422_and_changes_nothing() {
 #[tokio::test]
 async fn another_caller_cannot_replay_someone_elses_response() {
     let app = App::new();
-    let router = route(&app, Arc::new(Script::default()));
+    let script = Arc::new(Script::default());
+    let router = route(&app, script.clone());
     let body = new_product("Tee", "TEE");
 
-    post_thing(&router, Some("shared-key"), &body, CUSTOMER_TOKEN).await;
+    let first = post_thing(&router, Some("shared-key"), &body, CUSTOMER_TOKEN).await;
     let stranger = post_thing(&router, Some("shared-key"), &body, OTHER_CUSTOMER_TOKEN).await;
+    let replay = post_thing(&router, Some("shared-key"), &body, CUSTOMER_TOKEN).await;
 
-    assert_eq!(stranger.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(stranger.problem()["code"], "idempotency_key_reused");
+    // Keys belong to their caller: the stranger's request is their own, never a replay.
+    assert_eq!(stranger.header("idempotent-replayed"), None);
+    assert_eq!(script.runs.load(Ordering::SeqCst), 2, "the stranger's request ran");
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.body, first.body, "the first caller still gets their own response");
 }
 
 #[tokio::test]

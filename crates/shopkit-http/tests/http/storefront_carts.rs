@@ -3,6 +3,10 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
+use shopkit_core::ids::{RegionCode, ShippingMethodId};
+use shopkit_core::money::{Currency, Money};
+use shopkit_core::ports::{PricingSettings, PromotionRepository};
+use shopkit_core::pricing::{ShippingPrice, ShippingRate, WeightBand};
 
 use crate::common::*;
 use crate::storefront_support::*;
@@ -312,4 +316,115 @@ async fn malformed_ids_in_the_path_are_400() {
 
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.problem()["code"], "invalid_path");
+}
+
+/// `standard` (5.00 to the US, free from 50.00, and 4.49 EUR anywhere), `express` (by weight,
+/// to the US) and `local` (3.00, Germany only).
+async fn three_shipping_methods(app: &App) {
+    let method = |m: &str| ShippingMethodId::new(m).unwrap();
+    let us = || vec![RegionCode::new("US").unwrap()];
+    let rates = vec![
+        ShippingRate::new(method("standard"), "Standard", ShippingPrice::Flat(usd(5_00)))
+            .unwrap()
+            .serving(us())
+            .free_over(usd(50_00))
+            .unwrap(),
+        ShippingRate::new(
+            method("standard"),
+            "Standard",
+            ShippingPrice::Flat(Money::from_minor(4_49, Currency::EUR)),
+        )
+        .unwrap(),
+        ShippingRate::new(
+            method("express"),
+            "Express",
+            ShippingPrice::WeightBands(vec![
+                WeightBand { up_to_grams: 1_000, price: usd(12_00) },
+                WeightBand { up_to_grams: 5_000, price: usd(20_00) },
+            ]),
+        )
+        .unwrap()
+        .serving(us()),
+        ShippingRate::new(method("local"), "Local courier", ShippingPrice::Flat(usd(3_00)))
+            .unwrap()
+            .serving(vec![RegionCode::new("DE").unwrap()]),
+    ];
+    let mut settings = PricingSettings::default();
+    settings.shipping.rates = rates;
+    app.backend.promotions.save_settings(&settings).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cart_lists_the_shipping_methods_that_serve_its_address_priced_for_it() {
+    let app = shop();
+    tee(&app, 10).await;
+    three_shipping_methods(&app).await;
+    let (cart, token) = guest_cart(&app).await;
+    let guest = Who::Guest(&token);
+    add(&app, &cart, &guest, "TEE", 1).await;
+    let delivery = format!("/api/v1/carts/{cart}/delivery");
+    call(&app, Method::PUT, &delivery, Some(&json!({"address": california()})), &guest, &[]).await;
+    let methods = format!("/api/v1/carts/{cart}/shipping-methods");
+
+    let one_tee = call(&app, Method::GET, &methods, None, &guest, &[]).await;
+    add(&app, &cart, &guest, "TEE", 1).await;
+    add(&app, &cart, &guest, "TEE", 1).await;
+    let free_from_fifty = call(&app, Method::GET, &methods, None, &guest, &[]).await;
+    let stranger = call(&app, Method::GET, &methods, None, &Who::Anonymous, &[]).await;
+
+    assert_eq!(one_tee.status, StatusCode::OK, "{}", String::from_utf8_lossy(&one_tee.body));
+    let listed = one_tee.json();
+    let ids: Vec<&str> = listed["shipping_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["standard", "express"], "no EUR rate, nothing for Germany only: {listed}");
+    let standard = &listed["shipping_methods"][0];
+    assert_eq!(standard["name"], "Standard");
+    assert_eq!(standard["price"], json!({"amount": "5.00", "currency": "USD"}));
+    assert_eq!(standard["free_over"], json!({"amount": "50.00", "currency": "USD"}));
+    assert_eq!(listed["shipping_methods"][1]["price"]["amount"], "12.00");
+    assert_eq!(listed["shipping_methods"][1]["free_over"], Value::Null);
+    let standard_now = &free_from_fifty.json()["shipping_methods"][0];
+    assert_eq!(standard_now["price"]["amount"], "0.00", "75.00 of tees ship free");
+    assert_eq!(stranger.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_unknown_shipping_method_is_shipping_unavailable_not_a_validation_failure() {
+    let app = shop();
+    tee(&app, 10).await;
+    three_shipping_methods(&app).await;
+    let (cart, token) = guest_cart(&app).await;
+    let guest = Who::Guest(&token);
+    add(&app, &cart, &guest, "TEE", 1).await;
+    let delivery = format!("/api/v1/carts/{cart}/delivery");
+
+    let unknown = call(
+        &app,
+        Method::PUT,
+        &delivery,
+        Some(&json!({"address": california(), "shipping_method": "teleport"})),
+        &guest,
+        &[],
+    )
+    .await;
+    let elsewhere = call(
+        &app,
+        Method::PUT,
+        &delivery,
+        Some(&json!({"address": california(), "shipping_method": "local"})),
+        &guest,
+        &[],
+    )
+    .await;
+
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.problem()["code"], "shipping_unavailable");
+    assert_eq!(unknown.problem()["method"], "teleport");
+    assert_eq!(elsewhere.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(elsewhere.problem()["code"], "shipping_unavailable");
+    assert_eq!(elsewhere.problem()["region"], "US-CA");
 }

@@ -1,8 +1,11 @@
 //! Checkout over HTTP: idempotency, declines, stock.
 
 use axum::http::{Method, StatusCode};
+use rust_decimal::Decimal;
 use serde_json::json;
-use shopkit_core::ids::Sku;
+use shopkit_core::ids::{RegionCode, Sku};
+use shopkit_core::ports::PromotionRepository;
+use shopkit_core::pricing::TaxRate;
 use shopkit_http::HttpConfig;
 
 use crate::common::*;
@@ -258,4 +261,97 @@ async fn a_refusal_after_a_202_is_kept_for_the_retry_instead_of_running_the_chec
     let authorize_calls = app.backend.payments.calls().len();
     assert_eq!(authorize_calls, 1, "the gateway was asked once");
     assert_eq!(stock_of(&app, "TEE").await, (10, 0), "nothing sold, nothing held");
+}
+
+/// Standard shipping at 5.00 to the US, and 7.25 % California sales tax added on top.
+async fn us_shipping_and_california_tax(app: &App) {
+    us_shipping(app).await;
+    let mut settings = app.backend.promotions.settings().await.unwrap();
+    settings.taxes.rates.push(
+        TaxRate::new(RegionCode::new("US-CA").unwrap(), Decimal::new(725, 4), "CA sales tax")
+            .unwrap(),
+    );
+    settings.taxes.prices_include_tax = false;
+    app.backend.promotions.save_settings(&settings).await.unwrap();
+}
+
+#[tokio::test]
+async fn goods_to_ship_need_an_address_and_a_shipping_method_before_checkout() {
+    let app = shop();
+    tee(&app, 10).await;
+    us_shipping_and_california_tax(&app).await;
+    let (cart, token) = guest_cart(&app).await;
+    let guest = Who::Guest(&token);
+    add(&app, &cart, &guest, "TEE", 1).await;
+    let delivery = format!("/api/v1/carts/{cart}/delivery");
+
+    let no_address = checkout_as_is(&app, &cart, &guest, "k1", "pm_card_visa").await;
+    let address_only = json!({"address": california()});
+    call(&app, Method::PUT, &delivery, Some(&address_only), &guest, &[]).await;
+    let no_method = checkout_as_is(&app, &cart, &guest, "k2", "pm_card_visa").await;
+    let both = json!({"address": california(), "shipping_method": "standard"});
+    call(&app, Method::PUT, &delivery, Some(&both), &guest, &[]).await;
+    let placed = checkout_as_is(&app, &cart, &guest, "k3", "pm_card_visa").await;
+
+    assert_eq!(no_address.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(no_address.problem()["code"], "shipping_address_required");
+    assert_eq!(no_method.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(no_method.problem()["code"], "shipping_method_required");
+    assert_eq!(placed.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&placed.body));
+    let order = placed.json();
+    assert_eq!(order["shipping_address"]["region"], "US-CA");
+    assert_eq!(order["totals"]["shipping_total"]["amount"], "5.00");
+    // 7.25 % of 25.00, added on top.
+    assert_eq!(order["totals"]["tax_total"]["amount"], "1.81");
+    assert_eq!(app.backend.payments.authorizations(), 1, "only the ready cart was charged");
+    assert_eq!(available(&app, "TEE").await, 9);
+}
+
+#[tokio::test]
+async fn two_customers_who_pick_the_same_key_each_get_their_own_order() {
+    let app = shop();
+    tee(&app, 10).await;
+    let ann = Who::Bearer(CUSTOMER_TOKEN);
+    let bob = Who::Bearer(OTHER_CUSTOMER_TOKEN);
+    let ann_cart = customer_cart(&app, CUSTOMER_TOKEN).await;
+    let bob_cart = customer_cart(&app, OTHER_CUSTOMER_TOKEN).await;
+    add(&app, &ann_cart, &ann, "TEE", 1).await;
+    add(&app, &bob_cart, &bob, "TEE", 2).await;
+
+    let ann_order = checkout(&app, &ann_cart, &ann, "order-1", "pm_card_visa").await;
+    let bob_order = checkout(&app, &bob_cart, &bob, "order-1", "pm_card_visa").await;
+
+    assert_eq!(ann_order.status, StatusCode::CREATED);
+    assert_eq!(bob_order.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&bob_order.body));
+    assert_eq!(bob_order.header("idempotent-replayed"), None, "not Ann's response");
+    assert_ne!(ann_order.json()["id"], bob_order.json()["id"]);
+    assert_eq!(bob_order.json()["lines"][0]["quantity"], 2, "Bob's own cart");
+    assert_eq!(app.backend.payments.authorizations(), 2);
+}
+
+#[tokio::test]
+async fn digital_goods_check_out_without_an_address_and_pay_no_shipping() {
+    let app = shop();
+    us_shipping_and_california_tax(&app).await;
+    let ebook = json!({"title": "E-book", "status": "active", "variants": [{
+        "sku": "EBOOK", "title": "PDF", "prices": [{"amount": "9.00", "currency": "USD"}],
+        "requires_shipping": false
+    }]});
+    let created = app.admin(Method::POST, "/products", Some(&ebook), None).await;
+    app.stock("EBOOK", 100).await;
+    let (cart, token) = guest_cart(&app).await;
+    let guest = Who::Guest(&token);
+    let added = add(&app, &cart, &guest, "EBOOK", 1).await;
+
+    let placed = checkout_as_is(&app, &cart, &guest, "k1", "pm_card_visa").await;
+
+    assert_eq!(created.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(created.json()["variants"][0]["requires_shipping"], false);
+    assert_eq!(added.json()["requires_shipping"], false);
+    assert_eq!(added.json()["lines"][0]["requires_shipping"], false);
+    assert_eq!(placed.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&placed.body));
+    let order = placed.json();
+    assert_eq!(order["shipping_address"], serde_json::Value::Null);
+    assert_eq!(order["totals"]["shipping_total"]["amount"], "0.00");
+    assert_eq!(order["totals"]["grand_total"]["amount"], "9.00");
 }

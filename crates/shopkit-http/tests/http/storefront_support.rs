@@ -170,8 +170,14 @@ pub async fn add(app: &App, cart: &str, who: &Who<'_>, sku: &str, quantity: i64)
     call(app, Method::POST, &uri, Some(&json!({"sku": sku, "quantity": quantity})), who, &[]).await
 }
 
-/// Checks a cart out with `payment_method` under `key`.
-pub async fn checkout(
+/// A complete address in California (`US-CA`), as a client sends it.
+pub fn california() -> Value {
+    json!({"name": "Ann Lee", "line1": "1 Main St", "city": "Sacramento",
+           "postal_code": "95814", "region": "US-CA"})
+}
+
+/// Posts a checkout of the cart as it is (no delivery chosen for it first).
+pub async fn checkout_as_is(
     app: &App,
     cart: &str,
     who: &Who<'_>,
@@ -181,6 +187,62 @@ pub async fn checkout(
     let body =
         json!({"cart_id": cart, "email": "ann@example.com", "payment_method": payment_method});
     call(app, Method::POST, "/api/v1/checkout", Some(&body), who, &[("idempotency-key", key)]).await
+}
+
+/// Adds a free `standard` rate serving everywhere in USD, unless the shop already has a
+/// `standard` rate in USD (such as [`us_shipping`]'s).
+pub async fn free_standard_shipping(app: &App) {
+    let mut settings = app.backend.promotions.settings().await.unwrap();
+    let standard = ShippingMethodId::new("standard").unwrap();
+    if settings.shipping.rates.iter().any(|r| r.method() == &standard && r.currency() == Currency::USD)
+    {
+        return;
+    }
+    let free = ShippingRate::new(standard, "Standard", ShippingPrice::Flat(usd(0))).unwrap();
+    settings.shipping.rates.push(free);
+    app.backend.promotions.save_settings(&settings).await.unwrap();
+}
+
+/// Chooses delivery as a shopper's client does before paying: when `who` can see the cart
+/// and it is open, holds goods to ship and lacks an address or a method, it is shipped to
+/// [`california`] (or its own address) by `standard` (or its own method), with
+/// [`free_standard_shipping`] when the shop has no `standard` rate in USD.
+pub async fn choose_delivery(app: &App, cart: &str, who: &Who<'_>) {
+    let uri = format!("/api/v1/carts/{cart}");
+    let reply = call(app, Method::GET, &uri, None, who, &[]).await;
+    if reply.status != StatusCode::OK {
+        return;
+    }
+    let current = reply.json();
+    let chosen = !current["shipping_address"].is_null() && !current["shipping_method"].is_null();
+    if current["status"] != "open" || current["requires_shipping"] != json!(true) || chosen {
+        return;
+    }
+    free_standard_shipping(app).await;
+    let address = match &current["shipping_address"] {
+        Value::Null => california(),
+        address => address.clone(),
+    };
+    let method = match &current["shipping_method"] {
+        Value::Null => json!("standard"),
+        method => method.clone(),
+    };
+    let delivery = json!({"address": address, "shipping_method": method});
+    let set = call(app, Method::PUT, &format!("{uri}/delivery"), Some(&delivery), who, &[]).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", String::from_utf8_lossy(&set.body));
+}
+
+/// Checks a cart out with `payment_method` under `key`, choosing its delivery first
+/// ([`choose_delivery`]) as a client does.
+pub async fn checkout(
+    app: &App,
+    cart: &str,
+    who: &Who<'_>,
+    key: &str,
+    payment_method: &str,
+) -> Reply {
+    choose_delivery(app, cart, who).await;
+    checkout_as_is(app, cart, who, key, payment_method).await
 }
 
 /// A placed order of the signed-in customer `token`: `quantity` tees, paid by card.

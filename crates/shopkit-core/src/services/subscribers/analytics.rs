@@ -97,7 +97,9 @@ fn describe(event: &DomainEvent) -> (Option<CustomerId>, BTreeMap<String, String
             props.insert("refund_id".to_owned(), refund_id.to_string());
             None
         }
-        DomainEvent::OrderDelivered { .. } => None,
+        DomainEvent::OrderDelivered { .. }
+        | DomainEvent::OrderCancellationStarted { .. }
+        | DomainEvent::OrderCancellationAbandoned { .. } => None,
         DomainEvent::CustomerRegistered { customer_id, .. } => Some(*customer_id),
         DomainEvent::CartAbandoned { cart_id, customer_id, item_count } => {
             props.insert("cart_id".to_owned(), cart_id.to_string());

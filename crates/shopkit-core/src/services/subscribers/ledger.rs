@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::events::{DomainEvent, EventEnvelope};
+use crate::ids::OrderId;
 use crate::money::{Money, MoneyError};
 use crate::orders::Order;
 use crate::ports::{
@@ -20,9 +21,14 @@ use super::{integration, store};
 ///   net of their tax; Cr ShippingRevenue = shipping net of its tax; Cr TaxPayable = all tax.
 ///   The split comes from the order (read from the repository). A partial capture credits
 ///   Revenue with the whole amount.
-/// - `RefundProcessed`: Dr Refunds / Cr PaymentsReceivable.
+/// - `RefundProcessed`: Dr Refunds = amount net of its tax; Dr TaxPayable = the tax of its
+///   units (see [`Order::refund_tax`]); Cr PaymentsReceivable = amount.
+/// - `OrderCancelled` of a paid order (the capture is refunded in full): Dr Refunds =
+///   captured net of tax; Dr TaxPayable = all tax; Cr PaymentsReceivable = captured.
 ///
-/// An authorization (`OrderPlaced`) is not money received and posts nothing.
+/// Tax goes back only after a full capture: a partial capture credited no tax (see above),
+/// so its refunds debit no tax either. An authorization (`OrderPlaced`) is not money
+/// received and posts nothing, nor does the cancellation of an order never captured.
 #[derive(Clone)]
 pub struct LedgerSubscriber {
     ledger: Arc<dyn AccountingLedger>,
@@ -68,10 +74,39 @@ fn capture_postings(order: &Order, captured: Money) -> Result<Vec<Posting>, Mone
     Ok(postings)
 }
 
+/// Money paid back: Dr Refunds (net of tax) and Dr TaxPayable; Cr PaymentsReceivable.
+fn refund_postings(amount: Money, tax: Money) -> Result<Vec<Posting>, MoneyError> {
+    let mut postings =
+        vec![posting(LedgerAccount::Refunds, PostingSide::Debit, amount.checked_sub(&tax)?)];
+    if !tax.is_zero() {
+        postings.push(posting(LedgerAccount::TaxPayable, PostingSide::Debit, tax));
+    }
+    postings.push(posting(LedgerAccount::PaymentsReceivable, PostingSide::Credit, amount));
+    Ok(postings)
+}
+
+/// Whether the whole grand total was captured, so the capture credited tax payable.
+fn fully_captured(order: &Order) -> bool {
+    order.payment().captured == order.totals().grand_total
+}
+
+fn permanent(e: impl std::fmt::Display) -> SubscriberError {
+    SubscriberError::Permanent(e.to_string())
+}
+
 impl LedgerSubscriber {
-    /// A subscriber posting to `ledger`, reading orders for the revenue split.
+    /// A subscriber posting to `ledger`, reading orders for the revenue and tax split.
     pub fn new(ledger: Arc<dyn AccountingLedger>, orders: Arc<dyn OrderRepository>) -> Self {
         LedgerSubscriber { ledger, orders }
+    }
+
+    async fn order(&self, id: OrderId) -> Result<Order, SubscriberError> {
+        // Not found yet: a lagging replica, most likely; retried until dead.
+        self.orders
+            .get(id)
+            .await
+            .map_err(store)?
+            .ok_or_else(|| SubscriberError::Transient(format!("order {id} not found")))
     }
 }
 
@@ -84,21 +119,34 @@ impl EventSubscriber for LedgerSubscriber {
     async fn handle(&self, envelope: &EventEnvelope) -> Result<(), SubscriberError> {
         let (memo, postings) = match &envelope.event {
             DomainEvent::OrderPaid { order_id, amount } => {
-                // Not found yet: a lagging replica, most likely; retried until dead.
-                let order = self.orders.get(*order_id).await.map_err(store)?.ok_or_else(|| {
-                    SubscriberError::Transient(format!("order {order_id} not found"))
-                })?;
-                let postings = capture_postings(&order, *amount)
-                    .map_err(|e| SubscriberError::Permanent(e.to_string()))?;
+                let order = self.order(*order_id).await?;
+                let postings = capture_postings(&order, *amount).map_err(permanent)?;
                 (format!("payment captured for order {order_id}"), postings)
             }
-            DomainEvent::RefundProcessed { refund_id, order_id, amount, .. } => (
-                format!("refund {refund_id} of order {order_id}"),
-                vec![
-                    posting(LedgerAccount::Refunds, PostingSide::Debit, *amount),
-                    posting(LedgerAccount::PaymentsReceivable, PostingSide::Credit, *amount),
-                ],
-            ),
+            DomainEvent::RefundProcessed { refund_id, order_id, amount, .. } => {
+                let order = self.order(*order_id).await?;
+                let tax = if fully_captured(&order) {
+                    order.refund_tax(*refund_id).map_err(permanent)?
+                } else {
+                    Money::zero(amount.currency())
+                };
+                let postings = refund_postings(*amount, tax).map_err(permanent)?;
+                (format!("refund {refund_id} of order {order_id}"), postings)
+            }
+            DomainEvent::OrderCancelled { order_id, .. } => {
+                let order = self.order(*order_id).await?;
+                let captured = order.payment().captured;
+                if captured.is_zero() {
+                    return Ok(()); // an authorization voided: nothing was posted
+                }
+                let tax = if fully_captured(&order) {
+                    order.totals().tax_total
+                } else {
+                    Money::zero(captured.currency())
+                };
+                let postings = refund_postings(captured, tax).map_err(permanent)?;
+                (format!("order {order_id} cancelled: capture refunded"), postings)
+            }
             _ => return Ok(()),
         };
         let entry = JournalEntry::new(envelope.id, envelope.occurred_at, memo, postings)
@@ -223,31 +271,111 @@ mod tests {
         assert_eq!(credit(entry, LedgerAccount::TaxPayable), Some(usd(10_50)));
     }
 
+    fn debit(entry: &JournalEntry, account: LedgerAccount) -> Option<Money> {
+        entry
+            .postings()
+            .iter()
+            .find(|p| p.account == account && p.side == PostingSide::Debit)
+            .map(|p| p.amount)
+    }
+
+    /// The taxed order, paid, with a processed refund of `units` of its line.
+    fn refunded_order(units: i64) -> (Order, RefundId) {
+        let mut order = taxed_order();
+        order.mark_paid(usd(115_50), start()).unwrap();
+        let id = RefundId::from_uuid(uuid::Uuid::from_u128(1));
+        let line = order.lines()[0].id;
+        let request = crate::orders::RefundRequest::returning(vec![(line, qty(units))], "x");
+        order.request_refund(id, request, start()).unwrap();
+        order.approve_refund(id, start()).unwrap();
+        order.refund_processed(id, "re_1".into(), start()).unwrap();
+        (order, id)
+    }
+
     #[tokio::test]
     async fn a_processed_refund_debits_refunds_and_an_outage_is_transient() {
         let world = World::new();
+        let (order, refund_id) = refunded_order(2);
+        world.orders.insert(&order, &[]).await.unwrap();
         let ledger = Arc::new(Ledger::default());
         let subscriber = LedgerSubscriber::new(ledger.clone(), world.orders.clone());
         let refund = envelope(DomainEvent::RefundProcessed {
-            refund_id: RefundId::from_uuid(uuid::Uuid::from_u128(1)),
-            order_id: OrderId::from_uuid(uuid::Uuid::from_u128(5)),
+            refund_id,
+            order_id: order.id(),
             email: email(),
-            amount: usd(20_00),
+            amount: usd(110_00),
             restock: vec![],
         });
 
         subscriber.handle(&refund).await.unwrap();
         let entry = ledger.entries.lock().unwrap()[0].clone();
-        assert_eq!(
-            entry.postings()[0],
-            posting(LedgerAccount::Refunds, PostingSide::Debit, usd(20_00))
-        );
-        assert_eq!(credit(&entry, LedgerAccount::PaymentsReceivable), Some(usd(20_00)));
+        assert_eq!(entry.postings()[0].account, LedgerAccount::Refunds);
+        assert_eq!(entry.postings()[0].side, PostingSide::Debit);
+        assert_eq!(credit(&entry, LedgerAccount::PaymentsReceivable), Some(usd(110_00)));
 
         let down = LedgerSubscriber::new(
             Arc::new(Ledger { down: true, ..Ledger::default() }),
             world.orders.clone(),
         );
         assert!(matches!(down.handle(&refund).await, Err(SubscriberError::Transient(_))));
+    }
+
+    #[tokio::test]
+    async fn a_refund_of_units_gives_their_tax_back() {
+        let world = World::new();
+        let (order, refund_id) = refunded_order(1);
+        world.orders.insert(&order, &[]).await.unwrap();
+        let ledger = Arc::new(Ledger::default());
+        let subscriber = LedgerSubscriber::new(ledger.clone(), world.orders.clone());
+
+        subscriber
+            .handle(&envelope(DomainEvent::RefundProcessed {
+                refund_id,
+                order_id: order.id(),
+                email: email(),
+                amount: usd(55_00),
+                restock: vec![],
+            }))
+            .await
+            .unwrap();
+
+        let entry = ledger.entries.lock().unwrap()[0].clone();
+        assert_eq!(debit(&entry, LedgerAccount::Refunds), Some(usd(50_00)));
+        assert_eq!(debit(&entry, LedgerAccount::TaxPayable), Some(usd(5_00)));
+        assert_eq!(credit(&entry, LedgerAccount::PaymentsReceivable), Some(usd(55_00)));
+    }
+
+    #[tokio::test]
+    async fn cancelling_a_paid_order_posts_the_refund_of_its_capture_and_tax() {
+        let world = World::new();
+        let mut order = taxed_order();
+        order.mark_paid(usd(115_50), start()).unwrap();
+        let cancelled = order.cancel("fraud".into(), start()).unwrap();
+        world.orders.insert(&order, &[]).await.unwrap();
+        let ledger = Arc::new(Ledger::default());
+        let subscriber = LedgerSubscriber::new(ledger.clone(), world.orders.clone());
+
+        subscriber.handle(&envelope(cancelled)).await.unwrap();
+
+        let entries = ledger.entries.lock().unwrap().clone();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        let entry = &entries[0];
+        assert_eq!(debit(entry, LedgerAccount::Refunds), Some(usd(105_00)));
+        assert_eq!(debit(entry, LedgerAccount::TaxPayable), Some(usd(10_50)));
+        assert_eq!(credit(entry, LedgerAccount::PaymentsReceivable), Some(usd(115_50)));
+    }
+
+    #[tokio::test]
+    async fn cancelling_an_unpaid_order_posts_nothing() {
+        let world = World::new();
+        let mut order = taxed_order();
+        let cancelled = order.cancel("changed my mind".into(), start()).unwrap();
+        world.orders.insert(&order, &[]).await.unwrap();
+        let ledger = Arc::new(Ledger::default());
+        let subscriber = LedgerSubscriber::new(ledger.clone(), world.orders.clone());
+
+        subscriber.handle(&envelope(cancelled)).await.unwrap();
+
+        assert!(ledger.entries.lock().unwrap().is_empty(), "an authorization was never posted");
     }
 }

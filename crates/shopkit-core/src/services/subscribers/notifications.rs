@@ -184,6 +184,8 @@ impl NotificationSubscriber {
             }
             DomainEvent::OrderPaid { .. }
             | DomainEvent::OrderDelivered { .. }
+            | DomainEvent::OrderCancellationStarted { .. }
+            | DomainEvent::OrderCancellationAbandoned { .. }
             | DomainEvent::RefundRequested { .. }
             | DomainEvent::RefundApproved { .. }
             | DomainEvent::RefundRejected { .. }
