@@ -1,6 +1,6 @@
 //! Run with: `cargo run --example quickstart`
 //!
-//! A whole shop in memory: browse -> cart -> coupon -> checkout -> ship -> refund.
+//! A whole shop in memory: browse -> cart -> coupon -> delivery -> checkout -> ship -> refund.
 use rust_decimal::Decimal;
 use shopkit::core::catalog::ProductStatus::Active;
 use shopkit::core::customers::Address;
@@ -12,9 +12,9 @@ use shopkit::core::orders::{RefundRequest, Tracking};
 use shopkit::core::ports::{PaymentMethodToken, PricingSettings, PromotionRepository};
 use shopkit::core::pricing::{Promotion, PromotionKind::Percentage, ShippingPrice, ShippingRate};
 use shopkit::core::quantity::Quantity;
+use shopkit::core::services::Visibility;
 use shopkit::core::services::{Caller::Admin, CartAccess, CheckoutRequest, Delivery};
 use shopkit::core::services::{ProductDraft, ProductListing, ShipmentRequest, VariantDraft};
-use shopkit::core::services::Visibility;
 use shopkit::memory::InMemory;
 
 #[tokio::main]

@@ -19,7 +19,9 @@ use shopkit::core::ports::{
     LedgerAccount, OutboxStore, PaymentError, PaymentMethodToken, PricingSettings,
     PromotionRepository,
 };
-use shopkit::core::pricing::{CouponRejection, Promotion, PromotionKind, ShippingPrice, ShippingRate};
+use shopkit::core::pricing::{
+    CouponRejection, Promotion, PromotionKind, ShippingPrice, ShippingRate,
+};
 use shopkit::core::quantity::Quantity;
 use shopkit::core::services::{
     Caller, CartAccess, CheckoutRequest, Delivery, FREE_ORDER_PAYMENT, ProductDraft, Registration,
@@ -195,6 +197,8 @@ async fn a_customer_buys_gets_it_shipped_returns_one_and_everyone_hears_about_it
     ));
     let refund = w.shop.refunds().approve_and_process(&Caller::Admin, refund.id).await.unwrap();
     assert_eq!(refund.status, RefundStatus::Processed);
+    // The returned tee goes back from the outbox (the restock subscriber), once.
+    w.shop.dispatcher(w.backend.subscribers("Test Shop")).run_once().await.unwrap();
     assert_eq!(available(&w).await, 8, "the returned tee is back in stock");
     let gateway = w.backend.payments.payment(&order.payment().reference).unwrap();
     assert_eq!(gateway.refunded, usd(2250));

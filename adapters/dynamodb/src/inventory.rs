@@ -5,6 +5,7 @@
 //! |---|---|---|---|---|
 //! | stock level | `STOCK#<sku>` | `LOCATION#<location>` | | `on_hand`, `reserved`, `headroom`, `policy`, `backorder_limit` |
 //! | reservation | `RESERVATION#<id>` | `RESERVATION` | while active: gsi1 `RESERVATIONS-ACTIVE#<shard>` / `<expires>#<id>` | location, lines, `skus` (a string set), status, expiry |
+//! | applied adjustment key | `ADJUSTMENT#<id>` | `ADJUSTMENT` | | `sku`, `location`, `delta` |
 //!
 //! # Never below zero, all or nothing
 //! A condition expression cannot compute `on_hand - reserved`, so each stock item keeps
@@ -27,6 +28,12 @@
 //! - **`commit` / `release`** read the reservation (one consistent `GetItem`) and close it
 //!   in one transaction: the reservation under `status = active` (so two closers cannot
 //!   both give stock back) plus one `Update` per line.
+//! - **`adjust_once`** is ONE `TransactWriteItems`: a `Put` of the adjustment's key item
+//!   under `attribute_not_exists` and the `Update` of `adjust` (same condition). Both or
+//!   neither: a key is recorded exactly when its delta is applied. A failed `Put` means
+//!   the key was applied before (`AlreadyApplied`, or `Invalid` if it was applied with
+//!   other values); a failed `Update` alone is `UnknownSku` or `Invalid` and records nothing.
+//!   Concurrent applications of one key conflict or fail the `Put` condition: one applies.
 //! - **`release_expired`** queries the active reservations due at `now` on gsi1 (a sparse
 //!   index: the keys are removed when a reservation closes) and closes each one as above.
 //!   The active partition is split in 8 shards (by reservation id) so checkouts do not
@@ -35,7 +42,8 @@
 //! Limits: one transaction holds 100 writes, so a reservation holds at most 99 lines
 //! (`Invalid` beyond, before anything is sent). Closed reservations get a TTL 30 days
 //! after their expiry (a retried commit or release within that time is still
-//! idempotent); active ones never expire by TTL (that would leak held stock).
+//! idempotent); active ones never expire by TTL (that would leak held stock). Adjustment
+//! keys never expire (a dead outbox entry may be redelivered by hand at any time).
 
 use std::collections::HashMap;
 
@@ -46,10 +54,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt as _;
 use futures::TryStreamExt as _;
-use shopkit_core::ids::{LocationId, ReservationId, Sku};
+use shopkit_core::ids::{AdjustmentId, LocationId, ReservationId, Sku};
 use shopkit_core::inventory::{
-    BackorderPolicy, InventoryError, Reservation, ReservationLine, ReservationRequest,
-    ReservationStatus, StockLevel,
+    Adjusted, BackorderPolicy, InventoryError, Reservation, ReservationLine, ReservationRequest,
+    ReservationStatus, StockAdjustment, StockLevel,
 };
 use shopkit_core::ports::{InventoryStore, StoreError};
 use shopkit_core::quantity::Quantity;
@@ -84,6 +92,30 @@ fn stock_key(sku: &Sku, location: &LocationId) -> Item {
 
 fn reservation_key(id: ReservationId) -> Item {
     key(format!("RESERVATION#{id}"), "RESERVATION")
+}
+
+fn adjustment_key(id: AdjustmentId) -> Item {
+    key(format!("ADJUSTMENT#{id}"), "ADJUSTMENT")
+}
+
+fn stored_adjustment(adjustment: &StockAdjustment) -> Item {
+    let mut item = adjustment_key(adjustment.id);
+    item.extend([
+        ("entity".to_owned(), s("stock_adjustment")),
+        ("id".to_owned(), s(adjustment.id.to_string())),
+        ("sku".to_owned(), s(adjustment.sku.as_str())),
+        ("location".to_owned(), s(adjustment.location.as_str())),
+        ("delta".to_owned(), n(adjustment.delta)),
+    ]);
+    item
+}
+
+/// Whether a stored key item records `adjustment` (same SKU, location and delta).
+fn records(item: &Item, adjustment: &StockAdjustment) -> Result<bool, StoreError> {
+    let r = Reader::new(item, "stock adjustment");
+    Ok(r.str("sku")? == adjustment.sku.as_str()
+        && r.str("location")? == adjustment.location.as_str()
+        && r.i64("delta")? == adjustment.delta)
 }
 
 fn shard(id: ReservationId) -> u8 {
@@ -221,6 +253,8 @@ enum Closing {
 ///   idempotent, `commit` of a released or expired reservation is `ReservationClosed`.
 /// - `adjust` is one conditional `UpdateItem`: it never takes `on_hand` below `reserved`
 ///   for a `Deny` SKU (`Invalid`); `set_stock` is one `UpdateItem` that keeps `reserved`.
+/// - `adjust_once` is one transaction: the key item (`attribute_not_exists`) and the
+///   update of `adjust`, both or neither.
 /// - `levels` is one consistent `Query` per SKU (every location), 16 at a time.
 ///
 /// Clones share the client.
@@ -429,6 +463,53 @@ impl DynamoInventory {
         Ok(self.close(&current, Closing::GiveBack(ReservationStatus::Expired)).await?.is_some())
     }
 
+    /// The outcome of a cancelled `adjust_once` transaction: the key was applied before
+    /// (with these values or others), or the stock update was refused.
+    async fn explain_adjustment(
+        &self,
+        adjustment: &StockAdjustment,
+        reasons: &[Reason],
+    ) -> Result<Adjusted, InventoryError> {
+        let StockAdjustment { id, sku, location, delta } = adjustment;
+        if let Some(claim) = reasons.first().filter(|r| r.condition_failed()) {
+            let stored = match &claim.item {
+                Some(item) => Some(item.clone()),
+                None => self.db.get(adjustment_key(*id)).await?,
+            };
+            return match stored {
+                Some(item) if records(&item, adjustment)? => Ok(Adjusted::AlreadyApplied),
+                Some(_) => Err(invalid(format!(
+                    "adjustment {id} was applied to other values than {delta:+} of {sku} at {location}: a key names one adjustment"
+                ))),
+                None => Err(StoreError::Unavailable {
+                    message: format!("adjustment {id} vanished while being applied: retry"),
+                    source: None,
+                }
+                .into()),
+            };
+        }
+        if let Some(stock) = reasons.get(1).filter(|r| r.condition_failed()) {
+            return Err(match &stock.item {
+                None => InventoryError::UnknownSku { sku: sku.clone(), location: location.clone() },
+                Some(item) => {
+                    let level = decode_level(item)?;
+                    invalid(format!(
+                        "cannot take {sku} at {location} to {} on hand: {} units are reserved; release reservations first",
+                        i128::from(level.on_hand) + i128::from(*delta),
+                        level.reserved
+                    ))
+                }
+            });
+        }
+        Err(StoreError::Unavailable {
+            message: format!(
+                "DynamoDB cancelled adjustment {id} without naming a failed condition: retry"
+            ),
+            source: None,
+        }
+        .into())
+    }
+
     /// The error for a cancelled reservation transaction: a retry (same or other lines),
     /// an unknown SKU or the first short line, in request order.
     async fn explain(
@@ -604,6 +685,49 @@ impl InventoryStore for DynamoInventory {
                 }
                 _ => Err(store_error("UpdateItem", &self.db.table, e).into()),
             },
+        }
+    }
+
+    async fn adjust_once(&self, adjustment: &StockAdjustment) -> Result<Adjusted, InventoryError> {
+        let StockAdjustment { id, sku, location, delta } = adjustment;
+        let neg = delta
+            .checked_neg()
+            .ok_or_else(|| invalid(format!("adjusting {sku} by {delta} overflows")))?;
+        let table = &*self.db.table;
+        let claim = put(
+            table,
+            stored_adjustment(adjustment),
+            Some("attribute_not_exists(#pk)"),
+            &Expr::new().name("#pk", PK),
+        )?;
+        let stock = Expr::new()
+            .name("#pk", PK)
+            .name("#on_hand", "on_hand")
+            .name("#headroom", "headroom")
+            .name("#policy", "policy")
+            .value(":delta", n(delta))
+            .value(":neg", n(neg))
+            .value(":deny", s("deny"));
+        let change = update(
+            table,
+            stock_key(sku, location),
+            "SET #on_hand = #on_hand + :delta, #headroom = #headroom + :delta",
+            Some("attribute_exists(#pk) AND (#policy <> :deny OR #headroom >= :neg)"),
+            &stock,
+        )?;
+        let what = format!("adjustment {id}");
+        match self.db.transact(vec![claim, change], &what, "").await {
+            Ok(()) => {
+                // A transaction returns no attributes: read the level it wrote.
+                let item = self.db.get(stock_key(sku, location)).await?.ok_or_else(|| {
+                    corrupt("stock level", "the stock item vanished after an adjustment")
+                })?;
+                Ok(Adjusted::Applied(decode_level(&item)?))
+            }
+            Err(TransactError::Store(e)) => Err(e.into()),
+            Err(TransactError::Cancelled(reasons)) => {
+                self.explain_adjustment(adjustment, &reasons).await
+            }
         }
     }
 

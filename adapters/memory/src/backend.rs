@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use shopkit_core::ids::LocationId;
 use shopkit_core::ports::{Clock, EventSubscriber, IdGenerator, Readiness, StoreError};
 use shopkit_core::services::subscribers::{
     AnalyticsSubscriber, CrmSubscriber, LedgerSubscriber, NotificationSubscriber,
-    RecommenderSubscriber,
+    RecommenderSubscriber, RestockSubscriber,
 };
 use shopkit_core::services::{Shop, ShopBuilder};
 
@@ -153,10 +154,13 @@ impl InMemory {
         vec![Arc::new(MemoryReadiness)]
     }
 
-    /// The standard event subscribers over these adapters: notifications (signed
-    /// `shop_name`), ledger, CRM, analytics and recommendations.
+    /// The standard event subscribers over these adapters: restock (cancelled orders and
+    /// restocking refunds put their units back; events that name no location restock at
+    /// `main`), notifications (signed `shop_name`), ledger, CRM, analytics and
+    /// recommendations.
     pub fn subscribers(&self, shop_name: &str) -> Vec<Arc<dyn EventSubscriber>> {
         vec![
+            Arc::new(RestockSubscriber::new(self.inventory.clone(), LocationId::main())),
             Arc::new(NotificationSubscriber::new(
                 self.notifier.clone(),
                 self.customers.clone(),

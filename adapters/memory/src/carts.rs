@@ -190,8 +190,15 @@ mod tests {
     fn add(cart: &mut Cart, sku: &str, at: DateTime<Utc>) {
         let line = LineId::from_uuid(Uuid::new_v4());
         let shipped = shopkit_core::catalog::ShippingRequirement::Required;
-        cart.add_line(line, Sku::new(sku).unwrap(), Quantity::ONE, shipped, at, &CartPolicy::default())
-            .unwrap();
+        cart.add_line(
+            line,
+            Sku::new(sku).unwrap(),
+            Quantity::ONE,
+            shipped,
+            at,
+            &CartPolicy::default(),
+        )
+        .unwrap();
     }
 
     #[tokio::test]

@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shopkit_core::ids::{LocationId, ReservationId, Sku};
+use shopkit_core::ids::{AdjustmentId, LocationId, ReservationId, Sku};
 use shopkit_core::inventory::{
-    BackorderPolicy, InventoryError, Reservation, ReservationLine, ReservationRequest,
-    ReservationStatus, StockLevel,
+    Adjusted, BackorderPolicy, InventoryError, Reservation, ReservationLine, ReservationRequest,
+    ReservationStatus, StockAdjustment, StockLevel,
 };
 use shopkit_core::ports::InventoryStore;
 
@@ -23,6 +23,8 @@ struct State {
     reservations: HashMap<ReservationId, Reservation>,
     /// Active reservations by expiry, for `release_expired` and `active_reservations`.
     active: BTreeSet<(DateTime<Utc>, ReservationId)>,
+    /// Keyed adjustments applied so far (`adjust_once`), kept for good.
+    adjustments: HashMap<AdjustmentId, StockAdjustment>,
 }
 
 impl State {
@@ -34,6 +36,27 @@ impl State {
         self.levels.get_mut(sku).and_then(|at| at.get_mut(location)).ok_or_else(|| {
             InventoryError::UnknownSku { sku: sku.clone(), location: location.clone() }
         })
+    }
+
+    /// Adds `delta` to on-hand stock, refusing to take a `Deny` SKU below its reservations.
+    fn adjust(
+        &mut self,
+        sku: &Sku,
+        location: &LocationId,
+        delta: i64,
+    ) -> Result<StockLevel, InventoryError> {
+        let level = self.level_mut(sku, location)?;
+        let on_hand = level.on_hand.checked_add(delta).ok_or_else(|| {
+            invalid(format!("adjusting {sku} at {location} by {delta} overflows"))
+        })?;
+        if level.backorder == BackorderPolicy::Deny && on_hand < level.reserved {
+            return Err(invalid(format!(
+                "cannot take {sku} at {location} to {on_hand} on hand: {} units are reserved; release reservations first",
+                level.reserved
+            )));
+        }
+        level.on_hand = on_hand;
+        Ok(level.clone())
     }
 
     /// Ends an active reservation: gives its stock back (`Released`, `Expired`) or takes it
@@ -85,6 +108,8 @@ fn invalid(reason: impl Into<String>) -> InventoryError {
 ///   (`ReservationClosed`); `release` is idempotent and leaves a committed reservation as
 ///   it is; `release_expired` marks active reservations due at `now` as `Expired`;
 /// - `adjust` refuses (`Invalid`) to take `on_hand` below `reserved` for a `Deny` SKU;
+///   `adjust_once` does the same and records its key in the same lock (a key seen before
+///   is `AlreadyApplied`, or `Invalid` with other values; a refused one is not recorded);
 ///   `set_stock` refuses a negative count but, being a stock take, may record fewer units
 ///   than are reserved (nothing more can then be reserved until stock comes in).
 ///
@@ -141,19 +166,23 @@ impl InventoryStore for MemoryInventory {
         location: &LocationId,
         delta: i64,
     ) -> Result<StockLevel, InventoryError> {
+        self.lock().adjust(sku, location, delta)
+    }
+
+    async fn adjust_once(&self, adjustment: &StockAdjustment) -> Result<Adjusted, InventoryError> {
         let mut state = self.lock();
-        let level = state.level_mut(sku, location)?;
-        let on_hand = level.on_hand.checked_add(delta).ok_or_else(|| {
-            invalid(format!("adjusting {sku} at {location} by {delta} overflows"))
-        })?;
-        if level.backorder == BackorderPolicy::Deny && on_hand < level.reserved {
-            return Err(invalid(format!(
-                "cannot take {sku} at {location} to {on_hand} on hand: {} units are reserved; release reservations first",
-                level.reserved
-            )));
+        if let Some(applied) = state.adjustments.get(&adjustment.id) {
+            if applied != adjustment {
+                return Err(invalid(format!(
+                    "adjustment {} was applied as {:+} of {} at {}: a key names one adjustment",
+                    adjustment.id, applied.delta, applied.sku, applied.location
+                )));
+            }
+            return Ok(Adjusted::AlreadyApplied);
         }
-        level.on_hand = on_hand;
-        Ok(level.clone())
+        let level = state.adjust(&adjustment.sku, &adjustment.location, adjustment.delta)?;
+        state.adjustments.insert(adjustment.id, adjustment.clone());
+        Ok(Adjusted::Applied(level))
     }
 
     async fn levels(&self, skus: &[Sku]) -> Result<Vec<StockLevel>, InventoryError> {

@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shopkit_core::ids::{LocationId, ReservationId, Sku};
 use shopkit_core::inventory::{
-    BackorderPolicy, InventoryError, Reservation, ReservationLine, ReservationRequest,
-    ReservationStatus, StockLevel,
+    Adjusted, BackorderPolicy, InventoryError, Reservation, ReservationLine, ReservationRequest,
+    ReservationStatus, StockAdjustment, StockLevel,
 };
 use shopkit_core::ports::{InventoryStore, StoreError};
 use shopkit_core::quantity::Quantity;
@@ -205,7 +205,7 @@ async fn close(
 }
 
 /// The PostgreSQL [`InventoryStore`] (tables `inventory_levels`, `reservations`,
-/// `reservation_lines`).
+/// `reservation_lines`, `stock_adjustments`).
 ///
 /// - `reserve` runs one transaction (5 round trips): claim the reservation id (`INSERT ...
 ///   ON CONFLICT DO NOTHING`: a concurrent retry of the same id waits for the first and
@@ -224,7 +224,10 @@ async fn close(
 ///   transaction right now (`FOR UPDATE SKIP LOCKED`: a reservation being committed at
 ///   that moment is left to the commit).
 /// - `adjust` is one conditional `UPDATE`: `Invalid` rather than take a `Deny` SKU's
-///   `on_hand` below `reserved`. `set_stock` refuses a negative count but, being a stock
+///   `on_hand` below `reserved`. `adjust_once` runs the same `UPDATE` in one transaction
+///   with the claim of its key (`INSERT ... ON CONFLICT DO NOTHING` into
+///   `stock_adjustments`, first): a concurrent application of the key waits for the first
+///   and then finds it applied; a refused update rolls the claim back. `set_stock` refuses a negative count but, being a stock
 ///   take, may record fewer units than are held (nothing more is then reservable).
 /// - Expiry instants are stored to the microsecond; a reservation is returned as stored.
 #[derive(Clone, Debug)]
@@ -392,6 +395,78 @@ impl PgInventory {
         Ok(due.len())
     }
 
+    async fn adjust_once_attempt(&self, adjustment: &StockAdjustment) -> Attempt<Adjusted> {
+        let StockAdjustment { id, sku, location, delta } = adjustment;
+        let mut tx = self.shared.pool.begin().await?;
+        let claimed = sqlx::query(
+            "INSERT INTO stock_adjustments (id, sku, location, delta) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.as_uuid())
+        .bind(sku.as_str())
+        .bind(location.as_str())
+        .bind(delta)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !claimed {
+            let applied: Option<(String, String, i64)> = sqlx::query_as(
+                "SELECT sku, location, delta FROM stock_adjustments WHERE id = $1",
+            )
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+            return match applied {
+                Some((s, l, d)) if s == sku.as_str() && l == location.as_str() && d == *delta => {
+                    Ok(Adjusted::AlreadyApplied)
+                }
+                Some((s, l, d)) => Err(Fail::Domain(invalid(format!(
+                    "adjustment {id} was applied as {d:+} of {s} at {l}: a key names one adjustment"
+                )))),
+                None => Err(Fail::Domain(InventoryError::Store(StoreError::Unavailable {
+                    message: format!("adjustment {id} vanished while being applied; retry"),
+                    source: None,
+                }))),
+            };
+        }
+        let row = sqlx::query(
+            "UPDATE inventory_levels SET on_hand = on_hand + $3
+             WHERE sku = $1 AND location = $2 AND (backorder = 'allow' OR on_hand + $3 >= reserved)
+             RETURNING sku, location, on_hand, reserved, backorder, backorder_allowance",
+        )
+        .bind(sku.as_str())
+        .bind(location.as_str())
+        .bind(delta)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            // Dropping the transaction rolls the claim back: the key stays free.
+            let level = sqlx::query(
+                "SELECT sku, location, on_hand, reserved, backorder, backorder_allowance
+                 FROM inventory_levels WHERE sku = $1 AND location = $2",
+            )
+            .bind(sku.as_str())
+            .bind(location.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            return Err(Fail::Domain(match level {
+                None => InventoryError::UnknownSku { sku: sku.clone(), location: location.clone() },
+                Some(row) => {
+                    let level = level_from_row(&row).map_err(Fail::Domain)?;
+                    invalid(format!(
+                        "cannot take {sku} at {location} to {} on hand: {} units are reserved; release reservations first",
+                        level.on_hand.saturating_add(*delta),
+                        level.reserved
+                    ))
+                }
+            }));
+        };
+        let level = level_from_row(&row).map_err(Fail::Domain)?;
+        tx.commit().await?;
+        Ok(Adjusted::Applied(level))
+    }
+
     async fn level_or_unknown(
         &self,
         sku: &Sku,
@@ -475,6 +550,10 @@ impl InventoryStore for PgInventory {
             level.on_hand.saturating_add(delta),
             level.reserved
         )))
+    }
+
+    async fn adjust_once(&self, adjustment: &StockAdjustment) -> Result<Adjusted, InventoryError> {
+        retrying(|| self.adjust_once_attempt(adjustment)).await.map_err(into_inventory)
     }
 
     async fn levels(&self, skus: &[Sku]) -> Result<Vec<StockLevel>, InventoryError> {

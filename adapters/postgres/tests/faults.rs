@@ -20,7 +20,9 @@ use chrono::Duration as Span;
 use shopkit_core::cart::CartPolicy;
 use shopkit_core::catalog::Product;
 use shopkit_core::customers::Address;
-use shopkit_core::ids::{Email, IdempotencyKey, LocationId, ProductId, RegionCode, ShippingMethodId};
+use shopkit_core::ids::{
+    Email, IdempotencyKey, LocationId, ProductId, RegionCode, ShippingMethodId,
+};
 use shopkit_core::inventory::{BackorderPolicy, ReservationStatus};
 use shopkit_core::money::Currency;
 use shopkit_core::ports::{
@@ -28,8 +30,8 @@ use shopkit_core::ports::{
     OutboxStore, PaymentGateway, PaymentMethodToken, ProductQuery, ProductRepository,
     PromotionRepository, Readiness, SearchIndex, SearchQuery, StoreError,
 };
-use shopkit_core::quantity::Quantity;
 use shopkit_core::pricing::{ShippingPrice, ShippingRate};
+use shopkit_core::quantity::Quantity;
 use shopkit_core::services::{
     CartAccess, CartService, CheckoutConfig, CheckoutPorts, CheckoutRequest, CheckoutService,
     Delivery, ShopError,

@@ -85,6 +85,9 @@ uuid_id!(/// A refund (or return) request.
     RefundId, "refund id");
 uuid_id!(/// A stock reservation.
     ReservationId, "reservation id");
+uuid_id!(/// A keyed stock adjustment: the inventory applies each one once (see
+    /// [`InventoryStore::adjust_once`](crate::ports::InventoryStore::adjust_once)).
+    AdjustmentId, "adjustment id");
 uuid_id!(/// A domain event; subscribers deduplicate on it.
     EventId, "event id");
 uuid_id!(/// A payment authorization at a gateway.

@@ -22,8 +22,15 @@ async fn stored(store: &dyn CartStore, mut c: Cart) -> Cart {
 
 fn add_line(c: &mut Cart, now: chrono::DateTime<chrono::Utc>) {
     let shipped = ShippingRequirement::Required;
-    c.add_line(LineId::from_uuid(uuid()), unique_sku(), qty(1), shipped, now, &CartPolicy::default())
-        .must("add a line");
+    c.add_line(
+        LineId::from_uuid(uuid()),
+        unique_sku(),
+        qty(1),
+        shipped,
+        now,
+        &CartPolicy::default(),
+    )
+    .must("add a line");
 }
 
 /// `save` of a version-0 cart inserts it and returns version 1; `get` and `by_token`
@@ -32,8 +39,15 @@ pub async fn save_of_a_new_cart_inserts_it_at_version_1(store: Arc<dyn CartStore
     // Arrange
     let mut c = cart_with_lines(None, t0(), &[(unique_sku(), 2)]);
     let digital = ShippingRequirement::NotRequired;
-    c.add_line(LineId::from_uuid(uuid()), unique_sku(), qty(1), digital, t0(), &CartPolicy::default())
-        .must("add a digital line");
+    c.add_line(
+        LineId::from_uuid(uuid()),
+        unique_sku(),
+        qty(1),
+        digital,
+        t0(),
+        &CartPolicy::default(),
+    )
+    .must("add a digital line");
 
     // Act
     let version = store.save(&c).await.must("insert a cart");

@@ -157,10 +157,15 @@ impl CheckoutWorld {
         let standard = ShippingMethodId::new("standard").must("a method");
         let mut settings = self.promotions.settings().await.must("read the pricing settings");
         let currency = self.methods.currency;
-        if !settings.shipping.rates.iter().any(|r| r.method() == &standard && r.currency() == currency)
+        if !settings
+            .shipping
+            .rates
+            .iter()
+            .any(|r| r.method() == &standard && r.currency() == currency)
         {
-            let free = ShippingRate::new(standard.clone(), "Standard", ShippingPrice::Flat(self.money(0)))
-                .must("a rate");
+            let free =
+                ShippingRate::new(standard.clone(), "Standard", ShippingPrice::Flat(self.money(0)))
+                    .must("a rate");
             settings.shipping.rates.push(free);
             self.promotions.save_settings(&settings).await.must("store the pricing settings");
         }

@@ -277,8 +277,15 @@ pub fn cart_with_lines(
     let mut c = cart(customer, now);
     for (s, n) in lines {
         let shipped = ShippingRequirement::Required;
-        c.add_line(LineId::from_uuid(uuid()), s.clone(), qty(*n), shipped, now, &CartPolicy::default())
-            .must("add a line to a fixture cart");
+        c.add_line(
+            LineId::from_uuid(uuid()),
+            s.clone(),
+            qty(*n),
+            shipped,
+            now,
+            &CartPolicy::default(),
+        )
+        .must("add a line to a fixture cart");
     }
     c
 }

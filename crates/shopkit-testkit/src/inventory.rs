@@ -1,5 +1,6 @@
 //! Contracts of [`InventoryStore`]: all-or-nothing reservations that never oversell under
-//! any concurrency, idempotent retries, commit / release / expiry, and stock adjustments.
+//! any concurrency, idempotent retries, commit / release / expiry, and stock adjustments
+//! (plain, and keyed ones applied once).
 //!
 //! Each contract takes a fresh, empty store.
 
@@ -7,9 +8,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Duration;
-use shopkit_core::ids::{LocationId, ReservationId, Sku};
+use shopkit_core::ids::{AdjustmentId, LocationId, ReservationId, Sku};
 use shopkit_core::inventory::{
-    BackorderPolicy, InventoryError, Reservation, ReservationRequest, ReservationStatus, StockLevel,
+    Adjusted, BackorderPolicy, InventoryError, Reservation, ReservationRequest, ReservationStatus,
+    StockAdjustment, StockLevel,
 };
 use shopkit_core::ports::InventoryStore;
 
@@ -563,4 +565,154 @@ pub async fn levels_and_reservations_can_be_read_back(store: Arc<dyn InventorySt
     assert_eq!(got, want, "levels must hold exactly the existing records");
     assert_eq!(found, Some(res));
     assert_eq!(missing, None);
+}
+
+/// A keyed adjustment of `sku` at `main` under a fresh key.
+fn keyed(sku: &Sku, delta: i64) -> StockAdjustment {
+    StockAdjustment {
+        id: AdjustmentId::from_uuid(crate::fixtures::uuid()),
+        sku: sku.clone(),
+        location: LocationId::main(),
+        delta,
+    }
+}
+
+/// `adjust_once` applies a key once: the first call adds its delta and returns `Applied`
+/// with the new level; a repeat returns `AlreadyApplied` and changes nothing.
+pub async fn adjust_once_applies_a_key_once(store: Arc<dyn InventoryStore>) {
+    // Arrange
+    let sku = stocked(&*store, 10).await;
+    let restock = keyed(&sku, 3);
+
+    // Act
+    let first = store.adjust_once(&restock).await.must("apply a keyed adjustment");
+    let again = store.adjust_once(&restock).await.must("apply the same key again");
+
+    // Assert
+    match first {
+        Adjusted::Applied(level) => {
+            assert_eq!(level.on_hand, 13, "Applied must return the level after the adjustment");
+        }
+        other => panic!("the first application of a key must be Applied, got {other:?}"),
+    }
+    assert_eq!(again, Adjusted::AlreadyApplied, "a repeated key must be AlreadyApplied");
+    assert_eq!(level(&*store, &sku).await.on_hand, 13, "a key must adjust stock once");
+}
+
+/// 16 tasks apply one key at once: exactly one applies it, the others find it applied,
+/// and the stock moves once.
+pub async fn concurrent_applications_of_one_key_adjust_once(store: Arc<dyn InventoryStore>) {
+    // Arrange
+    let sku = stocked(&*store, 10).await;
+    let restock = keyed(&sku, 2);
+
+    // Act
+    let results = race(16, |_| {
+        let store = Arc::clone(&store);
+        let restock = restock.clone();
+        async move { store.adjust_once(&restock).await }
+    })
+    .await;
+
+    // Assert
+    let mut applied = 0;
+    for r in &results {
+        match r {
+            Ok(Adjusted::Applied(_)) => applied += 1,
+            Ok(Adjusted::AlreadyApplied) => {}
+            Ok(other) => panic!("unexpected outcome {other:?}"),
+            Err(e) => panic!("every application of one key must succeed, got {e:?}"),
+        }
+    }
+    assert_eq!(applied, 1, "exactly one of 16 racing applications of a key must apply it");
+    assert_eq!(level(&*store, &sku).await.on_hand, 12, "racing applications must adjust once");
+}
+
+/// Different keys are different adjustments: they add up, concurrently too.
+pub async fn adjustments_under_different_keys_add_up(store: Arc<dyn InventoryStore>) {
+    // Arrange
+    let sku = stocked(&*store, 10).await;
+    let adjustments: Arc<Vec<StockAdjustment>> =
+        Arc::new((0..8).map(|i| keyed(&sku, if i % 4 == 3 { -1 } else { 2 })).collect());
+
+    // Act
+    let results = race(adjustments.len(), |i| {
+        let store = Arc::clone(&store);
+        let adjustments = Arc::clone(&adjustments);
+        async move { store.adjust_once(&adjustments[i]).await }
+    })
+    .await;
+
+    // Assert
+    for r in &results {
+        assert!(
+            matches!(r, Ok(Adjusted::Applied(_))),
+            "each key must be applied once, got {r:?}"
+        );
+    }
+    assert_eq!(level(&*store, &sku).await.on_hand, 10 + 6 * 2 - 2, "different keys add up");
+}
+
+/// A key applied before, asked for again with another SKU, location or delta, is `Invalid`
+/// and changes nothing.
+pub async fn a_key_reused_for_another_adjustment_is_invalid(store: Arc<dyn InventoryStore>) {
+    // Arrange
+    let sku = stocked(&*store, 10).await;
+    let other_sku = stocked(&*store, 10).await;
+    let restock = keyed(&sku, 3);
+    store.adjust_once(&restock).await.must("apply a keyed adjustment");
+    let other_delta = StockAdjustment { delta: 4, ..restock.clone() };
+    let other_target = StockAdjustment { sku: other_sku.clone(), ..restock.clone() };
+
+    // Act
+    let r1 = store.adjust_once(&other_delta).await;
+    let r2 = store.adjust_once(&other_target).await;
+
+    // Assert
+    assert!(
+        matches!(r1, Err(InventoryError::Invalid { .. })),
+        "a known key with another delta must be Invalid, got {r1:?}"
+    );
+    assert!(
+        matches!(r2, Err(InventoryError::Invalid { .. })),
+        "a known key for another SKU must be Invalid, got {r2:?}"
+    );
+    assert_eq!(level(&*store, &sku).await.on_hand, 13);
+    assert_eq!(level(&*store, &other_sku).await.on_hand, 10);
+}
+
+/// A refused `adjust_once` (`UnknownSku`; `Invalid` below the reservations of a `Deny`
+/// SKU) changes nothing and does not use its key up: once the cause is fixed, the same key
+/// applies.
+pub async fn a_refused_adjustment_leaves_its_key_unused(store: Arc<dyn InventoryStore>) {
+    // Arrange
+    let unknown = unique_sku();
+    let restock = keyed(&unknown, 2);
+    let held = stocked(&*store, 10).await;
+    store.reserve(&reservation(&[(&held, 6)], expires())).await.must("reserve");
+    let removal = keyed(&held, -5);
+
+    // Act
+    let r1 = store.adjust_once(&restock).await;
+    let r2 = store.adjust_once(&removal).await;
+    store
+        .set_stock(&unknown, &LocationId::main(), 1, BackorderPolicy::Deny)
+        .await
+        .must("set the stock of the SKU");
+    let retried = store.adjust_once(&restock).await.must("apply the key once the SKU exists");
+
+    // Assert
+    assert!(
+        matches!(&r1, Err(InventoryError::UnknownSku { sku, .. }) if *sku == unknown),
+        "adjusting an unknown SKU must be UnknownSku, got {r1:?}"
+    );
+    assert!(
+        matches!(r2, Err(InventoryError::Invalid { .. })),
+        "taking on_hand (10) below reserved (6) must be Invalid, got {r2:?}"
+    );
+    assert!(
+        matches!(retried, Adjusted::Applied(ref l) if l.on_hand == 3),
+        "a key whose first application was refused must apply later, got {retried:?}"
+    );
+    assert_eq!(level(&*store, &held).await.on_hand, 10, "a refused adjustment changes nothing");
 }

@@ -13,11 +13,12 @@ use shopkit_core::cart::Cart;
 use shopkit_core::events::{EventEnvelope, OutboxEntry, OutboxStatus};
 use shopkit_core::ids::CouponCode;
 use shopkit_core::ids::{
-    CartId, CartToken, CustomerId, EventId, IdempotencyKey, LocationId, OrderId, PromotionId,
+    AdjustmentId, CartId, CartToken, CustomerId, EventId, IdempotencyKey, LocationId, OrderId, PromotionId,
     RefundId, ReservationId, Sku,
 };
 use shopkit_core::inventory::{
-    BackorderPolicy, InventoryError, Reservation, ReservationRequest, ReservationStatus, StockLevel,
+    Adjusted, BackorderPolicy, InventoryError, Reservation, ReservationRequest, ReservationStatus,
+    StockAdjustment, StockLevel,
 };
 use shopkit_core::orders::Order;
 use shopkit_core::ports::{
@@ -45,11 +46,12 @@ fn unsupported() -> StoreError {
 }
 
 // ---------------------------------------------------------------------------------------
-// Inventory: a check-then-act race, and partial holds.
+// Inventory: check-then-act races (reservations, keyed adjustments), and partial holds.
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum InventoryBug {
-    /// Checks availability, lets other tasks run, then holds: oversells under concurrency.
+    /// Checks availability (or whether an adjustment key is new), lets other tasks run,
+    /// then acts: oversells, or applies one key more than once, under concurrency.
     CheckThenAct,
     /// Holds line by line and does not roll back when a later line falls short.
     PartialHolds,
@@ -59,11 +61,17 @@ struct LaxInventory {
     bug: InventoryBug,
     levels: Mutex<HashMap<Sku, StockLevel>>,
     reservations: Mutex<HashMap<ReservationId, Reservation>>,
+    adjustments: Mutex<Vec<AdjustmentId>>,
 }
 
 impl LaxInventory {
     fn shared(bug: InventoryBug) -> Arc<dyn InventoryStore> {
-        Arc::new(LaxInventory { bug, levels: Mutex::default(), reservations: Mutex::default() })
+        Arc::new(LaxInventory {
+            bug,
+            levels: Mutex::default(),
+            reservations: Mutex::default(),
+            adjustments: Mutex::default(),
+        })
     }
 
     fn short(&self, request: &ReservationRequest) -> Option<InventoryError> {
@@ -100,6 +108,21 @@ impl InventoryStore for LaxInventory {
     }
     async fn adjust(&self, _: &Sku, _: &LocationId, _: i64) -> Result<StockLevel, InventoryError> {
         Err(unsupported().into())
+    }
+    async fn adjust_once(&self, adjustment: &StockAdjustment) -> Result<Adjusted, InventoryError> {
+        if lock(&self.adjustments).contains(&adjustment.id) {
+            return Ok(Adjusted::AlreadyApplied);
+        }
+        if self.bug == InventoryBug::CheckThenAct {
+            for _ in 0..4 {
+                tokio::task::yield_now().await;
+            }
+        }
+        lock(&self.adjustments).push(adjustment.id);
+        let mut levels = lock(&self.levels);
+        let level = levels.get_mut(&adjustment.sku).ok_or_else(unsupported)?;
+        level.on_hand += adjustment.delta;
+        Ok(Adjusted::Applied(level.clone()))
     }
     async fn levels(&self, skus: &[Sku]) -> Result<Vec<StockLevel>, InventoryError> {
         let levels = lock(&self.levels);
@@ -176,6 +199,17 @@ async fn the_oversell_contract_catches_a_check_then_act_race() {
         shopkit_testkit::inventory::concurrent_reservations_never_oversell(LaxInventory::shared(
             InventoryBug::CheckThenAct,
         )),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_adjust_once_contract_catches_a_check_then_act_race() {
+    must_fail(
+        "check-then-act keyed adjustments",
+        shopkit_testkit::inventory::concurrent_applications_of_one_key_adjust_once(
+            LaxInventory::shared(InventoryBug::CheckThenAct),
+        ),
     )
     .await;
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use shopkit_core::ports::EventSubscriber;
 
-/// The subscribers the outbox delivers to (notifications, ledger, CRM, analytics,
+/// The subscribers the outbox delivers to (restock, notifications, ledger, CRM, analytics,
 /// recommendations), in delivery order.
 #[derive(Clone)]
 pub struct Subscribers(Vec<Arc<dyn EventSubscriber>>);

@@ -9,9 +9,9 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use shopkit_core::ports::{
-    CartStore, CheckoutJournal, Clock, CustomerRepository, IdempotencyStore, IdentityProvider, InventoryStore,
-    MediaStore, OrderRepository, OutboxStore, ProductRepository, PromotionRepository, RateLimiter,
-    Readiness, SearchIndex,
+    CartStore, CheckoutJournal, Clock, CustomerRepository, IdempotencyStore, IdentityProvider,
+    InventoryStore, MediaStore, OrderRepository, OutboxStore, ProductRepository,
+    PromotionRepository, RateLimiter, Readiness, SearchIndex,
 };
 use shopkit_core::services::{
     EventLogService, MediaService, PromotionService, RecommendationService, Registration, Shop,
@@ -382,9 +382,10 @@ async fn aws_clients() -> (aws_sdk_dynamodb::Client, aws_sdk_s3::Client) {
 /// ports with no role in the storage (payments, notifications, recommendations, and media
 /// unless given) stay on the embedded adapters.
 async fn persistent(config: &ShopConfig, storage: Storage) -> Result<Wiring, StartError> {
+    use shopkit_core::ids::LocationId;
     use shopkit_core::services::subscribers::{
         AnalyticsSubscriber, CrmSubscriber, LedgerSubscriber, NotificationSubscriber,
-        RecommenderSubscriber,
+        RecommenderSubscriber, RestockSubscriber,
     };
     let world = InMemory::new();
     let shop = Shop::builder()
@@ -392,7 +393,7 @@ async fn persistent(config: &ShopConfig, storage: Storage) -> Result<Wiring, Sta
         .search(storage.search)
         .carts(storage.carts)
         .promotions(storage.promotions.clone())
-        .inventory(storage.inventory)
+        .inventory(storage.inventory.clone())
         .payments(world.payments.clone())
         .orders(storage.orders.clone())
         .outbox(storage.outbox.clone())
@@ -429,6 +430,8 @@ async fn persistent(config: &ShopConfig, storage: Storage) -> Result<Wiring, Sta
     })?;
     let seeded = seed(config, &state, &storage.promotions).await?;
     let subscribers = Subscribers::new(vec![
+        // Cancelled orders and restocking refunds put their units back from the outbox.
+        Arc::new(RestockSubscriber::new(storage.inventory, LocationId::main())),
         Arc::new(NotificationSubscriber::new(
             world.notifier.clone(),
             storage.customers,

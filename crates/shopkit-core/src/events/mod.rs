@@ -9,7 +9,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CartId, CustomerId, Email, EventId, OrderId, RefundId, ShipmentId, Sku};
+use crate::ids::{
+    CartId, CustomerId, Email, EventId, LocationId, OrderId, RefundId, ShipmentId, Sku,
+};
 use crate::money::Money;
 use crate::orders::Tracking;
 
@@ -95,8 +97,12 @@ pub enum DomainEvent {
         email: Email,
         /// Why.
         reason: String,
-        /// Stock to give back.
+        /// Stock to give back (the restock subscriber puts it back on hand).
         lines: Vec<EventLine>,
+        /// Where the stock goes back; `None` in events stored before it was recorded (the
+        /// restock subscriber's own location then).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<LocationId>,
     },
     /// A customer or an admin asked for a refund.
     RefundRequested {
@@ -135,8 +141,13 @@ pub enum DomainEvent {
         email: Email,
         /// The amount paid back.
         amount: Money,
-        /// Units to put back in stock (empty when not restocking).
+        /// Units to put back in stock (empty when not restocking; the restock subscriber
+        /// puts them back on hand).
         restock: Vec<EventLine>,
+        /// Where restocked units go back; `None` in events stored before it was recorded
+        /// (the restock subscriber's own location then).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<LocationId>,
     },
     /// The gateway refused or failed the refund.
     RefundFailed {
@@ -184,6 +195,19 @@ impl DomainEvent {
             DomainEvent::CustomerRegistered { .. } => "customer_registered",
             DomainEvent::CartAbandoned { .. } => "cart_abandoned",
         }
+    }
+
+    /// Records where the stock an `OrderCancelled` or `RefundProcessed` gives back goes
+    /// (the aggregate knows no locations; the service that writes the event does). Other
+    /// events are returned unchanged.
+    #[must_use]
+    pub fn restocking_at(mut self, at: &LocationId) -> Self {
+        if let DomainEvent::OrderCancelled { location, .. }
+        | DomainEvent::RefundProcessed { location, .. } = &mut self
+        {
+            *location = Some(at.clone());
+        }
+        self
     }
 
     /// The order the event is about, if any.

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{LocationId, ReservationId, Sku};
+use crate::ids::{AdjustmentId, LocationId, ReservationId, Sku};
 use crate::quantity::Quantity;
 
 /// Whether a SKU may be sold beyond its stock.
@@ -106,6 +106,33 @@ pub struct Reservation {
     pub status: ReservationStatus,
     /// When it lapses if still active.
     pub expires_at: DateTime<Utc>,
+}
+
+/// A change of on-hand stock that must happen once, however often it is asked for (stock
+/// given back by a cancelled order or a restocking refund, applied by an event subscriber
+/// that may see its event more than once).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockAdjustment {
+    /// The key, chosen by the caller (derived from what causes the change, so a repeat
+    /// carries the same key).
+    pub id: AdjustmentId,
+    /// The SKU.
+    pub sku: Sku,
+    /// The location.
+    pub location: LocationId,
+    /// Units to add to `on_hand` (negative to remove).
+    pub delta: i64,
+}
+
+/// What [`InventoryStore::adjust_once`](crate::ports::InventoryStore::adjust_once) did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Adjusted {
+    /// This call applied the adjustment: the stock after it.
+    Applied(StockLevel),
+    /// The adjustment had been applied before (by an earlier or a concurrent call): nothing
+    /// changed.
+    AlreadyApplied,
 }
 
 /// What can go wrong with inventory. Each variant says what to do.

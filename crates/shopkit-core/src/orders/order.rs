@@ -566,6 +566,7 @@ impl Order {
             email: self.email.clone(),
             reason,
             lines: self.lines.iter().map(|l| event_line(l, l.quantity.get(), None)).collect(),
+            location: None,
         })
     }
 

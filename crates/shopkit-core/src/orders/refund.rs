@@ -489,6 +489,7 @@ impl Order {
             email,
             amount: refund.amount,
             restock,
+            location: None,
         })
     }
 

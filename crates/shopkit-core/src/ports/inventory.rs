@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::{LocationId, ReservationId, Sku};
 use crate::inventory::{
-    BackorderPolicy, InventoryError, Reservation, ReservationRequest, StockLevel,
+    Adjusted, BackorderPolicy, InventoryError, Reservation, ReservationRequest, StockAdjustment,
+    StockLevel,
 };
 
 /// Stock levels and reservations.
@@ -27,7 +28,14 @@ use crate::inventory::{
 ///   `Expired`) and returns how many it released.
 /// - `adjust` adds `delta` to `on_hand` (negative to remove); it MUST fail with `Invalid`
 ///   rather than take `on_hand` below `reserved` for a `Deny` SKU.
-/// - An unknown SKU/location in `reserve` or `adjust` MUST be `UnknownSku`.
+/// - `adjust_once` is `adjust` under a key: the first call with a key adds its `delta` and
+///   records the key in the same atomic write, returning `Applied`; every later call with
+///   that key (the same SKU, location and delta) MUST change nothing and return
+///   `AlreadyApplied`, however many race (exactly one of concurrent calls applies it). The
+///   same key with another SKU, location or delta MUST fail with `Invalid` and change
+///   nothing. A refused adjustment (`UnknownSku`, `Invalid`, a store error) MUST NOT
+///   record its key: a retry may still apply it. Keys are kept for good.
+/// - An unknown SKU/location in `reserve`, `adjust` or `adjust_once` MUST be `UnknownSku`.
 #[async_trait]
 pub trait InventoryStore: Send + Sync + 'static {
     /// Creates or replaces a stock record (keeps its reservations).
@@ -45,6 +53,8 @@ pub trait InventoryStore: Send + Sync + 'static {
         location: &LocationId,
         delta: i64,
     ) -> Result<StockLevel, InventoryError>;
+    /// Adds `adjustment.delta` to on-hand stock once per `adjustment.id`.
+    async fn adjust_once(&self, adjustment: &StockAdjustment) -> Result<Adjusted, InventoryError>;
     /// Stock of these SKUs at every location (records that exist).
     async fn levels(&self, skus: &[Sku]) -> Result<Vec<StockLevel>, InventoryError>;
     /// Holds stock for a checkout, all or nothing.

@@ -513,10 +513,10 @@ mod tests {
     use super::*;
     use crate::cart::CartError;
     use crate::catalog::{ProductStatus, ShippingRequirement};
+    use crate::events::DomainEvent;
     use crate::ids::LocationId;
     use crate::inventory::BackorderPolicy;
     use crate::ports::InventoryStore;
-    use crate::events::DomainEvent;
     use crate::pricing::{CouponRejection, PricingError};
     use crate::services::test_support::*;
 
@@ -674,7 +674,11 @@ mod tests {
     async fn a_cart_of_digital_goods_checks_out_without_an_address_and_pays_no_shipping() {
         let world = World::new();
         ebook(&world).await;
-        world.inventory.set_stock(&sku("EBOOK"), &LocationId::main(), 100, BackorderPolicy::Deny).await.unwrap();
+        world
+            .inventory
+            .set_stock(&sku("EBOOK"), &LocationId::main(), 100, BackorderPolicy::Deny)
+            .await
+            .unwrap();
         let carts = world.shop().carts().clone();
         let cart = carts.create_guest_cart(Currency::USD).await.unwrap();
         let access = CartAccess::Token(cart.token().clone());

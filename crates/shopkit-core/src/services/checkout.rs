@@ -44,7 +44,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::cart::{Cart, CartStatus};
+use crate::cart::{Cart, CartError, CartStatus};
+use crate::catalog::ShippingRequirement;
 use crate::events::{DomainEvent, EventEnvelope};
 use crate::ids::{CartId, Email, IdempotencyKey, LocationId, OrderId, PromotionId, ReservationId};
 use crate::inventory::{
@@ -214,6 +215,21 @@ fn owns(request: &CheckoutRequest, order: &Order) -> bool {
         CartAccess::Customer(customer) => order.customer() == Some(*customer),
         CartAccess::Token(_) | CartAccess::Admin => order.cart_id() == request.cart_id,
     }
+}
+
+/// Refuses goods to ship without an address and a method, judged on the variants as they
+/// are now (a product made physical since it was added to the cart needs delivery too).
+fn ensure_deliverable(cart: &Cart, priced: &PricedCart) -> Result<(), ShopError> {
+    if !priced.lines.iter().any(|l| l.shipping == ShippingRequirement::Required) {
+        return Ok(());
+    }
+    if cart.shipping_address().is_none() {
+        return Err(CartError::ShippingAddressRequired { cart: cart.id() }.into());
+    }
+    if cart.shipping_method().is_none() {
+        return Err(CartError::ShippingMethodRequired { cart: cart.id() }.into());
+    }
+    Ok(())
 }
 
 /// The usage-limited promotions a priced cart redeems.
@@ -429,6 +445,7 @@ impl CheckoutService {
         }
         cart.ensure_checkout_ready(now).map_err(|e| fail(e, KeyFate::Abandon))?;
         let priced = self.pricer.price(&cart, now).await.map_err(|e| fail(e, KeyFate::Abandon))?;
+        ensure_deliverable(&cart, &priced).map_err(|e| fail(e, KeyFate::Abandon))?;
         if let Some(rejected) = priced.quote.unapplied_coupons().first() {
             let error =
                 ShopError::Coupon { code: rejected.code.clone(), reason: rejected.reason.clone() };
@@ -1465,12 +1482,38 @@ mod tests {
 
         // A stored result is only replayed to the order's owner.
         let stranger = CheckoutRequest {
-            access: CartAccess::Customer(crate::ids::CustomerId::from_uuid(uuid::Uuid::from_u128(9))),
+            access: CartAccess::Customer(crate::ids::CustomerId::from_uuid(uuid::Uuid::from_u128(
+                9,
+            ))),
             ..request(&cart, &access, "k-1")
         };
         let result = format!("{ORDER_PREFIX}{}", order.id());
         let refused = shop.checkout().replay(&result, &stranger).await.unwrap_err();
         assert!(matches!(refused, ShopError::IdempotencyKeyReused));
+    }
+
+    #[tokio::test]
+    async fn a_product_made_physical_after_it_was_added_needs_delivery_at_checkout() {
+        let world = World::new();
+        let mut ebook = product(90, "Ebook", &[("EBOOK", 9_00)]);
+        ebook.variants[0].shipping = crate::catalog::ShippingRequirement::NotRequired;
+        let version = world.products.insert(&ebook).await.unwrap();
+        world.inventory.set_stock(&sku("EBOOK"), &LocationId::main(), 10, crate::inventory::BackorderPolicy::Deny).await.unwrap();
+        let shop = world.shop();
+        let cart = shop.carts().create_guest_cart(crate::money::Currency::USD).await.unwrap();
+        let access = CartAccess::Token(cart.token().clone());
+        shop.carts().add_line(cart.id(), &access, sku("EBOOK"), qty(1)).await.unwrap();
+        ebook.variants[0].shipping = crate::catalog::ShippingRequirement::Required;
+        ebook.version = version;
+        world.products.update(&ebook).await.unwrap();
+
+        let err = shop.checkout().checkout(request(&cart, &access, "k-1")).await.unwrap_err();
+
+        assert!(
+            matches!(err, ShopError::Cart(CartError::ShippingAddressRequired { .. })),
+            "{err:?}"
+        );
+        assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 
     #[tokio::test]

@@ -117,9 +117,12 @@ impl InventoryService {
     }
 }
 
-/// Puts sold units back on hand (a cancelled order, a restocked refund). A failure is
-/// logged, not raised: the state change it follows is already written, and a unit too few
-/// on hand is undersold, never oversold.
+/// Puts sold units back on hand when the order they were committed for could not be
+/// written (checkout). A failure is logged, not raised, and a unit too few on hand is
+/// undersold, never oversold. Cancelled orders and restocking refunds do not come here:
+/// their events carry the units and the
+/// [`RestockSubscriber`](super::subscribers::RestockSubscriber) puts them back, once per
+/// event.
 pub(crate) async fn give_back(
     inventory: &dyn InventoryStore,
     location: &LocationId,

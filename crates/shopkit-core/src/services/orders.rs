@@ -5,18 +5,17 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::events::{DomainEvent, EventEnvelope};
-use crate::ids::{CustomerId, EventId, LineId, LocationId, OrderId, RefundId, ShipmentId, Sku};
+use crate::ids::{CustomerId, EventId, LineId, LocationId, OrderId, RefundId, ShipmentId};
 use crate::orders::{Order, OrderError, OrderStatus, Tracking};
 use crate::ports::{
-    Clock, Cursor, IdGenerator, InventoryStore, OrderQuery, OrderRepository, Page, PaymentError,
-    PaymentGateway, PromotionRepository, StoreError,
+    Clock, Cursor, IdGenerator, OrderQuery, OrderRepository, Page, PaymentError, PaymentGateway,
+    PromotionRepository, StoreError,
 };
 use crate::quantity::Quantity;
 
 use super::MAX_ATTEMPTS;
 use super::access::Caller;
 use super::error::ShopError;
-use super::inventory::give_back;
 use super::keys;
 
 /// An order listing request, newest first.
@@ -126,7 +125,6 @@ impl OrderWriter {
 pub struct OrderService {
     writer: OrderWriter,
     gateway: Arc<dyn PaymentGateway>,
-    inventory: Arc<dyn InventoryStore>,
     promotions: Arc<dyn PromotionRepository>,
     location: LocationId,
 }
@@ -138,24 +136,18 @@ impl std::fmt::Debug for OrderService {
 }
 
 impl OrderService {
-    /// An order service; cancelled orders give their stock back at `location` and their
-    /// promotion uses back to `promotions`.
+    /// An order service; cancelled orders give their promotion uses back to `promotions`,
+    /// and their `OrderCancelled` event names `location` as where their stock goes back
+    /// (the [`RestockSubscriber`](super::subscribers::RestockSubscriber) puts it there).
     pub fn new(
         orders: Arc<dyn OrderRepository>,
         gateway: Arc<dyn PaymentGateway>,
-        inventory: Arc<dyn InventoryStore>,
         promotions: Arc<dyn PromotionRepository>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
         location: LocationId,
     ) -> Self {
-        OrderService {
-            writer: OrderWriter { orders, clock, ids },
-            gateway,
-            inventory,
-            promotions,
-            location,
-        }
+        OrderService { writer: OrderWriter { orders, clock, ids }, gateway, promotions, location }
     }
 
     /// An order. Customers see their own orders only; another's order is "not found"
@@ -303,7 +295,11 @@ impl OrderService {
     ///    from here nothing ships and no refund can be requested;
     /// 2. the money goes back, with keys derived from the order, so a retry never moves it
     ///    twice;
-    /// 3. the order is cancelled, then its stock and promotion uses are given back.
+    /// 3. the order is cancelled (`OrderCancelled`, with its lines and the location their
+    ///    stock goes back to), then its promotion uses are given back. The stock goes back
+    ///    from the outbox: the [`RestockSubscriber`](super::subscribers::RestockSubscriber)
+    ///    puts it back once per event, so neither a crash right after the write nor a
+    ///    redelivery loses or doubles it.
     ///
     /// A refusal in step 1 (it shipped, a refund is open) moves no money. A gateway refusal
     /// in step 2 drops the hold (`OrderCancellationAbandoned`): nothing changed. A gateway
@@ -367,9 +363,9 @@ impl OrderService {
             }
             return Err(e);
         }
-        // 3. Record it, then give back what the order took.
+        // 3. Record it (the event carries the stock back), then give back the promotions.
         let paid_back_for = held.status();
-        let (order, changed) = self
+        let (order, _) = self
             .writer
             .change(OrderRef::Id(id), caller, |o, now| {
                 if o.status() == OrderStatus::Cancelled {
@@ -379,14 +375,9 @@ impl OrderService {
                     // Captured while the authorization was being voided: retry, to refund.
                     return Err(ShopError::Conflict { entity: "order", id: id.to_string() });
                 }
-                Ok(Some(o.cancel(reason.clone(), now)?))
+                Ok(Some(o.cancel(reason.clone(), now)?.restocking_at(&self.location)))
             })
             .await?;
-        if changed {
-            let lines: Vec<(Sku, u32)> =
-                order.lines().iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
-            give_back(self.inventory.as_ref(), &self.location, &lines).await;
-        }
         self.release_promotions(id).await;
         Ok(order)
     }
@@ -461,7 +452,9 @@ mod tests {
     use super::*;
     use crate::events::DomainEvent;
     use crate::money::{Currency, Money};
-    use crate::ports::{Authorization, AuthorizeRequest, PaymentError, RefundReceipt};
+    use crate::ports::{
+        Authorization, AuthorizeRequest, OutboxStore, PaymentError, RefundReceipt,
+    };
     use crate::services::access::CartAccess;
     use crate::services::test_support::*;
 
@@ -572,8 +565,51 @@ mod tests {
             [order.payment().reference.clone()]
         );
         assert_eq!(again.version(), cancelled.version());
+        world.deliver().await;
         assert_eq!(world.inventory.level("TEE"), (10, 0), "stock back, once");
         assert_eq!(kinds(&world).iter().filter(|k| **k == "order_cancelled").count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_crash_right_after_the_cancellation_is_written_loses_no_stock() {
+        let world = World::new();
+        let order = world.annes_order(&[("TEE", 2)]).await;
+        let crashing = Arc::new(CrashAfterWrite { inner: world.orders.clone(), kind: "order_cancelled" });
+        let orders = world.shop_with(world.gateway.clone(), crashing).orders().clone();
+
+        let crashed = orders.cancel(&Caller::Admin, order.id(), "fraud".into()).await;
+        let retried =
+            world.shop().orders().cancel(&Caller::Admin, order.id(), "fraud".into()).await;
+        world.deliver().await;
+
+        assert!(crashed.is_err(), "{crashed:?}");
+        assert_eq!(retried.unwrap().status(), OrderStatus::Cancelled);
+        assert_eq!(world.inventory.level("TEE"), (10, 0), "the outbox gives the stock back");
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_cancellation_puts_the_stock_back_once() {
+        let world = World::new();
+        let order = world.annes_order(&[("TEE", 2)]).await;
+        world
+            .shop()
+            .orders()
+            .cancel(&Caller::Admin, order.id(), "fraud".into())
+            .await
+            .unwrap();
+        world.deliver().await;
+        let cancelled = world
+            .outbox
+            .entries()
+            .into_iter()
+            .find(|e| e.envelope.event.kind() == "order_cancelled")
+            .unwrap();
+
+        world.outbox.redeliver(cancelled.envelope.id, world.clock.now()).await.unwrap();
+        let report = world.deliver().await;
+
+        assert_eq!(report.delivered, 1);
+        assert_eq!(world.inventory.level("TEE"), (10, 0), "stock back, once");
     }
 
     #[tokio::test]
@@ -603,6 +639,7 @@ mod tests {
             refunds[&keys::cancel_refund_key(order.id())].amount,
             order.totals().grand_total
         );
+        world.deliver().await;
         assert_eq!(world.inventory.level("MUG"), (3, 0));
     }
 
@@ -710,6 +747,7 @@ mod tests {
         assert_eq!(cancelled.status(), OrderStatus::Cancelled);
         assert_eq!(cancelled.payment().refunded, order.totals().grand_total);
         assert_eq!(world.gateway.refunds.lock().unwrap().len(), 1);
+        world.deliver().await;
         assert_eq!(world.inventory.level("TEE"), (10, 0));
     }
 
@@ -734,6 +772,7 @@ mod tests {
 
         assert!(matches!(err, ShopError::Payment(PaymentError::InvalidState { .. })), "{err:?}");
         assert_eq!(shipped.unwrap().status(), OrderStatus::Fulfilled);
+        world.deliver().await;
         assert_eq!(world.inventory.level("TEE"), (9, 0), "no stock given back");
     }
 
@@ -773,6 +812,7 @@ mod tests {
             seen,
             [keys::cancel_refund_key(order.id()), keys::cancel_refund_key(order.id())]
         );
+        world.deliver().await;
         assert_eq!(world.inventory.level("TEE"), (10, 0));
     }
 

@@ -2,15 +2,12 @@
 
 use std::sync::Arc;
 
-use crate::ids::{IdempotencyKey, LocationId, OrderId, RefundId, Sku};
+use crate::ids::{IdempotencyKey, LocationId, OrderId, RefundId};
 use crate::orders::{Order, Refund, RefundError, RefundRequest, RefundStatus};
-use crate::ports::{
-    Clock, IdGenerator, InventoryStore, OrderRepository, PaymentError, PaymentGateway,
-};
+use crate::ports::{Clock, IdGenerator, OrderRepository, PaymentError, PaymentGateway};
 
 use super::access::Caller;
 use super::error::ShopError;
-use super::inventory::give_back;
 use super::keys;
 use super::orders::{OrderRef, OrderWriter};
 
@@ -19,12 +16,12 @@ use super::orders::{OrderRef, OrderWriter};
 ///
 /// `requested -> approved -> processed | failed`, or `-> rejected`. Processing pays back
 /// through the gateway with a key derived from the refund id, so a retried `process` never
-/// pays twice; a gateway timeout leaves the refund approved for a retry.
+/// pays twice; a gateway timeout leaves the refund approved for a retry. Restocked units go
+/// back from the outbox (`RefundProcessed` carries them), never from here.
 #[derive(Clone)]
 pub struct RefundService {
     writer: OrderWriter,
     gateway: Arc<dyn PaymentGateway>,
-    inventory: Arc<dyn InventoryStore>,
     location: LocationId,
 }
 
@@ -35,16 +32,17 @@ impl std::fmt::Debug for RefundService {
 }
 
 impl RefundService {
-    /// A refund service; restocked units go back at `location`.
+    /// A refund service; a processed refund's event names `location` as where its
+    /// restocked units go back (the
+    /// [`RestockSubscriber`](super::subscribers::RestockSubscriber) puts them there).
     pub fn new(
         orders: Arc<dyn OrderRepository>,
         gateway: Arc<dyn PaymentGateway>,
-        inventory: Arc<dyn InventoryStore>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
         location: LocationId,
     ) -> Self {
-        RefundService { writer: OrderWriter { orders, clock, ids }, gateway, inventory, location }
+        RefundService { writer: OrderWriter { orders, clock, ids }, gateway, location }
     }
 
     /// Asks for a refund of lines and units, an amount, or both (`RefundRequested`).
@@ -149,7 +147,8 @@ impl RefundService {
     }
 
     /// Pays an approved refund back. On success the refund is processed
-    /// (`RefundProcessed`) and, if it restocks, its units go back on hand; on a gateway
+    /// (`RefundProcessed`; if it restocks, the event carries its units and the location,
+    /// and the restock subscriber puts them back on hand once); on a gateway
     /// refusal it is failed (`RefundFailed`, its amount free again) and returned with that
     /// status. Processing a processed refund returns it.
     ///
@@ -177,14 +176,15 @@ impl RefundService {
             .gateway
             .refund(&order.payment().reference, refund.amount, &keys::refund_key(id))
             .await;
-        let (order, changed) = match paid {
+        let (order, _) = match paid {
             Ok(receipt) => {
                 self.writer
                     .change(OrderRef::Refund(id), caller, |o, now| {
                         if o.refund(id).is_some_and(|r| r.status == RefundStatus::Processed) {
                             return Ok(None);
                         }
-                        Ok(Some(o.refund_processed(id, receipt.reference.clone(), now)?))
+                        let processed = o.refund_processed(id, receipt.reference.clone(), now)?;
+                        Ok(Some(processed.restocking_at(&self.location)))
                     })
                     .await?
             }
@@ -206,13 +206,7 @@ impl RefundService {
                     .await?
             }
         };
-        let refund = refund_of(&order, id)?;
-        if changed && refund.status == RefundStatus::Processed && refund.restock {
-            let lines: Vec<(Sku, u32)> =
-                refund.lines.iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
-            give_back(self.inventory.as_ref(), &self.location, &lines).await;
-        }
-        Ok(refund)
+        refund_of(&order, id)
     }
 
     /// Approves and processes in one step (the back-office's "refund now").
@@ -240,7 +234,7 @@ mod tests {
 
     use super::*;
     use crate::orders::OrderStatus;
-    use crate::ports::RefundReceipt;
+    use crate::ports::{OutboxStore, RefundReceipt};
     use crate::quantity::Quantity;
     use crate::services::orders::{ShipLines, ShipmentRequest};
     use crate::services::test_support::*;
@@ -264,7 +258,6 @@ mod tests {
         RefundService::new(
             world.orders.clone(),
             Arc::new(gateway),
-            world.inventory.clone(),
             world.clock.clone(),
             world.ids.clone(),
             LocationId::main(),
@@ -289,9 +282,55 @@ mod tests {
         assert_eq!(processed.amount, usd(20_00));
         assert_eq!(again, processed);
         assert_eq!(world.gateway.refunds.lock().unwrap().len(), 1, "paid once");
+        world.deliver().await;
         assert_eq!(world.inventory.level("TEE"), (9, 0), "restocked once");
         let order = world.shop().orders().get(&Caller::Admin, order.id()).await.unwrap();
         assert_eq!(order.payment().refunded, usd(20_00));
+    }
+
+    #[tokio::test]
+    async fn a_crash_right_after_the_refund_is_written_loses_no_stock() {
+        let world = World::new();
+        let order = shipped_order(&world).await;
+        let refunds = world.shop().refunds().clone();
+        let requested =
+            refunds.request(&Caller::Admin, order.id(), one_tee(&order, true)).await.unwrap();
+        refunds.approve(&Caller::Admin, requested.id).await.unwrap();
+        let crashing =
+            Arc::new(CrashAfterWrite { inner: world.orders.clone(), kind: "refund_processed" });
+        let crashing = world.shop_with(world.gateway.clone(), crashing).refunds().clone();
+
+        let crashed = crashing.process(&Caller::Admin, requested.id).await;
+        let retried = refunds.process(&Caller::Admin, requested.id).await.unwrap();
+        world.deliver().await;
+
+        assert!(crashed.is_err(), "{crashed:?}");
+        assert_eq!(retried.status, RefundStatus::Processed);
+        assert_eq!(world.gateway.refunds.lock().unwrap().len(), 1, "paid once");
+        assert_eq!(world.inventory.level("TEE"), (9, 0), "the outbox restocks the tee");
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_refund_restocks_once() {
+        let world = World::new();
+        let order = shipped_order(&world).await;
+        let refunds = world.shop().refunds().clone();
+        let requested =
+            refunds.request(&Caller::Admin, order.id(), one_tee(&order, true)).await.unwrap();
+        refunds.approve_and_process(&Caller::Admin, requested.id).await.unwrap();
+        world.deliver().await;
+        let processed = world
+            .outbox
+            .entries()
+            .into_iter()
+            .find(|e| e.envelope.event.kind() == "refund_processed")
+            .unwrap();
+
+        world.outbox.redeliver(processed.envelope.id, world.clock.now()).await.unwrap();
+        let report = world.deliver().await;
+
+        assert_eq!(report.delivered, 1);
+        assert_eq!(world.inventory.level("TEE"), (9, 0), "restocked once");
     }
 
     #[tokio::test]
@@ -347,6 +386,7 @@ mod tests {
 
         assert_eq!(failed.status, RefundStatus::Failed);
         assert!(failed.outcome_note.as_deref().is_some_and(|n| n.contains("disputed")));
+        world.deliver().await;
         assert_eq!(world.inventory.level("TEE"), (8, 0), "nothing restocked");
         let order = world.orders.get(order.id()).await.unwrap().unwrap();
         assert_eq!(order.refundable_amount().unwrap(), order.payment().captured);

@@ -210,7 +210,8 @@ impl ShopBuilder {
     }
 
     /// Checkout settings (default: [`CheckoutConfig::default`]); its location is also
-    /// where cancellations and refunds put stock back.
+    /// where cancellations and refunds put stock back (their events name it; the
+    /// [`RestockSubscriber`](super::subscribers::RestockSubscriber) does it).
     #[must_use]
     pub fn checkout_config(mut self, config: CheckoutConfig) -> Self {
         self.checkout = config;
@@ -266,7 +267,6 @@ impl ShopBuilder {
             orders: OrderService::new(
                 orders.clone(),
                 gateway.clone(),
-                inventory.clone(),
                 released_on_cancel,
                 clock.clone(),
                 ids.clone(),
@@ -275,7 +275,6 @@ impl ShopBuilder {
             refunds: RefundService::new(
                 orders,
                 gateway,
-                inventory.clone(),
                 clock.clone(),
                 ids.clone(),
                 location,

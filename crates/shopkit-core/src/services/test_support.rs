@@ -19,12 +19,13 @@ use crate::catalog::{Attributes, Category, Product, ProductStatus, Variant};
 use crate::customers::{Address, Customer};
 use crate::events::{EventEnvelope, OutboxEntry, OutboxStatus};
 use crate::ids::{
-    CartId, CartToken, CouponCode, CustomerId, Email, EventId, IdempotencyKey, LocationId, OrderId,
+    AdjustmentId, CartId, CartToken, CouponCode, CustomerId, Email, EventId, IdempotencyKey, LocationId, OrderId,
     ProductId, PromotionId, RefundId, RegionCode, ReservationId, ShippingMethodId, Sku, Slug,
     VariantId,
 };
 use crate::inventory::{
-    BackorderPolicy, InventoryError, Reservation, ReservationRequest, ReservationStatus, StockLevel,
+    Adjusted, BackorderPolicy, InventoryError, Reservation, ReservationRequest, ReservationStatus,
+    StockAdjustment, StockLevel,
 };
 use crate::money::{Currency, Money};
 use crate::orders::Order;
@@ -482,6 +483,7 @@ pub(crate) fn ten_percent(code: &str, limit: u32) -> Promotion {
 struct Stock {
     levels: HashMap<(Sku, LocationId), StockLevel>,
     reservations: HashMap<ReservationId, Reservation>,
+    adjustments: HashMap<AdjustmentId, StockAdjustment>,
 }
 
 #[derive(Debug, Default)]
@@ -574,6 +576,26 @@ impl InventoryStore for FakeInventory {
         })?;
         level.on_hand += delta;
         Ok(level.clone())
+    }
+    async fn adjust_once(&self, adjustment: &StockAdjustment) -> Result<Adjusted, InventoryError> {
+        let mut stock = lock(&self.stock);
+        if let Some(applied) = stock.adjustments.get(&adjustment.id) {
+            if applied != adjustment {
+                return Err(InventoryError::Invalid {
+                    reason: format!("adjustment {} was applied with other values", adjustment.id),
+                });
+            }
+            return Ok(Adjusted::AlreadyApplied);
+        }
+        let key = (adjustment.sku.clone(), adjustment.location.clone());
+        let level = stock.levels.get_mut(&key).ok_or_else(|| InventoryError::UnknownSku {
+            sku: adjustment.sku.clone(),
+            location: adjustment.location.clone(),
+        })?;
+        level.on_hand += adjustment.delta;
+        let level = level.clone();
+        stock.adjustments.insert(adjustment.id, adjustment.clone());
+        Ok(Adjusted::Applied(level))
     }
     async fn levels(&self, skus: &[Sku]) -> Result<Vec<StockLevel>, InventoryError> {
         Ok(lock(&self.stock).levels.values().filter(|l| skus.contains(&l.sku)).cloned().collect())
@@ -1253,6 +1275,55 @@ impl World {
         shop.carts().set_delivery(cart.id(), &access, delivery).await.unwrap();
         let k = format!("order-{}", self.ids.uuid());
         shop.checkout().checkout(request(&cart, &access, &k)).await.unwrap()
+    }
+}
+
+impl World {
+    /// The subscribers the shop's outbox delivers to in these tests.
+    pub(crate) fn subscribers(&self) -> Vec<Arc<dyn EventSubscriber>> {
+        vec![Arc::new(super::subscribers::RestockSubscriber::new(
+            self.inventory.clone(),
+            LocationId::main(),
+        ))]
+    }
+
+    /// Delivers every due outbox entry once, as the shop's outbox worker would.
+    pub(crate) async fn deliver(&self) -> super::dispatcher::DispatchReport {
+        self.shop().dispatcher(self.subscribers()).run_once().await.unwrap()
+    }
+}
+
+/// Orders that store a write carrying an event of `kind` and then fail, as when the process
+/// dies right after the write: the order and its events are stored, nothing after the write
+/// runs.
+pub(crate) struct CrashAfterWrite {
+    pub(crate) inner: Arc<FakeOrders>,
+    pub(crate) kind: &'static str,
+}
+
+#[async_trait]
+impl OrderRepository for CrashAfterWrite {
+    async fn insert(&self, order: &Order, events: &[EventEnvelope]) -> Result<u64, StoreError> {
+        self.inner.insert(order, events).await
+    }
+    async fn update(&self, order: &Order, events: &[EventEnvelope]) -> Result<u64, StoreError> {
+        let version = self.inner.update(order, events).await?;
+        if events.iter().any(|e| e.event.kind() == self.kind) {
+            return Err(StoreError::Unavailable {
+                message: format!("crashed after writing {}", self.kind),
+                source: None,
+            });
+        }
+        Ok(version)
+    }
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn by_refund(&self, id: RefundId) -> Result<Option<Order>, StoreError> {
+        self.inner.by_refund(id).await
+    }
+    async fn list(&self, query: &OrderQuery) -> Result<Page<Order>, StoreError> {
+        self.inner.list(query).await
     }
 }
 

@@ -85,7 +85,10 @@ impl App {
         let mut settings = self.backend.promotions.settings().await.unwrap();
         if !settings.shipping.rates.iter().any(|r| r.method() == &standard) {
             let free = ShippingPrice::Flat(Money::zero(Currency::EUR));
-            settings.shipping.rates.push(ShippingRate::new(standard.clone(), "Standard", free).unwrap());
+            settings
+                .shipping
+                .rates
+                .push(ShippingRate::new(standard.clone(), "Standard", free).unwrap());
             self.backend.promotions.save_settings(&settings).await.unwrap();
         }
         let delivery = Delivery { address: Some(berlin()), method: Some(standard) };

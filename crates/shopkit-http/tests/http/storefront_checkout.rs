@@ -322,7 +322,12 @@ async fn two_customers_who_pick_the_same_key_each_get_their_own_order() {
     let bob_order = checkout(&app, &bob_cart, &bob, "order-1", "pm_card_visa").await;
 
     assert_eq!(ann_order.status, StatusCode::CREATED);
-    assert_eq!(bob_order.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&bob_order.body));
+    assert_eq!(
+        bob_order.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&bob_order.body)
+    );
     assert_eq!(bob_order.header("idempotent-replayed"), None, "not Ann's response");
     assert_ne!(ann_order.json()["id"], bob_order.json()["id"]);
     assert_eq!(bob_order.json()["lines"][0]["quantity"], 2, "Bob's own cart");

@@ -194,7 +194,11 @@ pub async fn checkout_as_is(
 pub async fn free_standard_shipping(app: &App) {
     let mut settings = app.backend.promotions.settings().await.unwrap();
     let standard = ShippingMethodId::new("standard").unwrap();
-    if settings.shipping.rates.iter().any(|r| r.method() == &standard && r.currency() == Currency::USD)
+    if settings
+        .shipping
+        .rates
+        .iter()
+        .any(|r| r.method() == &standard && r.currency() == Currency::USD)
     {
         return;
     }

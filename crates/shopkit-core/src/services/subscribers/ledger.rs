@@ -305,6 +305,7 @@ mod tests {
             email: email(),
             amount: usd(110_00),
             restock: vec![],
+            location: None,
         });
 
         subscriber.handle(&refund).await.unwrap();
@@ -335,6 +336,7 @@ mod tests {
                 email: email(),
                 amount: usd(55_00),
                 restock: vec![],
+                location: None,
             }))
             .await
             .unwrap();

@@ -1,7 +1,8 @@
-//! Event subscribers the shop ships with: notifications, accounting ledger, analytics,
-//! CRM and recommendations. Each is idempotent by event id (delivery is at least once):
-//! the integration ports take the event id as their idempotency key, and notifications
-//! carry `"{event_id}:{template}"` as their dedup key.
+//! Event subscribers the shop ships with: restock, notifications, accounting ledger,
+//! analytics, CRM and recommendations. Each is idempotent by event id (delivery is at least
+//! once): the integration ports take the event id as their idempotency key, notifications
+//! carry `"{event_id}:{template}"` as their dedup key, and restocks are stock adjustments
+//! keyed by the event id and the SKU.
 //!
 //! Errors map one way everywhere: "unavailable" downstream is
 //! [`SubscriberError::Transient`] (the dispatcher
@@ -13,12 +14,14 @@ mod crm;
 mod ledger;
 mod notifications;
 mod recommendations;
+mod restock;
 
 pub use analytics::AnalyticsSubscriber;
 pub use crm::CrmSubscriber;
 pub use ledger::LedgerSubscriber;
 pub use notifications::NotificationSubscriber;
 pub use recommendations::RecommenderSubscriber;
+pub use restock::RestockSubscriber;
 
 use crate::ports::{IntegrationError, StoreError, SubscriberError};
 
