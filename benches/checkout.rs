@@ -105,6 +105,7 @@ fn bench_checkout(c: &mut Criterion) {
                     access,
                     email: Email::new("bench@example.com").expect("an email"),
                     payment_method: PaymentMethodToken("pm_card_visa".into()),
+                    expected_total: None,
                     idempotency_key: IdempotencyKey::new(&format!("bench-{n}")).expect("a key"),
                 };
                 run(&rt, shop.checkout().checkout(request))

@@ -1114,6 +1114,7 @@ async fn checkout_run(
                     access,
                     email: Email::new("bench@example.com").expect("an email"),
                     payment_method: PaymentMethodToken("pm_card_visa".into()),
+                    expected_total: None,
                     idempotency_key: IdempotencyKey::new(&format!(
                         "bench-{}",
                         uuid::Uuid::new_v4()

@@ -83,6 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         access,
         email: Email::new("ann@example.com")?,
         payment_method: PaymentMethodToken("pm_card_visa".into()),
+        expected_total: None,
         idempotency_key: IdempotencyKey::new("checkout-1")?,
     };
     let order = shop.checkout().checkout(request.clone()).await?;

@@ -118,6 +118,7 @@ fn checkout_request(
         access,
         email: Email::new("ann@example.com").unwrap(),
         payment_method: PaymentMethodToken(method.into()),
+        expected_total: None,
         idempotency_key: IdempotencyKey::new(key).unwrap(),
     }
 }

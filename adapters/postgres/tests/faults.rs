@@ -246,6 +246,7 @@ impl Checkout {
             access,
             email: Email::new("ann@example.com").expect("an email"),
             payment_method: PaymentMethodToken("pm_card_visa".into()),
+            expected_total: None,
             idempotency_key: IdempotencyKey::new(&format!("fault-{}", uuid::Uuid::new_v4()))
                 .expect("a key"),
         };

@@ -227,6 +227,7 @@ fn request(
         access: access.clone(),
         email: Email::new("ann@example.com").must("an email"),
         payment_method: method.clone(),
+        expected_total: None,
         idempotency_key: key.clone(),
     }
 }

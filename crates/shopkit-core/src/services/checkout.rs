@@ -110,6 +110,10 @@ pub struct CheckoutRequest {
     pub payment_method: PaymentMethodToken,
     /// The client's key for this checkout: retries MUST reuse it.
     pub idempotency_key: IdempotencyKey,
+    /// The grand total the shopper was shown, if the client sends it: a cart that now
+    /// costs anything else is refused with [`ShopError::PriceChanged`] (and its new quote)
+    /// before anything is taken, never charged silently.
+    pub expected_total: Option<Money>,
 }
 
 /// The ports checkout orchestrates.
@@ -446,6 +450,12 @@ impl CheckoutService {
         cart.ensure_checkout_ready(now).map_err(|e| fail(e, KeyFate::Abandon))?;
         let priced = self.pricer.price(&cart, now).await.map_err(|e| fail(e, KeyFate::Abandon))?;
         ensure_deliverable(&cart, &priced).map_err(|e| fail(e, KeyFate::Abandon))?;
+        if let Some(expected) = request.expected_total
+            && expected != priced.quote.grand_total()
+        {
+            let error = ShopError::PriceChanged { expected, quote: Box::new(priced.quote) };
+            return Err(fail(error, KeyFate::Abandon));
+        }
         if let Some(rejected) = priced.quote.unapplied_coupons().first() {
             let error =
                 ShopError::Coupon { code: rejected.code.clone(), reason: rejected.reason.clone() };

@@ -12,10 +12,10 @@ use crate::catalog::CatalogError;
 use crate::customers::InvalidAddress;
 use crate::ids::{CouponCode, InvalidId, PromotionId, Sku};
 use crate::inventory::InventoryError;
-use crate::money::{Currency, MoneyError};
+use crate::money::{Currency, Money, MoneyError};
 use crate::orders::{OrderError, RefundError};
 use crate::ports::{AccountError, PaymentError, RedeemError, SearchError, StoreError};
-use crate::pricing::{CouponRejection, PricingError};
+use crate::pricing::{CouponRejection, PricingError, Quote};
 use crate::quantity::InvalidQuantity;
 
 /// What a use case can fail with. Every message says what the caller can do about it.
@@ -75,6 +75,18 @@ pub enum ShopError {
         sku: Sku,
         /// The cart's currency.
         currency: Currency,
+    },
+    /// The cart's total is not the one the shopper was shown (`expected_total` of the
+    /// checkout): a price, promotion, tax or shipping rate changed. Nothing was taken.
+    #[error(
+        "the cart now costs {} (you were shown {expected}): review the new quote and check out with its grand total",
+        quote.grand_total()
+    )]
+    PriceChanged {
+        /// The total the shopper expected to pay.
+        expected: Money,
+        /// The cart's quote now.
+        quote: Box<Quote>,
     },
     /// Stock could not be reserved or changed; `OutOfStock` names the SKU and what is left.
     #[error(transparent)]
@@ -168,6 +180,7 @@ impl ShopError {
             | ShopError::UnknownSku { .. }
             | ShopError::NotForSale { .. }
             | ShopError::NoPriceInCurrency { .. }
+            | ShopError::PriceChanged { .. }
             | ShopError::Order(_)
             | ShopError::Refund(_)
             | ShopError::NotFound { .. }

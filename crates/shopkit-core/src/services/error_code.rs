@@ -82,6 +82,8 @@ error_codes! {
     NotForSale = "not_for_sale";
     /// The SKU has no price in the currency.
     NoPriceInCurrency = "no_price_in_currency";
+    /// The cart's total changed since the shopper saw it.
+    PriceChanged = "price_changed";
     /// The SKU has no stock record at the location.
     NoStockRecord = "no_stock_record";
     /// Too many units on a cart line.
@@ -164,6 +166,7 @@ impl ShopError {
             ShopError::UnknownSku { .. } => C::UnknownSku,
             ShopError::NotForSale { .. } => C::NotForSale,
             ShopError::NoPriceInCurrency { .. } => C::NoPriceInCurrency,
+            ShopError::PriceChanged { .. } => C::PriceChanged,
             ShopError::Inventory(e) => match e {
                 InventoryError::OutOfStock { .. } => C::OutOfStock,
                 InventoryError::UnknownSku { .. } => C::NoStockRecord,

@@ -1253,6 +1253,7 @@ pub(crate) fn request(cart: &Cart, access: &CartAccess, k: &str) -> CheckoutRequ
         access: access.clone(),
         email: email(),
         payment_method: visa(),
+        expected_total: None,
         idempotency_key: key(k),
     }
 }

@@ -36,6 +36,12 @@ pub struct PlaceOrderRequest {
     /// mobile SDK); never card numbers.
     #[schema(example = "pm_card_visa")]
     pub payment_method: String,
+    /// The grand total the shopper was shown (the cart's quote). Optional but
+    /// recommended: when the cart now costs anything else (a price, promotion, tax or
+    /// shipping rate changed), the checkout is refused with `409 price_changed` carrying
+    /// the new `quote`, and nothing is taken or charged.
+    #[serde(default)]
+    pub expected_total: Option<MoneyDto>,
 }
 
 /// `202 Accepted` from `POST /checkout`: the checkout is running and will place the order
@@ -79,7 +85,7 @@ impl PlaceOrderRequest {
     /// client's idempotency key.
     ///
     /// # Errors
-    /// `422 validation_failed` naming `email` or `payment_method`.
+    /// `422 validation_failed` naming `email`, `payment_method` or `expected_total`.
     pub fn into_checkout(
         self,
         access: CartAccess,
@@ -99,6 +105,11 @@ impl PlaceOrderRequest {
             access,
             email,
             payment_method: PaymentMethodToken(method.to_owned()),
+            expected_total: self
+                .expected_total
+                .as_ref()
+                .map(|m| m.to_money("expected_total"))
+                .transpose()?,
             idempotency_key: key,
         })
     }
@@ -504,6 +515,7 @@ mod tests {
             cart_id: Uuid::from_u128(1),
             email: email.into(),
             payment_method: method.into(),
+            expected_total: None,
         };
 
         let ok =

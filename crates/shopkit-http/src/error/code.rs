@@ -105,6 +105,9 @@ problem_codes! {
     NotForSale = "not_for_sale", UNPROCESSABLE_ENTITY, "Not for sale";
     /// The SKU is not sold in the cart's currency.
     NoPriceInCurrency = "no_price_in_currency", UNPROCESSABLE_ENTITY, "No price in currency";
+    /// The cart's total changed since the shopper saw it (`expected_total` of a checkout):
+    /// `quote` holds the new one; nothing was taken.
+    PriceChanged = "price_changed", CONFLICT, "Price changed";
     /// The SKU has no stock record at the location.
     NoStockRecord = "no_stock_record", UNPROCESSABLE_ENTITY, "No stock record";
     /// A cart line would exceed the per-line quantity limit.

@@ -25,7 +25,7 @@ use axum::http::header::WWW_AUTHENTICATE;
 use shopkit_core::cart::CartError;
 
 use super::{ApiError, ProblemCode as Code};
-use crate::dto::MoneyDto;
+use crate::dto::{MoneyDto, QuoteDto};
 
 fn money(m: Money) -> MoneyDto {
     MoneyDto::from(m)
@@ -57,6 +57,7 @@ pub(crate) fn problem_code(code: ErrorCode) -> Code {
         ErrorCode::UnknownSku => Code::UnknownSku,
         ErrorCode::NotForSale => Code::NotForSale,
         ErrorCode::NoPriceInCurrency => Code::NoPriceInCurrency,
+        ErrorCode::PriceChanged => Code::PriceChanged,
         ErrorCode::NoStockRecord => Code::NoStockRecord,
         ErrorCode::QuantityLimit => Code::QuantityLimit,
         ErrorCode::TooManyLines => Code::TooManyLines,
@@ -118,6 +119,9 @@ impl From<ShopError> for ApiError {
                     .with("sku", sku)
                     .with("currency", currency)
             }
+            ShopError::PriceChanged { expected, quote } => ApiError::new(Code::PriceChanged, detail)
+                .with("expected", MoneyDto::from(expected))
+                .with("quote", QuoteDto::from(&*quote)),
             ShopError::Inventory(e) => inventory(e, detail, fallback),
             ShopError::Payment(e) => payment(e, detail, fallback),
             ShopError::Order(e) => order(e, detail, fallback),

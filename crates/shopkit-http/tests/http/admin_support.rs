@@ -98,6 +98,7 @@ impl App {
             access,
             email: Email::new("ann@example.com").unwrap(),
             payment_method: PaymentMethodToken("pm_card_visa".into()),
+            expected_total: None,
             idempotency_key: IdempotencyKey::new(&format!("checkout-{}", cart.id())).unwrap(),
         };
         shop.checkout().checkout(request).await.unwrap()

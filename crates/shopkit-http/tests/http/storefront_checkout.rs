@@ -360,3 +360,46 @@ async fn digital_goods_check_out_without_an_address_and_pay_no_shipping() {
     assert_eq!(order["totals"]["shipping_total"]["amount"], "0.00");
     assert_eq!(order["totals"]["grand_total"]["amount"], "9.00");
 }
+
+#[tokio::test]
+async fn a_total_other_than_the_one_shown_is_a_409_with_the_new_quote_and_takes_nothing() {
+    let app = shop();
+    tee(&app, 10).await;
+    let (cart, token) = guest_cart(&app).await;
+    let guest = Who::Guest(&token);
+    add(&app, &cart, &guest, "TEE", 1).await;
+    choose_delivery(&app, &cart, &guest).await;
+    let quote = call(&app, Method::GET, &format!("/api/v1/carts/{cart}/quote"), None, &guest, &[])
+        .await
+        .json();
+    let grand_total = quote["grand_total"].clone();
+    let pay = |expected: serde_json::Value| {
+        json!({"cart_id": cart, "email": "ann@example.com", "payment_method": "pm_card_visa",
+               "expected_total": expected})
+    };
+    let key = [("idempotency-key", "drift-1")];
+
+    let stale = call(
+        &app,
+        Method::POST,
+        "/api/v1/checkout",
+        Some(&pay(json!({"amount": "1.00", "currency": "USD"}))),
+        &guest,
+        &key,
+    )
+    .await;
+    let stock_after_refusal = available(&app, "TEE").await;
+    let current =
+        call(&app, Method::POST, "/api/v1/checkout", Some(&pay(grand_total.clone())), &guest, &key)
+            .await;
+
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", String::from_utf8_lossy(&stale.body));
+    let problem = stale.problem();
+    assert_eq!(problem["code"], "price_changed");
+    assert_eq!(problem["expected"], json!({"amount": "1.00", "currency": "USD"}));
+    assert_eq!(problem["quote"]["grand_total"], grand_total, "the new quote comes along");
+    assert_eq!(stock_after_refusal, 10, "nothing taken");
+    assert_eq!(current.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&current.body));
+    assert_eq!(current.json()["totals"]["grand_total"], grand_total);
+    assert_eq!(app.backend.payments.authorizations(), 1, "charged once, at the total shown");
+}
