@@ -411,12 +411,11 @@ impl PgInventory {
         .rows_affected()
             == 1;
         if !claimed {
-            let applied: Option<(String, String, i64)> = sqlx::query_as(
-                "SELECT sku, location, delta FROM stock_adjustments WHERE id = $1",
-            )
-            .bind(id.as_uuid())
-            .fetch_optional(&mut *tx)
-            .await?;
+            let applied: Option<(String, String, i64)> =
+                sqlx::query_as("SELECT sku, location, delta FROM stock_adjustments WHERE id = $1")
+                    .bind(id.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
             return match applied {
                 Some((s, l, d)) if s == sku.as_str() && l == location.as_str() && d == *delta => {
                     Ok(Adjusted::AlreadyApplied)

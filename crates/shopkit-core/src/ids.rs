@@ -193,6 +193,19 @@ code_id!(/// A tax region: an ISO 3166 country code, optionally `-` and a subdiv
 code_id!(/// A shipping method handle, slug-shaped (`"standard"`, `"express"`).
     ShippingMethodId);
 
+// The published shape of each code: an ECMA-262 regular expression and the length bounds,
+// next to the validator they describe. The HTTP adapter puts them in its OpenAPI document
+// (`pattern`, `minLength`, `maxLength`), so generated clients refuse what the server
+// refuses. A pattern describes the value as the validator checks it: validators that trim
+// surrounding whitespace (coupon, region, email) forgive more than the pattern advertises,
+// never less. Lengths are in characters; every code here is ASCII-only except an email.
+// Keep each pattern in step with its validator: `published_patterns_say_what_the_validators_say`.
+
+/// The longest [`Sku`], in characters.
+pub const SKU_MAX_LEN: usize = 64;
+/// What [`Sku::new`] accepts, as a pattern (with length 1 to [`SKU_MAX_LEN`]).
+pub const SKU_PATTERN: &str = r"^[A-Za-z0-9._-]+$";
+
 fn is_code_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
@@ -207,10 +220,16 @@ fn is_slug(raw: &str) -> bool {
 impl Sku {
     /// Validates a SKU.
     pub fn new(raw: &str) -> Result<Self, InvalidId> {
-        check_code("sku", raw, 64, is_code_char, "1 to 64 of A-Z a-z 0-9 - _ .")?;
+        check_code("sku", raw, SKU_MAX_LEN, is_code_char, "1 to 64 of A-Z a-z 0-9 - _ .")?;
         Ok(Sku(raw.to_owned()))
     }
 }
+
+/// The longest [`Slug`], in characters.
+pub const SLUG_MAX_LEN: usize = 128;
+/// What [`Slug::new`] accepts, as a pattern (with length 1 to [`SLUG_MAX_LEN`]): lowercase
+/// letters and digits in runs joined by single dashes.
+pub const SLUG_PATTERN: &str = r"^[a-z0-9]+(-[a-z0-9]+)*$";
 
 fn slug_like(kind: &'static str, raw: &str, max: usize) -> Result<String, InvalidId> {
     const REASON: &str = "lowercase a-z 0-9 and single dashes, not at either end";
@@ -223,7 +242,7 @@ fn slug_like(kind: &'static str, raw: &str, max: usize) -> Result<String, Invali
 impl Slug {
     /// Validates a slug.
     pub fn new(raw: &str) -> Result<Self, InvalidId> {
-        slug_like("slug", raw, 128).map(Slug)
+        slug_like("slug", raw, SLUG_MAX_LEN).map(Slug)
     }
 
     /// Makes a slug from a title: lowercases, turns runs of other characters into one dash.
@@ -240,7 +259,7 @@ impl Slug {
         while out.ends_with('-') {
             out.pop();
         }
-        out.truncate(128);
+        out.truncate(SLUG_MAX_LEN);
         while out.ends_with('-') {
             out.pop();
         }
@@ -282,6 +301,12 @@ impl ShippingMethodId {
     }
 }
 
+/// The longest [`CouponCode`], in characters.
+pub const COUPON_CODE_MAX_LEN: usize = 64;
+/// What [`CouponCode::new`] accepts, as a pattern (with length 1 to
+/// [`COUPON_CODE_MAX_LEN`]): either case, since codes are case-insensitive.
+pub const COUPON_CODE_PATTERN: &str = r"^[A-Za-z0-9_-]+$";
+
 impl CouponCode {
     /// Validates a coupon code and normalises it to upper case (`"save10"` is `"SAVE10"`).
     pub fn new(raw: &str) -> Result<Self, InvalidId> {
@@ -289,7 +314,7 @@ impl CouponCode {
         check_code(
             "coupon code",
             &upper,
-            64,
+            COUPON_CODE_MAX_LEN,
             |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'),
             "1 to 64 of A-Z 0-9 - _",
         )?;
@@ -297,19 +322,29 @@ impl CouponCode {
     }
 }
 
+/// The longest [`IdempotencyKey`], in characters.
+pub const IDEMPOTENCY_KEY_MAX_LEN: usize = 255;
+/// What [`IdempotencyKey::new`] accepts, as a pattern (with length 1 to
+/// [`IDEMPOTENCY_KEY_MAX_LEN`]): visible ASCII, `!` (0x21) to `~` (0x7E).
+pub const IDEMPOTENCY_KEY_PATTERN: &str = r"^[!-~]+$";
+
 impl IdempotencyKey {
     /// Validates an idempotency key.
     pub fn new(raw: &str) -> Result<Self, InvalidId> {
         check_code(
             "idempotency key",
             raw,
-            255,
+            IDEMPOTENCY_KEY_MAX_LEN,
             |c| c.is_ascii_graphic(),
             "1 to 255 visible ASCII characters",
         )?;
         Ok(IdempotencyKey(raw.to_owned()))
     }
 }
+
+/// What [`RegionCode::new`] accepts, as a pattern (2 to 6 characters): two letters, then
+/// optionally `-` and 1 to 3 letters or digits, in either case.
+pub const REGION_CODE_PATTERN: &str = r"^[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?$";
 
 impl RegionCode {
     /// Validates a region: two upper-case letters, optionally `-` and 1 to 3 letters/digits.
@@ -340,6 +375,36 @@ impl RegionCode {
     }
 }
 
+/// The longest [`Email`]. [`Email::new`] counts UTF-8 bytes; a schema's `maxLength`
+/// counts characters, so the two agree for ASCII addresses and the server is stricter
+/// for others.
+pub const EMAIL_MAX_LEN: usize = 254;
+
+/// Characters no part of an email may hold besides `@`: exactly what `char::is_control`
+/// or `char::is_whitespace` says (ECMA-262's `\s` is a slightly different set).
+macro_rules! not_in_email {
+    () => {
+        r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+
+/// What [`Email::new`] accepts once trimmed, as a pattern (with at most
+/// [`EMAIL_MAX_LEN`] characters): one `@`, a non-empty local part, a domain with a dot
+/// that neither starts nor ends it, no whitespace or control characters.
+pub const EMAIL_PATTERN: &str = concat!(
+    r"^[^@",
+    not_in_email!(),
+    r"]+@[^@.",
+    not_in_email!(),
+    r"][^@",
+    not_in_email!(),
+    r"]*\.[^@",
+    not_in_email!(),
+    r"]*[^@.",
+    not_in_email!(),
+    r"]$"
+);
+
 /// A customer's email address, with its domain lower-cased.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -355,7 +420,7 @@ impl Email {
             return Err(InvalidId::new("email", raw, REASON));
         };
         let ok = !local.is_empty()
-            && raw.len() <= 254
+            && raw.len() <= EMAIL_MAX_LEN
             && !local.contains('@')
             && domain.contains('.')
             && !domain.starts_with('.')
@@ -493,6 +558,160 @@ mod tests {
         assert!(Email::new("no-at-sign").is_err());
         assert!(Email::new("a@b").is_err());
         assert!(Email::new("a b@c.de").is_err());
+    }
+
+    /// Checks each sample's expected answer against the validator.
+    fn validator_answers(kind: &str, valid: impl Fn(&str) -> bool, samples: &[(&str, bool)]) {
+        for (sample, expected) in samples {
+            assert_eq!(valid(sample), *expected, "{kind} {sample:?}");
+        }
+    }
+
+    // One table per published pattern. Each row's answer is the validator's (checked here)
+    // AND the pattern's with its length bounds: the core has no regex engine, so that half
+    // is this table's promise. Read the pattern against every row when either changes.
+    // Surrounding whitespace is left out on purpose: the validators that trim it accept
+    // it, the patterns (which describe the value to send) do not.
+    #[test]
+    fn published_patterns_say_what_the_validators_say() {
+        let (a64, a65) = ("A".repeat(SKU_MAX_LEN), "A".repeat(SKU_MAX_LEN + 1));
+        // SKU_PATTERN `^[A-Za-z0-9._-]+$`, 1 to 64 characters.
+        validator_answers(
+            "sku",
+            |s| Sku::new(s).is_ok(),
+            &[
+                ("TEE-RED_M.1", true),
+                ("a", true),
+                ("...", true),
+                (&a64, true),
+                ("", false),
+                (&a65, false),
+                ("has space", false),
+                (" TEE", false),
+                ("TEE/RED", false),
+                ("T\u{c9}E", false),
+            ],
+        );
+
+        let (s128, s129) = ("a".repeat(SLUG_MAX_LEN), "a".repeat(SLUG_MAX_LEN + 1));
+        // SLUG_PATTERN `^[a-z0-9]+(-[a-z0-9]+)*$`, 1 to 128 characters.
+        validator_answers(
+            "slug",
+            |s| Slug::new(s).is_ok(),
+            &[
+                ("red-shirt-2", true),
+                ("a", true),
+                ("2024", true),
+                (&s128, true),
+                ("", false),
+                (&s129, false),
+                ("Red", false),
+                ("-a", false),
+                ("a-", false),
+                ("-", false),
+                ("a--b", false),
+                ("a_b", false),
+                ("a b", false),
+                ("\u{e9}t\u{e9}", false),
+            ],
+        );
+
+        let (c64, c65) = ("c".repeat(COUPON_CODE_MAX_LEN), "c".repeat(COUPON_CODE_MAX_LEN + 1));
+        // COUPON_CODE_PATTERN `^[A-Za-z0-9_-]+$`, 1 to 64 characters.
+        validator_answers(
+            "coupon code",
+            |s| CouponCode::new(s).is_ok(),
+            &[
+                ("SAVE10", true),
+                ("save_10-x", true),
+                ("-", true),
+                (&c64, true),
+                ("", false),
+                (&c65, false),
+                ("sa ve", false),
+                ("SAVE.10", false),
+                ("\u{c4}BC", false),
+                // The Kelvin sign is no `K`, for the validator as for the pattern.
+                ("\u{212a}10", false),
+            ],
+        );
+
+        let (k255, k256) =
+            ("k".repeat(IDEMPOTENCY_KEY_MAX_LEN), "k".repeat(IDEMPOTENCY_KEY_MAX_LEN + 1));
+        // IDEMPOTENCY_KEY_PATTERN `^[!-~]+$`, 1 to 255 characters.
+        validator_answers(
+            "idempotency key",
+            |s| IdempotencyKey::new(s).is_ok(),
+            &[
+                ("5f2b8f0e-8a3c-4d8e-9a55-0b1a7c3e9d21", true),
+                ("!~", true),
+                ("a/b?c=d&e", true),
+                (&k255, true),
+                ("", false),
+                (&k256, false),
+                ("has space", false),
+                ("tab\t", false),
+                ("del\u{7f}", false),
+                ("\u{e9}", false),
+            ],
+        );
+
+        // REGION_CODE_PATTERN `^[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?$`.
+        validator_answers(
+            "region",
+            |s| RegionCode::new(s).is_ok(),
+            &[
+                ("DE", true),
+                ("us-ca", true),
+                ("GB-ENG", true),
+                ("FR-75", true),
+                ("US-C", true),
+                ("", false),
+                ("D", false),
+                ("USA", false),
+                ("U1", false),
+                ("US-", false),
+                ("US-CALI", false),
+                ("US_CA", false),
+                ("US-C-A", false),
+                ("DE-\u{c4}B", false),
+            ],
+        );
+
+        let local = |n: usize| format!("{}@b.cd", "a".repeat(n));
+        let (e254, e255) = (local(EMAIL_MAX_LEN - 5), local(EMAIL_MAX_LEN - 4));
+        // EMAIL_PATTERN `^[^@X]+@[^@.X][^@X]*\.[^@X]*[^@.X]$` where X is every control
+        // and whitespace character; at most 254 characters.
+        validator_answers(
+            "email",
+            |s| Email::new(s).is_ok(),
+            &[
+                ("ann@example.com", true),
+                ("Ann@Example.COM", true),
+                ("a@b.c", true),
+                ("a.b+tag@mail.example.co.uk", true),
+                ("\u{e4}nn@ex\u{e4}mple.de", true),
+                ("x@a..b", true),
+                // U+FEFF is neither whitespace nor control in Rust (ECMA-262's `\s` has it).
+                ("a\u{feff}b@c.de", true),
+                (&e254, true),
+                ("", false),
+                (&e255, false),
+                ("no-at-sign", false),
+                ("a@b", false),
+                ("@b.c", false),
+                ("a@.b.c", false),
+                ("a@b.c.", false),
+                ("a@@b.c", false),
+                ("a@b@c.de", false),
+                ("a b@c.de", false),
+                ("a@b c.de", false),
+                ("a\u{a0}b@c.de", false),
+                ("a\u{85}b@c.de", false),
+                ("a\u{3000}b@c.de", false),
+                ("a\u{1}b@c.de", false),
+            ],
+        );
     }
 
     #[test]

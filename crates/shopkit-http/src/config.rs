@@ -23,7 +23,9 @@ pub struct HttpConfig {
     /// read to the end. Default 1 MiB.
     pub body_limit_bytes: usize,
     /// Longest time a request may take; slower ones answer 503 `timed_out` (the work may
-    /// or may not have happened: retry idempotent calls with the same key). Default 15 s.
+    /// or may not have happened: retry idempotent calls with the same key). Checkout never
+    /// times out this way: it answers `202` after [`checkout_wait`](Self::checkout_wait)
+    /// and finishes detached. Default 15 s.
     pub request_timeout: Duration,
     /// Origins allowed to call the API from a browser (`https://shop.example.com`,
     /// `tauri://localhost` for a desktop shell). Empty: same-origin only (no CORS headers

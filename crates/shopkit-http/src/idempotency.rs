@@ -87,7 +87,12 @@ pub const SCOPE: &str = "http";
 pub struct IdempotencyKeyHeader {
     /// A key unique to this operation (a fresh UUID per checkout, payment or refund; reuse
     /// it only to retry the same request): 1 to 255 visible ASCII characters.
-    #[param(rename = "Idempotency-Key", example = "5f2b8f0e-8a3c-4d8e-9a55-0b1a7c3e9d21")]
+    #[param(
+        rename = "Idempotency-Key",
+        value_type = crate::openapi::IdempotencyKeySchema,
+        inline,
+        example = "5f2b8f0e-8a3c-4d8e-9a55-0b1a7c3e9d21"
+    )]
     pub idempotency_key: String,
 }
 

@@ -5,6 +5,8 @@
 //!
 //! Served at `/api/openapi.json`; a Scalar reference page reads it at `/api/docs`.
 
+use std::borrow::Cow;
+
 use axum::Router;
 use axum::http::HeaderValue;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -13,10 +15,12 @@ use axum::routing::get;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{Object, Type};
+use shopkit_core::ids;
+use shopkit_core::money::Currency;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Content, OpenApi as OpenApiDoc, Ref};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{Content, OpenApi as OpenApiDoc, Ref, RefOr};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::dto::{MoneyDto, ProblemDto};
 use crate::error::{PROBLEM_JSON, ProblemCode};
@@ -35,7 +39,17 @@ use crate::error::{PROBLEM_JSON, ProblemCode};
         license(name = "MIT OR Apache-2.0"),
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(ProblemDto, ProblemCode, MoneyDto)),
+    components(schemas(
+        ProblemDto,
+        ProblemCode,
+        MoneyDto,
+        CurrencyCodeSchema,
+        SkuSchema,
+        SlugSchema,
+        CouponCodeSchema,
+        RegionCodeSchema,
+        EmailSchema
+    )),
     tags(
         (name = "catalog", description = "Products and categories (cacheable: ETag, Cache-Control)"),
         (name = "auth", description = "Accounts and sessions"),
@@ -44,6 +58,95 @@ use crate::error::{PROBLEM_JSON, ProblemCode};
     )
 )]
 pub(crate) struct ApiDoc;
+
+/// Declares a schema-only type: a shared component (`name`) for a string the core
+/// validates, built from the constants next to its validator. utoipa's `pattern`,
+/// `min_length` and `max_length` attributes take literals only, so DTO fields point here
+/// with `#[schema(value_type = crate::openapi::SkuSchema)]` instead of repeating them.
+macro_rules! string_component {
+    ($(#[$doc:meta])* $ty:ident as $name:literal => $schema:expr) => {
+        $(#[$doc])*
+        pub(crate) struct $ty;
+
+        impl PartialSchema for $ty {
+            fn schema() -> RefOr<Schema> {
+                let schema: ObjectBuilder = $schema;
+                schema.schema_type(Type::String).build().into()
+            }
+        }
+
+        impl ToSchema for $ty {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($name)
+            }
+        }
+    };
+}
+
+string_component!(
+    /// `CurrencyCode`: the ISO 4217 codes the server knows ([`Currency::ALL`]).
+    CurrencyCodeSchema as "CurrencyCode" => ObjectBuilder::new()
+        .description(Some("An ISO 4217 currency code the shop supports (upper case)."))
+        .enum_values(Some(Currency::ALL.iter().map(|c| c.code())))
+        .examples(["EUR"])
+);
+
+string_component!(
+    /// `Sku`: [`ids::SKU_PATTERN`], 1 to [`ids::SKU_MAX_LEN`] characters.
+    SkuSchema as "Sku" => ObjectBuilder::new()
+        .description(Some("A stock-keeping unit: letters, digits, `-`, `_` and `.`, case preserved."))
+        .pattern(Some(ids::SKU_PATTERN))
+        .min_length(Some(1))
+        .max_length(Some(ids::SKU_MAX_LEN))
+        .examples(["TEE-RED-M"])
+);
+
+string_component!(
+    /// `Slug`: [`ids::SLUG_PATTERN`], 1 to [`ids::SLUG_MAX_LEN`] characters.
+    SlugSchema as "Slug" => ObjectBuilder::new()
+        .description(Some("A URL handle: lowercase letters and digits, single dashes between them."))
+        .pattern(Some(ids::SLUG_PATTERN))
+        .min_length(Some(1))
+        .max_length(Some(ids::SLUG_MAX_LEN))
+        .examples(["linen-shirt"])
+);
+
+string_component!(
+    /// `CouponCode`: [`ids::COUPON_CODE_PATTERN`], 1 to [`ids::COUPON_CODE_MAX_LEN`]
+    /// characters.
+    CouponCodeSchema as "CouponCode" => ObjectBuilder::new()
+        .description(Some("A coupon code: letters, digits, `-` and `_`; case-insensitive (stored upper case)."))
+        .pattern(Some(ids::COUPON_CODE_PATTERN))
+        .min_length(Some(1))
+        .max_length(Some(ids::COUPON_CODE_MAX_LEN))
+        .examples(["WELCOME10"])
+);
+
+string_component!(
+    /// `RegionCode`: [`ids::REGION_CODE_PATTERN`].
+    RegionCodeSchema as "RegionCode" => ObjectBuilder::new()
+        .description(Some("An ISO 3166 country, optionally `-` and a subdivision (`DE`, `US-CA`); case-insensitive."))
+        .pattern(Some(ids::REGION_CODE_PATTERN))
+        .examples(["US-CA"])
+);
+
+string_component!(
+    /// `Email`: [`ids::EMAIL_PATTERN`], at most [`ids::EMAIL_MAX_LEN`] characters.
+    EmailSchema as "Email" => ObjectBuilder::new()
+        .description(Some("An email address: one `@`, a dotted domain, no whitespace."))
+        .pattern(Some(ids::EMAIL_PATTERN))
+        .max_length(Some(ids::EMAIL_MAX_LEN))
+        .examples(["ann@example.com"])
+);
+
+string_component!(
+    /// The `Idempotency-Key` header's schema (inlined in the parameter):
+    /// [`ids::IDEMPOTENCY_KEY_PATTERN`], 1 to [`ids::IDEMPOTENCY_KEY_MAX_LEN`] characters.
+    IdempotencyKeySchema as "IdempotencyKey" => ObjectBuilder::new()
+        .pattern(Some(ids::IDEMPOTENCY_KEY_PATTERN))
+        .min_length(Some(1))
+        .max_length(Some(ids::IDEMPOTENCY_KEY_MAX_LEN))
+);
 
 /// The `bearer` (JWT access token) and `cart_token` (guest cart) schemes.
 struct SecuritySchemes;

@@ -645,10 +645,7 @@ pub async fn adjustments_under_different_keys_add_up(store: Arc<dyn InventorySto
 
     // Assert
     for r in &results {
-        assert!(
-            matches!(r, Ok(Adjusted::Applied(_))),
-            "each key must be applied once, got {r:?}"
-        );
+        assert!(matches!(r, Ok(Adjusted::Applied(_))), "each key must be applied once, got {r:?}");
     }
     assert_eq!(level(&*store, &sku).await.on_hand, 10 + 6 * 2 - 2, "different keys add up");
 }

@@ -13,8 +13,8 @@ use shopkit_core::cart::Cart;
 use shopkit_core::events::{EventEnvelope, OutboxEntry, OutboxStatus};
 use shopkit_core::ids::CouponCode;
 use shopkit_core::ids::{
-    AdjustmentId, CartId, CartToken, CustomerId, EventId, IdempotencyKey, LocationId, OrderId, PromotionId,
-    RefundId, ReservationId, Sku,
+    AdjustmentId, CartId, CartToken, CustomerId, EventId, IdempotencyKey, LocationId, OrderId,
+    PromotionId, RefundId, ReservationId, Sku,
 };
 use shopkit_core::inventory::{
     Adjusted, BackorderPolicy, InventoryError, Reservation, ReservationRequest, ReservationStatus,

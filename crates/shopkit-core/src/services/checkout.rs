@@ -47,9 +47,11 @@ use chrono::{DateTime, Duration, Utc};
 use crate::cart::{Cart, CartError, CartStatus};
 use crate::catalog::ShippingRequirement;
 use crate::events::{DomainEvent, EventEnvelope};
-use crate::ids::{CartId, Email, IdempotencyKey, LocationId, OrderId, PromotionId, ReservationId};
+use crate::ids::{
+    AdjustmentId, CartId, Email, IdempotencyKey, LocationId, OrderId, PromotionId, ReservationId,
+};
 use crate::inventory::{
-    InventoryError, Reservation, ReservationLine, ReservationRequest, ReservationStatus,
+    InventoryError, StockAdjustment, Reservation, ReservationLine, ReservationRequest, ReservationStatus,
 };
 use crate::money::Money;
 use crate::orders::{NewOrder, Order, OrderLine, OrderTotals, Payment};
@@ -63,7 +65,6 @@ use crate::ports::{
 use super::MAX_ATTEMPTS;
 use super::access::CartAccess;
 use super::error::ShopError;
-use super::inventory::give_back;
 use super::keys;
 use super::quoting::{CartPricer, PricedCart};
 
@@ -894,10 +895,24 @@ impl CheckoutService {
     }
 
     /// Gives committed stock back after the order could not be written.
+    /// Gives committed stock back after the order could not be written, once per
+    /// reservation and SKU whatever the retries (keyed adjustments).
     async fn restock(&self, committed: &Reservation) {
-        let lines: Vec<_> =
-            committed.lines.iter().map(|l| (l.sku.clone(), l.quantity.get())).collect();
-        give_back(self.ports.inventory.as_ref(), &committed.location, &lines).await;
+        for line in &committed.lines {
+            let adjustment = StockAdjustment {
+                id: AdjustmentId::from_uuid(keys::derive(&[
+                    "checkout-restock",
+                    &committed.id.to_string(),
+                    line.sku.as_str(),
+                ])),
+                sku: line.sku.clone(),
+                location: committed.location.clone(),
+                delta: i64::from(line.quantity.get()),
+            };
+            if let Err(e) = self.ports.inventory.adjust_once(&adjustment).await {
+                tracing::error!(sku = %line.sku, reservation = %committed.id, error = %e, "stock not given back; correct it by hand");
+            }
+        }
     }
 
     async fn close_cart(&self, cart_id: CartId, order: OrderId) {

@@ -117,24 +117,6 @@ impl InventoryService {
     }
 }
 
-/// Puts sold units back on hand when the order they were committed for could not be
-/// written (checkout). A failure is logged, not raised, and a unit too few on hand is
-/// undersold, never oversold. Cancelled orders and restocking refunds do not come here:
-/// their events carry the units and the
-/// [`RestockSubscriber`](super::subscribers::RestockSubscriber) puts them back, once per
-/// event.
-pub(crate) async fn give_back(
-    inventory: &dyn InventoryStore,
-    location: &LocationId,
-    lines: &[(Sku, u32)],
-) {
-    for (sku, quantity) in lines {
-        if let Err(e) = inventory.adjust(sku, location, i64::from(*quantity)).await {
-            tracing::error!(%sku, %location, quantity, error = %e, "stock not given back; correct it by hand");
-        }
-    }
-}
-
 /// At or below this many units, a shopper is told how many are left.
 const LOW_STOCK: i64 = 5;
 

@@ -452,9 +452,7 @@ mod tests {
     use super::*;
     use crate::events::DomainEvent;
     use crate::money::{Currency, Money};
-    use crate::ports::{
-        Authorization, AuthorizeRequest, OutboxStore, PaymentError, RefundReceipt,
-    };
+    use crate::ports::{Authorization, AuthorizeRequest, OutboxStore, PaymentError, RefundReceipt};
     use crate::services::access::CartAccess;
     use crate::services::test_support::*;
 
@@ -574,7 +572,8 @@ mod tests {
     async fn a_crash_right_after_the_cancellation_is_written_loses_no_stock() {
         let world = World::new();
         let order = world.annes_order(&[("TEE", 2)]).await;
-        let crashing = Arc::new(CrashAfterWrite { inner: world.orders.clone(), kind: "order_cancelled" });
+        let crashing =
+            Arc::new(CrashAfterWrite { inner: world.orders.clone(), kind: "order_cancelled" });
         let orders = world.shop_with(world.gateway.clone(), crashing).orders().clone();
 
         let crashed = orders.cancel(&Caller::Admin, order.id(), "fraud".into()).await;
@@ -591,12 +590,7 @@ mod tests {
     async fn a_redelivered_cancellation_puts_the_stock_back_once() {
         let world = World::new();
         let order = world.annes_order(&[("TEE", 2)]).await;
-        world
-            .shop()
-            .orders()
-            .cancel(&Caller::Admin, order.id(), "fraud".into())
-            .await
-            .unwrap();
+        world.shop().orders().cancel(&Caller::Admin, order.id(), "fraud".into()).await.unwrap();
         world.deliver().await;
         let cancelled = world
             .outbox

@@ -19,9 +19,9 @@ use crate::catalog::{Attributes, Category, Product, ProductStatus, Variant};
 use crate::customers::{Address, Customer};
 use crate::events::{EventEnvelope, OutboxEntry, OutboxStatus};
 use crate::ids::{
-    AdjustmentId, CartId, CartToken, CouponCode, CustomerId, Email, EventId, IdempotencyKey, LocationId, OrderId,
-    ProductId, PromotionId, RefundId, RegionCode, ReservationId, ShippingMethodId, Sku, Slug,
-    VariantId,
+    AdjustmentId, CartId, CartToken, CouponCode, CustomerId, Email, EventId, IdempotencyKey,
+    LocationId, OrderId, ProductId, PromotionId, RefundId, RegionCode, ReservationId,
+    ShippingMethodId, Sku, Slug, VariantId,
 };
 use crate::inventory::{
     Adjusted, BackorderPolicy, InventoryError, Reservation, ReservationRequest, ReservationStatus,

@@ -24,6 +24,7 @@ pub struct UpdateProductRequest {
     pub version: u64,
     /// The URL handle; absent keeps the current one (URLs stay stable).
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::SlugSchema>)]
     pub slug: Option<String>,
     /// The title (1 to 512 characters).
     pub title: String,

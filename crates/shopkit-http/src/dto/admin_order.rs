@@ -122,6 +122,7 @@ pub struct AdminOrderDto {
     /// Contact address.
     pub email: String,
     /// The order's currency.
+    #[schema(value_type = crate::openapi::CurrencyCodeSchema)]
     pub currency: String,
     /// The lines.
     pub lines: Vec<OrderLineDto>,

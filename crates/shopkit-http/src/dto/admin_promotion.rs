@@ -54,6 +54,7 @@ pub enum PromotionTargetDto {
     /// Lines with one of these SKUs (at least one).
     Skus {
         /// The SKUs.
+        #[schema(value_type = Vec<crate::openapi::SkuSchema>)]
         skus: Vec<String>,
     },
     /// Lines in one of these categories (at least one).
@@ -178,6 +179,7 @@ pub struct PromotionRequest {
     /// A coupon code that unlocks it (1 to 64 of `A-Z 0-9 - _`, case-insensitive, unique
     /// among promotions); absent for an automatic promotion.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::CouponCodeSchema>)]
     pub coupon: Option<String>,
     /// Valid from this instant.
     #[serde(default)]

@@ -51,7 +51,7 @@ pub struct TaxTableDto {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TaxRateDto {
     /// An ISO 3166 country (`DE`), optionally with a subdivision (`US-CA`).
-    #[schema(example = "DE")]
+    #[schema(value_type = crate::openapi::RegionCodeSchema)]
     pub region: String,
     /// A fraction from 0 to 1 as a decimal string (`"0.19"` is 19 %).
     #[schema(example = "0.19")]
@@ -78,6 +78,7 @@ pub struct ShippingRateDto {
     pub name: String,
     /// Regions served (and their subdivisions); empty: everywhere.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::openapi::RegionCodeSchema>)]
     pub regions: Vec<String>,
     /// How it is priced.
     pub price: ShippingPriceDto,

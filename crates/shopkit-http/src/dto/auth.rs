@@ -34,7 +34,7 @@ impl From<Role> for RoleDto {
 #[derive(Clone, Deserialize, Serialize, ToSchema)]
 pub struct SignUpRequest {
     /// Sign-in and contact address.
-    #[schema(example = "ann@example.com")]
+    #[schema(value_type = crate::openapi::EmailSchema)]
     pub email: String,
     /// 8 to 128 characters.
     #[schema(example = "correct horse battery staple")]
@@ -80,7 +80,7 @@ impl TryFrom<SignUpRequest> for (Registration, Password) {
 #[derive(Clone, Deserialize, Serialize, ToSchema)]
 pub struct SignInRequest {
     /// The account's email.
-    #[schema(example = "ann@example.com")]
+    #[schema(value_type = crate::openapi::EmailSchema)]
     pub email: String,
     /// The password.
     pub password: String,

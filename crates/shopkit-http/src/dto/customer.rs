@@ -70,7 +70,7 @@ pub struct AddressRequest {
     /// Postal code, 1 to 20 characters.
     pub postal_code: String,
     /// ISO 3166 country, optionally with a subdivision (`DE`, `US-CA`).
-    #[schema(example = "US-CA")]
+    #[schema(value_type = crate::openapi::RegionCodeSchema)]
     pub region: String,
     /// Phone number for the carrier, at most 40 characters.
     #[serde(default)]

@@ -19,7 +19,7 @@ pub struct MoneyDto {
     #[schema(example = "12.50")]
     pub amount: String,
     /// An ISO 4217 code.
-    #[schema(example = "EUR")]
+    #[schema(value_type = crate::openapi::CurrencyCodeSchema)]
     pub currency: String,
 }
 

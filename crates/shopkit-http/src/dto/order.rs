@@ -30,7 +30,7 @@ pub struct PlaceOrderRequest {
     /// The cart to check out.
     pub cart_id: Uuid,
     /// Where the confirmation goes (guests get theirs only this way).
-    #[schema(example = "ann@example.com")]
+    #[schema(value_type = crate::openapi::EmailSchema)]
     pub email: String,
     /// The payment provider's payment method id (`pm_…` from Stripe Elements or the
     /// mobile SDK); never card numbers.
@@ -405,6 +405,7 @@ pub struct OrderDto {
     /// Where confirmations go.
     pub email: String,
     /// The ISO 4217 currency.
+    #[schema(value_type = crate::openapi::CurrencyCodeSchema)]
     pub currency: String,
     /// The lines.
     pub lines: Vec<OrderLineDto>,

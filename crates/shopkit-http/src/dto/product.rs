@@ -325,7 +325,7 @@ pub struct MediaRefDto {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct VariantDraftDto {
     /// 1 to 64 of `A-Z a-z 0-9 - _ .`, unique across the catalog.
-    #[schema(example = "TEE-RED-M")]
+    #[schema(value_type = crate::openapi::SkuSchema)]
     pub sku: String,
     /// A short title.
     pub title: String,
@@ -353,6 +353,7 @@ fn shipped() -> bool {
 pub struct CreateProductRequest {
     /// The URL handle; made from the title when absent.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::SlugSchema>)]
     pub slug: Option<String>,
     /// The title (1 to 512 characters).
     pub title: String,

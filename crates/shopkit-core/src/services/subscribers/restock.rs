@@ -37,7 +37,9 @@ pub struct RestockSubscriber {
 
 impl std::fmt::Debug for RestockSubscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RestockSubscriber").field("location", &self.location).finish_non_exhaustive()
+        f.debug_struct("RestockSubscriber")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
     }
 }
 
@@ -123,7 +125,11 @@ mod tests {
     use crate::services::test_support::*;
 
     fn envelope(id: u128, event: DomainEvent) -> EventEnvelope {
-        EventEnvelope { id: EventId::from_uuid(uuid::Uuid::from_u128(id)), occurred_at: start(), event }
+        EventEnvelope {
+            id: EventId::from_uuid(uuid::Uuid::from_u128(id)),
+            occurred_at: start(),
+            event,
+        }
     }
 
     fn line(s: &str, quantity: u32) -> EventLine {
