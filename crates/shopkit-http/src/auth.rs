@@ -21,7 +21,7 @@ use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use shopkit_core::ids::{CartToken, CustomerId};
 use shopkit_core::ports::{IdentityError, Principal, Role};
-use shopkit_core::services::{Caller, CartAccess};
+use shopkit_core::services::{Caller, CartAccess, ShopError};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -233,6 +233,49 @@ where
                 "send Authorization: Bearer <access_token>, or the guest cart's X-Cart-Token",
                 false,
             )),
+        }
+    }
+}
+
+/// Who may see an order and its refunds: a signed-in customer (bearer token, preferred when
+/// both are sent: their own orders), or a guest with the `X-Cart-Token` of the cart their
+/// order was placed from (that guest order only). A token that opens no cart sees nothing
+/// (`404`, as for an order that is not the caller's).
+#[derive(Clone, Debug)]
+pub struct OrderAuth(pub Caller);
+
+impl OrderAuth {
+    /// For the order and refund services.
+    pub fn caller(&self) -> Caller {
+        self.0
+    }
+}
+
+impl<S> FromRequestParts<S> for OrderAuth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        if let Some(p) = principal(parts, &state).await? {
+            return Ok(OrderAuth(Caller::Customer(p.customer)));
+        }
+        let Some(token) = cart_token(parts)? else {
+            return Err(ApiError::unauthenticated(
+                "send Authorization: Bearer <access_token>, or, for a guest order, the X-Cart-Token of the cart it was placed from",
+                false,
+            ));
+        };
+        match state.shop().carts().by_token(&token).await {
+            Ok(cart) => Ok(OrderAuth(Caller::Guest(cart.id()))),
+            Err(ShopError::NotFound { .. }) => Err(ApiError::from(ShopError::not_found(
+                "order",
+                "for this cart token",
+            ))),
+            Err(e) => Err(e.into()),
         }
     }
 }

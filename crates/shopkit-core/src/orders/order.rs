@@ -10,6 +10,7 @@ use crate::ids::{
     ShippingMethodId, Sku,
 };
 use crate::money::{Currency, Money, MoneyError};
+use crate::pricing::{AppliedPromotion, Quote, receipt_total};
 use crate::quantity::Quantity;
 
 use super::refund::{Refund, RefundStatus};
@@ -76,20 +77,142 @@ pub struct OrderLine {
     pub refunded: u32,
 }
 
-/// The money summary of an order, as quoted at checkout. Reconciles exactly:
-/// `grand_total = Σ line.total + shipping_total`.
+/// The money summary of an order, frozen from the checkout's quote. It reads as a receipt:
+///
+/// - prices exclusive of tax: `subtotal − discount_total + shipping_total + tax_total =
+///   grand_total`;
+/// - prices inclusive of tax (`prices_include_tax`): `subtotal − discount_total +
+///   shipping_total = grand_total`, and `tax_total` is the tax those amounts contain;
+///
+/// with `discount_total = Σ line.discount + shipping_discount`, `tax_total = Σ line.tax +
+/// shipping_tax`, `grand_total = Σ line.total + shipping_charged()`, and the
+/// `applied_promotions` adding up to `discount_total`. [`Order::place`] refuses totals that
+/// break any of these.
+///
+/// Orders stored before shipping was given apart (their `shipping_total` was shipping
+/// after its discount, with its tax when exclusive) are read into this shape, from their
+/// lines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderTotals {
-    /// Sum of line subtotals.
+    /// Sum of line subtotals (`unit_price × quantity`), before discounts.
     pub subtotal: Money,
-    /// All discounts (lines and shipping).
+    /// Every discount: the lines' and shipping's (`shipping_discount`).
     pub discount_total: Money,
-    /// Shipping after its discount, with its tax if exclusive.
+    /// Shipping at its price, before its discount (in `discount_total`) and its tax (in
+    /// `tax_total`); zero when nothing is shipped.
     pub shipping_total: Money,
-    /// All tax.
+    /// Every tax: the lines' and shipping's (`shipping_tax`).
     pub tax_total: Money,
     /// What the customer pays.
     pub grand_total: Money,
+    /// What free-shipping promotions took off shipping (part of `discount_total`).
+    pub shipping_discount: Money,
+    /// The tax on shipping (part of `tax_total`).
+    pub shipping_tax: Money,
+    /// Whether prices (and so every amount) include tax, rather than have it added.
+    pub prices_include_tax: bool,
+    /// The promotions that applied, by name, with what each took off (lines and shipping).
+    /// Empty for orders placed before they were recorded.
+    pub applied_promotions: Vec<AppliedPromotion>,
+}
+
+impl OrderTotals {
+    /// What shipping adds to the grand total: `shipping_total − shipping_discount`, plus
+    /// `shipping_tax` when prices exclude tax (the quote's `shipping.total`).
+    ///
+    /// # Errors
+    /// [`MoneyError::CurrencyMismatch`] for totals in mixed currencies.
+    pub fn shipping_charged(&self) -> Result<Money, MoneyError> {
+        let net = self.shipping_total.checked_sub(&self.shipping_discount)?;
+        if self.prices_include_tax { Ok(net) } else { net.checked_add(&self.shipping_tax) }
+    }
+
+    /// The first rule of the receipt (see the type's docs) these totals break with `lines`,
+    /// in `currency`.
+    pub(super) fn check(&self, currency: Currency, lines: &[OrderLine]) -> Result<(), &'static str> {
+        fn holds(cond: Result<bool, MoneyError>, rule: &'static str) -> Result<(), &'static str> {
+            if cond == Ok(true) { Ok(()) } else { Err(rule) }
+        }
+        let sum = |part: fn(&OrderLine) -> &Money| Money::sum(currency, lines.iter().map(part));
+        let amounts = [
+            &self.subtotal,
+            &self.discount_total,
+            &self.shipping_total,
+            &self.tax_total,
+            &self.grand_total,
+            &self.shipping_discount,
+            &self.shipping_tax,
+        ];
+        holds(
+            Ok(amounts.iter().all(|m| m.currency() == currency)),
+            "order totals in another currency than the order",
+        )?;
+        holds(
+            Ok(!self.shipping_tax.is_negative()
+                && !self.shipping_discount.is_negative()
+                && self.shipping_discount.amount() <= self.shipping_total.amount()),
+            "order totals with a shipping discount or tax out of range",
+        )?;
+        holds(
+            sum(|l| &l.subtotal).map(|s| s == self.subtotal),
+            "order totals whose subtotal is not the sum of the line subtotals",
+        )?;
+        holds(
+            sum(|l| &l.discount)
+                .and_then(|d| d.checked_add(&self.shipping_discount))
+                .map(|d| d == self.discount_total),
+            "order totals whose discount total is not the lines' and shipping's discounts",
+        )?;
+        holds(
+            sum(|l| &l.tax)
+                .and_then(|t| t.checked_add(&self.shipping_tax))
+                .map(|t| t == self.tax_total),
+            "order totals whose tax total is not the lines' and shipping's tax",
+        )?;
+        holds(
+            sum(|l| &l.total)
+                .and_then(|t| t.checked_add(&self.shipping_charged()?))
+                .map(|t| t == self.grand_total),
+            "order totals that do not reconcile to the grand total",
+        )?;
+        holds(
+            receipt_total(
+                &self.subtotal,
+                &self.discount_total,
+                &self.shipping_total,
+                &self.tax_total,
+                !self.prices_include_tax,
+            )
+            .map(|t| t == self.grand_total),
+            "order totals that do not read as a receipt",
+        )?;
+        if self.applied_promotions.is_empty() {
+            return Ok(());
+        }
+        holds(
+            Money::sum(currency, self.applied_promotions.iter().map(|a| &a.amount))
+                .map(|d| d == self.discount_total),
+            "order totals whose promotions do not add up to the discount total",
+        )
+    }
+}
+
+impl From<&Quote> for OrderTotals {
+    /// The totals of an order placed at `quote`: the one place they are taken from it.
+    fn from(quote: &Quote) -> Self {
+        let zero = Money::zero(quote.currency());
+        OrderTotals {
+            subtotal: quote.subtotal(),
+            discount_total: quote.discount_total(),
+            shipping_total: quote.shipping_total(),
+            tax_total: quote.tax_total(),
+            grand_total: quote.grand_total(),
+            shipping_discount: quote.shipping().map_or(zero, |s| s.discount),
+            shipping_tax: quote.shipping().map_or(zero, |s| s.tax),
+            prices_include_tax: quote.prices_include_tax(),
+            applied_promotions: quote.applied_promotions().to_vec(),
+        }
+    }
 }
 
 /// The order's payment at the gateway.
@@ -233,6 +356,7 @@ pub struct NewOrder {
 
 /// An order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "OrderRecord")]
 pub struct Order {
     pub(super) id: OrderId,
     pub(super) cart_id: CartId,
@@ -255,22 +379,148 @@ pub struct Order {
     pub(super) cancelling: Option<PendingCancellation>,
 }
 
+/// An order as stored, by this version or an earlier one: [`Order`]'s fields, with the
+/// totals as they were written.
+#[derive(Deserialize)]
+struct OrderRecord {
+    id: OrderId,
+    cart_id: CartId,
+    customer: Option<CustomerId>,
+    email: Email,
+    currency: Currency,
+    lines: Vec<OrderLine>,
+    totals: StoredTotals,
+    shipping_address: Option<Address>,
+    shipping_method: Option<ShippingMethodId>,
+    coupons: Vec<CouponCode>,
+    payment: Payment,
+    shipments: Vec<Shipment>,
+    refunds: Vec<Refund>,
+    status: OrderStatus,
+    history: Vec<StatusChange>,
+    placed_at: DateTime<Utc>,
+    version: u64,
+    #[serde(default)]
+    cancelling: Option<PendingCancellation>,
+}
+
+impl TryFrom<OrderRecord> for Order {
+    type Error = MoneyError;
+
+    fn try_from(r: OrderRecord) -> Result<Self, MoneyError> {
+        let totals = r.totals.read(r.currency, &r.lines)?;
+        Ok(Order {
+            id: r.id,
+            cart_id: r.cart_id,
+            customer: r.customer,
+            email: r.email,
+            currency: r.currency,
+            lines: r.lines,
+            totals,
+            shipping_address: r.shipping_address,
+            shipping_method: r.shipping_method,
+            coupons: r.coupons,
+            payment: r.payment,
+            shipments: r.shipments,
+            refunds: r.refunds,
+            status: r.status,
+            history: r.history,
+            placed_at: r.placed_at,
+            version: r.version,
+            cancelling: r.cancelling,
+        })
+    }
+}
+
+/// [`OrderTotals`] as stored. Orders written before shipping was given apart have no
+/// `shipping_discount`, `shipping_tax`, `prices_include_tax` or `applied_promotions`, and
+/// their `shipping_total` is what shipping added to the grand total (after its discount,
+/// with its tax when prices exclude tax).
+#[derive(Deserialize)]
+struct StoredTotals {
+    subtotal: Money,
+    discount_total: Money,
+    shipping_total: Money,
+    tax_total: Money,
+    grand_total: Money,
+    #[serde(default)]
+    shipping_discount: Option<Money>,
+    #[serde(default)]
+    shipping_tax: Option<Money>,
+    #[serde(default)]
+    prices_include_tax: Option<bool>,
+    #[serde(default)]
+    applied_promotions: Vec<AppliedPromotion>,
+}
+
+impl StoredTotals {
+    /// The totals, read from an earlier shape when they are in one.
+    fn read(self, currency: Currency, lines: &[OrderLine]) -> Result<OrderTotals, MoneyError> {
+        let (Some(shipping_discount), Some(shipping_tax), Some(prices_include_tax)) =
+            (self.shipping_discount, self.shipping_tax, self.prices_include_tax)
+        else {
+            return self.read_before_shipping_apart(currency, lines);
+        };
+        Ok(OrderTotals {
+            subtotal: self.subtotal,
+            discount_total: self.discount_total,
+            shipping_total: self.shipping_total,
+            tax_total: self.tax_total,
+            grand_total: self.grand_total,
+            shipping_discount,
+            shipping_tax,
+            prices_include_tax,
+            applied_promotions: self.applied_promotions,
+        })
+    }
+
+    /// Shipping's discount and tax are what the lines' do not account for; lines with tax
+    /// tell whether it was contained in their totals or added; the price is then what was
+    /// charged, with the discount given back and the tax added on top taken off.
+    fn read_before_shipping_apart(
+        self,
+        currency: Currency,
+        lines: &[OrderLine],
+    ) -> Result<OrderTotals, MoneyError> {
+        let line_discounts = Money::sum(currency, lines.iter().map(|l| &l.discount))?;
+        let line_taxes = Money::sum(currency, lines.iter().map(|l| &l.tax))?;
+        let shipping_discount = self.discount_total.checked_sub(&line_discounts)?;
+        let shipping_tax = self.tax_total.checked_sub(&line_taxes)?;
+        let prices_include_tax = lines
+            .iter()
+            .any(|l| !l.tax.is_zero() && l.subtotal.checked_sub(&l.discount) == Ok(l.total));
+        let before_discount = self.shipping_total.checked_add(&shipping_discount)?;
+        let shipping_total = if prices_include_tax {
+            before_discount
+        } else {
+            before_discount.checked_sub(&shipping_tax)?
+        };
+        Ok(OrderTotals {
+            subtotal: self.subtotal,
+            discount_total: self.discount_total,
+            shipping_total,
+            tax_total: self.tax_total,
+            grand_total: self.grand_total,
+            shipping_discount,
+            shipping_tax,
+            prices_include_tax,
+            applied_promotions: self.applied_promotions,
+        })
+    }
+}
+
 impl Order {
     /// Creates an order from a checkout and the `OrderPlaced` event.
     ///
     /// # Errors
-    /// [`OrderError::Money`] when the totals do not reconcile (`grand_total` must equal the
-    /// sum of line totals plus shipping) or mix currencies: an order is never written with
-    /// totals computed in two places that disagree.
+    /// [`OrderError::Money`] when the totals do not reconcile with the lines or do not
+    /// read as a receipt (see [`OrderTotals`]), or mix currencies: an order is never
+    /// written with totals computed in two places that disagree.
     pub fn place(new: NewOrder) -> Result<(Order, DomainEvent), OrderError> {
-        let line_totals: Vec<Money> = new.lines.iter().map(|l| l.total).collect();
-        let expected =
-            Money::sum(new.currency, &line_totals)?.checked_add(&new.totals.shipping_total)?;
-        if expected != new.totals.grand_total {
-            return Err(OrderError::Money(MoneyError::InvalidAllocation {
-                reason: "order totals that do not reconcile to the grand total",
-            }));
-        }
+        new.totals
+            .check(new.currency, &new.lines)
+            .map_err(|reason| OrderError::Money(MoneyError::InvalidAllocation { reason }))?;
+        let shipping = new.totals.shipping_charged()?;
         let order = Order {
             id: new.id,
             cart_id: new.cart_id,
@@ -302,7 +552,7 @@ impl Order {
             email: order.email.clone(),
             total: order.totals.grand_total,
             tax: order.totals.tax_total,
-            shipping: order.totals.shipping_total,
+            shipping,
             lines: order
                 .lines
                 .iter()

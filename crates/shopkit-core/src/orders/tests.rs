@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::*;
 use crate::events::DomainEvent;
 use crate::ids::{CartId, Email, LineId, OrderId, ProductId, RefundId, ShipmentId, Sku};
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, MoneyError};
 use crate::quantity::Quantity;
 
 fn t0() -> DateTime<Utc> {
@@ -58,6 +58,10 @@ fn order_with(lines: Vec<OrderLine>, shipping: i64) -> Order {
             shipping_total: usd(shipping),
             tax_total: usd(0),
             grand_total: usd(grand),
+            shipping_discount: usd(0),
+            shipping_tax: usd(0),
+            prices_include_tax: false,
+            applied_promotions: vec![],
         },
         shipping_address: None,
         shipping_method: None,
@@ -107,6 +111,10 @@ fn placing_refuses_totals_that_do_not_reconcile() {
             shipping_total: usd(0),
             tax_total: usd(0),
             grand_total: usd(999),
+            shipping_discount: usd(0),
+            shipping_tax: usd(0),
+            prices_include_tax: false,
+            applied_promotions: vec![],
         },
         shipping_address: None,
         shipping_method: None,
@@ -648,4 +656,166 @@ fn orders_stored_before_unit_numbering_still_hold_their_refunded_units() {
     assert_eq!(old.refund(rest).unwrap().amount, usd(666));
     assert_eq!(old.payment().refunded, usd(1000));
     assert!(old.pending_cancellation().is_none());
+}
+
+/// An order of `lines` with `totals`, authorized in full.
+fn new_order(lines: Vec<OrderLine>, totals: OrderTotals) -> NewOrder {
+    NewOrder {
+        id: OrderId::from_uuid(Uuid::new_v4()),
+        cart_id: CartId::from_uuid(Uuid::new_v4()),
+        customer: None,
+        email: Email::new("ann@example.com").unwrap(),
+        currency: Currency::USD,
+        lines,
+        payment: Payment {
+            reference: "pi_1".into(),
+            authorized: totals.grand_total,
+            captured: usd(0),
+            refunded: usd(0),
+            voided: false,
+        },
+        totals,
+        shipping_address: None,
+        shipping_method: None,
+        coupons: vec![],
+        placed_at: t0(),
+    }
+}
+
+/// A line of `unit` with `tax` added on top.
+fn taxed(sku: &str, quantity: u32, unit: i64, tax: i64) -> OrderLine {
+    let mut l = line(sku, quantity, unit, 0);
+    l.tax = usd(tax);
+    l.total = usd(unit * i64::from(quantity) + tax);
+    l
+}
+
+/// Issue 8 item 11: a 0.99 pin to California (7.25 % tax, 0.07) with 4.99 shipping that
+/// `FREESHIP` waives.
+fn free_shipping_pin() -> NewOrder {
+    new_order(
+        vec![taxed("PIN", 1, 99, 7)],
+        OrderTotals {
+            subtotal: usd(99),
+            discount_total: usd(4_99),
+            shipping_total: usd(4_99),
+            tax_total: usd(7),
+            grand_total: usd(1_06),
+            shipping_discount: usd(4_99),
+            shipping_tax: usd(0),
+            prices_include_tax: false,
+            applied_promotions: vec![crate::pricing::AppliedPromotion {
+                id: crate::ids::PromotionId::from_uuid(Uuid::from_u128(1)),
+                name: "Free shipping".into(),
+                coupon: Some(crate::ids::CouponCode::new("FREESHIP").unwrap()),
+                amount: usd(4_99),
+            }],
+        },
+    )
+}
+
+/// 20 pins (19.80, tax 1.44) with 4.99 shipping taxed 0.36 on top.
+fn taxed_shipping_pins() -> NewOrder {
+    new_order(
+        vec![taxed("PIN", 20, 99, 1_44)],
+        OrderTotals {
+            subtotal: usd(19_80),
+            discount_total: usd(0),
+            shipping_total: usd(4_99),
+            tax_total: usd(1_80),
+            grand_total: usd(26_59),
+            shipping_discount: usd(0),
+            shipping_tax: usd(36),
+            prices_include_tax: false,
+            applied_promotions: vec![],
+        },
+    )
+}
+
+#[test]
+fn an_order_is_placed_with_totals_that_read_as_a_receipt() {
+    let (order, event) = Order::place(free_shipping_pin()).unwrap();
+    let (taxed, _) = Order::place(taxed_shipping_pins()).unwrap();
+
+    let t = order.totals();
+    assert_eq!(
+        t.subtotal.checked_sub(&t.discount_total).unwrap().checked_add(&t.shipping_total).unwrap(),
+        usd(99)
+    );
+    assert_eq!(t.shipping_charged().unwrap(), usd(0));
+    assert!(matches!(event, DomainEvent::OrderPlaced { shipping, .. } if shipping == usd(0)));
+    assert_eq!(taxed.totals().shipping_charged().unwrap(), usd(5_35), "4.99 + its 0.36 tax");
+}
+
+#[test]
+fn placing_refuses_totals_that_do_not_read_as_a_receipt() {
+    // The shapes of issue 8 item 11: shipping after its discount, or with its tax inside.
+    let mut waived_twice = free_shipping_pin();
+    waived_twice.totals.shipping_total = usd(0);
+    let mut taxed_twice = taxed_shipping_pins();
+    taxed_twice.totals.shipping_total = usd(5_35);
+    let mut promotions_off = free_shipping_pin();
+    promotions_off.totals.applied_promotions[0].amount = usd(1_00);
+
+    for new in [waived_twice, taxed_twice, promotions_off] {
+        let rule = match Order::place(new) {
+            Err(OrderError::Money(MoneyError::InvalidAllocation { reason })) => reason,
+            other => panic!("placed: {other:?}"),
+        };
+        assert!(rule.starts_with("order totals"), "{rule}");
+    }
+}
+
+/// `order` as an earlier version stored it: no shipping breakdown, and `shipping_total`
+/// what shipping added to the grand total.
+fn stored_before_shipping_apart(order: &Order) -> serde_json::Value {
+    let mut json = serde_json::to_value(order).unwrap();
+    let totals = json["totals"].as_object_mut().unwrap();
+    for key in ["shipping_discount", "shipping_tax", "prices_include_tax", "applied_promotions"] {
+        totals.remove(key).unwrap();
+    }
+    let charged = order.totals().shipping_charged().unwrap();
+    totals.insert("shipping_total".into(), serde_json::to_value(charged).unwrap());
+    json
+}
+
+#[test]
+fn an_order_stored_before_shipping_was_given_apart_reads_as_a_receipt() {
+    let inclusive = {
+        let mut l = line("TEE", 1, 119_00, 0);
+        l.tax = usd(19_00);
+        new_order(
+            vec![l],
+            OrderTotals {
+                subtotal: usd(119_00),
+                discount_total: usd(0),
+                shipping_total: usd(5_95),
+                tax_total: usd(19_95),
+                grand_total: usd(124_95),
+                shipping_discount: usd(0),
+                shipping_tax: usd(95),
+                prices_include_tax: true,
+                applied_promotions: vec![],
+            },
+        )
+    };
+    for new in [free_shipping_pin(), taxed_shipping_pins(), inclusive] {
+        let (order, _) = Order::place(new).unwrap();
+
+        let read: Order = serde_json::from_value(stored_before_shipping_apart(&order)).unwrap();
+
+        let mut expected = order.totals().clone();
+        expected.applied_promotions.clear(); // not recorded then
+        assert_eq!(read.totals(), &expected);
+        assert_eq!(read.totals().check(Currency::USD, read.lines()), Ok(()));
+    }
+}
+
+#[test]
+fn an_order_round_trips_through_its_stored_form() {
+    let (order, _) = Order::place(free_shipping_pin()).unwrap();
+
+    let read: Order = serde_json::from_value(serde_json::to_value(&order).unwrap()).unwrap();
+
+    assert_eq!(read, order);
 }

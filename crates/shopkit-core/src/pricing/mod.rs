@@ -42,7 +42,12 @@
 //! - `shipping.total = shipping.price − shipping.discount (+ shipping.tax when exclusive)`;
 //! - `discount_total = Σ line.discount + shipping.discount = Σ applied.amount`;
 //! - `tax_total = Σ line.tax + shipping.tax`;
-//! - `grand_total = Σ line.total + shipping.total ≥ 0`.
+//! - `grand_total = Σ line.total + shipping.total ≥ 0`;
+//! - and so it reads as a receipt, with [`Quote::shipping_total`] the shipping price
+//!   before its discount and tax: `subtotal − discount_total + shipping_total + tax_total =
+//!   grand_total` when prices exclude tax. When they include it, `subtotal − discount_total
+//!   + shipping_total = grand_total` and `tax_total` is the tax those amounts contain (the
+//!   "of which VAT" line).
 
 mod discount;
 mod promotion;
@@ -62,6 +67,7 @@ pub use promotion::{
     CouponRejection, Promotion, PromotionBuilder, PromotionError, PromotionKind, PromotionTarget,
     Stacking, check_coupon,
 };
+pub(crate) use quote::receipt_total;
 pub use quote::{
     AppliedPromotion, Quote, QuoteLine, QuoteRequest, QuotedLine, QuotedShipping, RejectedCoupon,
     quote,

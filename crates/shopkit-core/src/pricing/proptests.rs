@@ -1,5 +1,5 @@
 //! Property tests: for random carts, promotions, taxes and shipping, a quote never fails
-//! or panics, and always reconciles.
+//! or panics, always reconciles, and reads as a receipt.
 
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -199,12 +199,72 @@ proptest! {
         }
         prop_assert!(!q.grand_total().is_negative());
         prop_assert_eq!(q.grand_total().currency(), currency);
+        // A receipt: subtotal − discounts + shipping (+ tax when added on top) = grand total.
+        let before_tax = q
+            .subtotal()
+            .checked_sub(&q.discount_total())
+            .and_then(|m| m.checked_add(&q.shipping_total()))
+            .unwrap();
+        let receipt = if inclusive { before_tax } else { before_tax.checked_add(&q.tax_total()).unwrap() };
+        prop_assert_eq!(receipt, q.grand_total(), "{:#?}", q);
+        prop_assert_eq!(
+            q.shipping_total(),
+            q.shipping().map_or(Money::zero(currency), |s| s.price),
+            "shipping on the receipt is its price, before discount and tax"
+        );
         // Every requested code is either applied or reported, never both.
         for code in &codes {
             let applied = q.applied_promotions().iter().any(|a| a.coupon.as_ref() == Some(code));
             let rejected = q.unapplied_coupons().iter().filter(|r| &r.code == code).count();
             prop_assert!(applied != (rejected == 1), "{:?}", code);
         }
-        prop_assert_eq!(quote(&rules, &request).unwrap(), q, "deterministic");
+        prop_assert_eq!(&quote(&rules, &request).unwrap(), &q, "deterministic");
+        // The order placed at this quote keeps the receipt: `Order::place` accepts its totals.
+        let placed = crate::orders::Order::place(order_at(&q));
+        prop_assert!(placed.is_ok(), "{:?}\n{:#?}", placed.err(), q);
+    }
+}
+
+/// The order a checkout places at `q`.
+fn order_at(q: &Quote) -> crate::orders::NewOrder {
+    use crate::ids::{CartId, Email, OrderId, ProductId};
+    use crate::orders::{NewOrder, OrderLine, OrderTotals, Payment};
+    let zero = Money::zero(q.currency());
+    NewOrder {
+        id: OrderId::from_uuid(uuid::Uuid::from_u128(1)),
+        cart_id: CartId::from_uuid(uuid::Uuid::from_u128(2)),
+        customer: None,
+        email: Email::new("ann@example.com").unwrap(),
+        currency: q.currency(),
+        lines: q
+            .lines()
+            .iter()
+            .map(|l| OrderLine {
+                id: l.line_id,
+                product_id: ProductId::from_uuid(uuid::Uuid::from_u128(3)),
+                sku: l.sku.clone(),
+                title: l.sku.to_string(),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                subtotal: l.subtotal,
+                discount: l.discount,
+                tax: l.tax,
+                total: l.total,
+                fulfilled: 0,
+                refunded: 0,
+            })
+            .collect(),
+        totals: OrderTotals::from(q),
+        shipping_address: None,
+        shipping_method: None,
+        coupons: Vec::new(),
+        payment: Payment {
+            reference: String::new(),
+            authorized: zero,
+            captured: zero,
+            refunded: zero,
+            voided: false,
+        },
+        placed_at: at(500),
     }
 }

@@ -1,7 +1,7 @@
 //! A quote: what a cart costs, line by line, with discounts, shipping and tax, reconciled.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::discount::{self, Cart};
 use super::{CouponRejection, PricingError, PricingRules};
@@ -116,8 +116,9 @@ pub struct QuotedShipping {
     pub total: Money,
 }
 
-/// A promotion that applied, and what it took off in total (lines and shipping).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A promotion that applied, and what it took off in total (lines and shipping). Orders
+/// keep the list their quote had (`OrderTotals::applied_promotions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppliedPromotion {
     /// The promotion.
     pub id: PromotionId,
@@ -174,6 +175,14 @@ impl Quote {
     /// Shipping, when a method was chosen and the cart is not empty.
     pub fn shipping(&self) -> Option<&QuotedShipping> {
         self.shipping.as_ref()
+    }
+    /// Shipping on the receipt: its price before its discount (in
+    /// [`Quote::discount_total`]) and its tax (in [`Quote::tax_total`]); zero without
+    /// shipping. So `subtotal − discount_total + shipping_total + tax_total = grand_total`
+    /// when prices exclude tax, and `subtotal − discount_total + shipping_total =
+    /// grand_total` (tax included in it) when they include it.
+    pub fn shipping_total(&self) -> Money {
+        self.shipping.as_ref().map_or(Money::zero(self.currency), |s| s.price)
     }
     /// Every tax: lines and shipping (contained in the totals when prices include tax).
     pub fn tax_total(&self) -> Money {
@@ -264,8 +273,32 @@ impl Quote {
         ok(Ok(taxes == self.tax_total), "tax total = Σ line taxes + shipping tax")?;
         ok(Ok(totals == self.grand_total), "grand total = Σ line totals + shipping total")?;
         ok(Ok(!self.grand_total.is_negative()), "grand total ≥ 0")?;
+        ok(
+            receipt_total(
+                &self.subtotal,
+                &self.discount_total,
+                &self.shipping_total(),
+                &self.tax_total,
+                exclusive,
+            )
+            .map(|t| t == self.grand_total),
+            "grand total = subtotal − discount total + shipping total (+ tax total if exclusive)",
+        )?;
         Ok(())
     }
+}
+
+/// The bottom line of a receipt: `subtotal − discounts + shipping`, plus `tax` when prices
+/// exclude tax (when they include it, the tax is inside the other amounts).
+pub(crate) fn receipt_total(
+    subtotal: &Money,
+    discounts: &Money,
+    shipping: &Money,
+    tax: &Money,
+    exclusive: bool,
+) -> Result<Money, MoneyError> {
+    let before_tax = subtotal.checked_sub(discounts)?.checked_add(shipping)?;
+    if exclusive { before_tax.checked_add(tax) } else { Ok(before_tax) }
 }
 
 /// `amount − discount`, plus `tax` when prices exclude tax.
@@ -884,6 +917,69 @@ mod tests {
         assert_eq!(q.discount_total(), usd(4_99));
         assert_eq!(q.applied_promotions()[0].amount, usd(4_99));
         assert_eq!(q.grand_total(), usd(10_00));
+    }
+
+    #[test]
+    fn a_free_shipping_quote_reads_as_a_receipt() {
+        // Issue 8 item 11: 0.99 − 4.99 + 4.99 + 0.07 = 1.06, the waived shipping at its price.
+        let lines = [line(1, usd(99), 1)];
+        let (ca, standard) = (region("US-CA"), method("standard"));
+        let codes = [coupon("FREESHIP")];
+        let mut tax = taxes(&[("US-CA", dec!(0.0725))], false);
+        tax.tax_shipping = true;
+        let r = PricingRules {
+            promotions: vec![
+                Promotion::builder(promo_id(1), "Free shipping", PromotionKind::FreeShipping)
+                    .coupon(coupon("FREESHIP"))
+                    .build()
+                    .unwrap(),
+            ],
+            taxes: tax,
+            shipping: flat_shipping(usd(4_99)),
+            ..PricingRules::default()
+        };
+        let q = quoted(&r, &request(&lines).coupons(&codes).ship_to(&ca).shipping_method(&standard));
+        assert_eq!(
+            (q.subtotal(), q.discount_total(), q.shipping_total(), q.tax_total(), q.grand_total()),
+            (usd(99), usd(4_99), usd(4_99), usd(7), usd(1_06))
+        );
+    }
+
+    #[test]
+    fn taxed_shipping_is_on_the_receipt_once() {
+        let lines = [line(1, usd(19_80), 1)];
+        let (ca, standard) = (region("US-CA"), method("standard"));
+        let mut tax = taxes(&[("US-CA", dec!(0.0725))], false);
+        tax.tax_shipping = true;
+        let r = PricingRules {
+            taxes: tax,
+            shipping: flat_shipping(usd(4_99)),
+            ..PricingRules::default()
+        };
+        let q = quoted(&r, &request(&lines).ship_to(&ca).shipping_method(&standard));
+        // Line tax 1.44, shipping tax 0.36: once in tax_total, not in shipping_total.
+        assert_eq!(q.shipping_total(), usd(4_99));
+        assert_eq!(q.shipping().unwrap().total, usd(5_35));
+        assert_eq!(q.tax_total(), usd(1_80));
+        assert_eq!(q.grand_total(), usd(26_59));
+    }
+
+    #[test]
+    fn an_inclusive_receipt_contains_its_tax() {
+        let lines = [line(1, eur(119_00), 1)];
+        let (de, standard) = (region("DE"), method("standard"));
+        let mut tax = taxes(&[("DE", dec!(0.19))], true);
+        tax.tax_shipping = true;
+        let r = PricingRules {
+            taxes: tax,
+            shipping: flat_shipping(eur(5_95)),
+            ..PricingRules::default()
+        };
+        let q = quoted(&r, &request(&lines).ship_to(&de).shipping_method(&standard));
+        // 119.00 + 5.95 = 124.95, of which VAT 19.00 + 0.95.
+        assert_eq!(q.grand_total(), eur(124_95));
+        assert_eq!(q.tax_total(), eur(19_95));
+        assert_eq!(q.shipping_total(), eur(5_95));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! answer "not found" for records the caller may not see, so ids cannot be probed.
 
 use crate::cart::Cart;
-use crate::ids::{CartToken, CustomerId};
+use crate::ids::{CartId, CartToken, CustomerId};
+use crate::orders::Order;
 use crate::ports::{Principal, Role};
 
 use super::error::ShopError;
@@ -58,16 +59,30 @@ impl CartAccess {
 pub enum Caller {
     /// A signed-in customer: their own orders, refunds and profile only.
     Customer(CustomerId),
+    /// A guest holding the token of the cart a guest order was placed from: that order and
+    /// its refunds only (no profile, no listing).
+    Guest(CartId),
     /// Back-office staff: everything.
     Admin,
 }
 
 impl Caller {
-    /// Whether the caller may see a record owned by `owner` (a guest order has none and is
-    /// visible to admins only).
+    /// Whether the caller may see a record owned by `owner` (a customer's profile). Guests
+    /// own none.
     pub fn can_see(&self, owner: Option<CustomerId>) -> bool {
         match self {
             Caller::Customer(me) => owner == Some(*me),
+            Caller::Guest(_) => false,
+            Caller::Admin => true,
+        }
+    }
+
+    /// Whether the caller may see `order` (and its refunds): its customer, the guest whose
+    /// cart placed it (a guest order only), or staff.
+    pub fn can_see_order(&self, order: &Order) -> bool {
+        match self {
+            Caller::Customer(me) => order.customer() == Some(*me),
+            Caller::Guest(cart) => order.customer().is_none() && order.cart_id() == *cart,
             Caller::Admin => true,
         }
     }

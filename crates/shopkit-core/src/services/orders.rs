@@ -79,7 +79,7 @@ impl OrderWriter {
             OrderRef::Id(id) => (self.orders.get(id).await?, "order", id.to_string()),
             OrderRef::Refund(id) => (self.orders.by_refund(id).await?, "refund", id.to_string()),
         };
-        order.filter(|o| caller.can_see(o.customer())).ok_or(ShopError::NotFound { entity, id })
+        order.filter(|o| caller.can_see_order(o)).ok_or(ShopError::NotFound { entity, id })
     }
 
     /// Loads the order, applies `apply` (which returns the event of the change, or `None`
@@ -170,6 +170,7 @@ impl OrderService {
     ) -> Result<Page<Order>, ShopError> {
         let customer = match caller {
             Caller::Customer(me) => Some(*me),
+            Caller::Guest(_) => return Err(ShopError::Forbidden { action: "list orders" }),
             Caller::Admin => listing.customer,
         };
         let query = OrderQuery {

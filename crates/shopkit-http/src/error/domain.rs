@@ -119,9 +119,11 @@ impl From<ShopError> for ApiError {
                     .with("sku", sku)
                     .with("currency", currency)
             }
-            ShopError::PriceChanged { expected, quote } => ApiError::new(Code::PriceChanged, detail)
-                .with("expected", MoneyDto::from(expected))
-                .with("quote", QuoteDto::from(&*quote)),
+            ShopError::PriceChanged { expected, quote } => {
+                ApiError::new(Code::PriceChanged, detail)
+                    .with("expected", MoneyDto::from(expected))
+                    .with("quote", QuoteDto::from(&*quote))
+            }
             ShopError::Inventory(e) => inventory(e, detail, fallback),
             ShopError::Payment(e) => payment(e, detail, fallback),
             ShopError::Order(e) => order(e, detail, fallback),

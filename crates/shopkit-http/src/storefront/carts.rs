@@ -308,8 +308,3 @@ pub async fn quote(
     let quote = state.shop().carts().quote(id, &access).await?;
     Ok(Json(QuoteDto::from(&quote)))
 }
-
-/// Whether `access` is a signed-in customer's (as opposed to a guest cart token).
-pub(crate) fn is_customer(access: &CartAccess) -> bool {
-    matches!(access, CartAccess::Customer(_))
-}

@@ -19,9 +19,10 @@
 //!   stores its final answer under the key, refusals included, so a retry with the same
 //!   key gets it (`409 idempotency_in_progress` until then).
 //!
-//! Guests check out with their cart's `X-Cart-Token`; their orders are not readable
-//! through the API afterwards (no token opens an order): the confirmation goes to
-//! `email`. Signed-in customers find the order under `GET /orders/{order_id}`.
+//! Guests check out with their cart's `X-Cart-Token`, and read their order (and start a
+//! return) under `GET /orders/{order_id}` with that same token; the confirmation goes to
+//! `email`. Signed-in customers find the order there with their bearer token. Either way
+//! the `201` carries the order's URL in `Location`.
 
 use axum::Json;
 use axum::extract::State;
@@ -33,7 +34,6 @@ use tokio::sync::oneshot;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::carts::is_customer;
 use crate::auth::CartAuth;
 use crate::dto::{CheckoutPendingDto, OrderDto, PlaceOrderRequest, ProblemDto};
 use crate::error::{ApiError, ProblemCode};
@@ -59,10 +59,9 @@ pub(crate) fn refusal_frees_key(error: ApiError) -> ApiError {
 /// Places an order from a cart: prices it (the server's quote; nothing the client sends is
 /// a price), reserves the stock, authorizes the payment and closes the cart.
 ///
-/// A guest's order cannot be read through the API afterwards (no token opens an order):
-/// the guest gets the confirmation, and later updates, by email. A refusal that changed
-/// nothing (declined card, out of stock...) frees the `Idempotency-Key` for a corrected
-/// retry.
+/// The order's URL is in `Location`: a guest reads it with the cart's `X-Cart-Token`, a
+/// customer with their bearer token. A refusal that changed nothing (declined card, out of
+/// stock...) frees the `Idempotency-Key` for a corrected retry.
 #[utoipa::path(
     post,
     path = "/checkout",
@@ -71,7 +70,7 @@ pub(crate) fn refusal_frees_key(error: ApiError) -> ApiError {
     params(IdempotencyKeyHeader),
     request_body = PlaceOrderRequest,
     responses(
-        (status = 201, description = "The order (a signed-in customer's has a `Location`). A retry with the same key replays this response", body = OrderDto),
+        (status = 201, description = "The order, its URL in `Location` (a guest opens it with the cart's `X-Cart-Token`). A retry with the same key replays this response", body = OrderDto),
         (status = 202, description = "The checkout is still running (slow gateway or storage) and will finish by itself: retry the same request with the SAME key after `Retry-After` seconds to get its result", body = CheckoutPendingDto),
         (status = 400, description = "No `Idempotency-Key` (`idempotency_key_required`) or a malformed one (`invalid_header`)", body = ProblemDto, content_type = "application/problem+json"),
         (status = 402, description = "The payment method was declined (`payment_declined` with `decline_code`): use another one. Nothing was charged and no stock is held", body = ProblemDto, content_type = "application/problem+json"),
@@ -120,17 +119,14 @@ async fn place_order(
     guard: IdempotencyGuard,
     answer: oneshot::Sender<Response>,
 ) {
-    let customer = is_customer(&access);
     let result = async {
         let request = body.into_checkout(access, guard.key().clone())?;
         let order = state.shop().checkout().checkout(request).await?;
         let dto = OrderDto::from(&order);
         let mut response = (StatusCode::CREATED, Json(dto)).into_response();
-        if customer {
-            let location = HeaderValue::from_str(&format!("/api/v1/orders/{}", order.id()))
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-            response.headers_mut().insert(LOCATION, location);
-        }
+        let location = HeaderValue::from_str(&format!("/api/v1/orders/{}", order.id()))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        response.headers_mut().insert(LOCATION, location);
         Ok::<_, ApiError>(response)
     }
     .await;

@@ -24,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::checkout::refusal_frees_key;
-use crate::auth::CustomerAuth;
+use crate::auth::{CustomerAuth, OrderAuth};
 use crate::dto::{
     CancelOrderRequest, OrderDto, OrderStatusDto, OrderSummaryDto, PageDto, PageLimit, ProblemDto,
     RefundDto, ReturnRequest, cursor,
@@ -106,13 +106,13 @@ pub async fn list_orders(
 }
 
 /// One of the customer's orders: lines, totals, payment (no provider references),
-/// shipments with tracking, status history and refunds. Guest orders are never readable
-/// here: guests get their confirmation and updates by email.
+/// shipments with tracking, status history and refunds. A guest reads their order with
+/// the `X-Cart-Token` of the cart they checked out (sent instead of a bearer token).
 #[utoipa::path(
     get,
     path = "/orders/{order_id}",
     tag = "orders",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("cart_token" = [])),
     params(("order_id" = Uuid, Path, description = "The order")),
     responses(
         (status = 200, description = "The order", body = OrderDto),
@@ -121,7 +121,7 @@ pub async fn list_orders(
 )]
 pub async fn get_order(
     State(state): State<AppState>,
-    auth: CustomerAuth,
+    auth: OrderAuth,
     ApiPath(id): ApiPath<OrderId>,
 ) -> Result<Json<OrderDto>, ApiError> {
     let order = state.shop().orders().get(&auth.caller(), id).await?;
@@ -135,7 +135,7 @@ pub async fn get_order(
     post,
     path = "/orders/{order_id}/cancel",
     tag = "orders",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("cart_token" = [])),
     params(("order_id" = Uuid, Path, description = "The order")),
     request_body(content = Option<CancelOrderRequest>, description = "Optional: why"),
     responses(
@@ -147,7 +147,7 @@ pub async fn get_order(
 )]
 pub async fn cancel_order(
     State(state): State<AppState>,
-    auth: CustomerAuth,
+    auth: OrderAuth,
     ApiPath(id): ApiPath<OrderId>,
     OptionalJson(request): OptionalJson<CancelOrderRequest>,
 ) -> Result<Json<OrderDto>, ApiError> {
@@ -162,7 +162,7 @@ pub async fn cancel_order(
     post,
     path = "/orders/{order_id}/returns",
     tag = "orders",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("cart_token" = [])),
     params(("order_id" = Uuid, Path, description = "The order"), IdempotencyKeyHeader),
     request_body = ReturnRequest,
     responses(
@@ -175,7 +175,7 @@ pub async fn cancel_order(
 )]
 pub async fn request_return(
     State(state): State<AppState>,
-    auth: CustomerAuth,
+    auth: OrderAuth,
     ApiPath(id): ApiPath<OrderId>,
     Idempotent { body, guard }: Idempotent<ReturnRequest>,
 ) -> Response {
@@ -200,7 +200,7 @@ pub async fn request_return(
     get,
     path = "/refunds/{refund_id}",
     tag = "orders",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("cart_token" = [])),
     params(("refund_id" = Uuid, Path, description = "The refund")),
     responses(
         (status = 200, description = "The refund", body = RefundDto),
@@ -209,7 +209,7 @@ pub async fn request_return(
 )]
 pub async fn get_refund(
     State(state): State<AppState>,
-    auth: CustomerAuth,
+    auth: OrderAuth,
     ApiPath(id): ApiPath<RefundId>,
 ) -> Result<Json<RefundDto>, ApiError> {
     let refund = state.shop().refunds().get(&auth.caller(), id).await?;

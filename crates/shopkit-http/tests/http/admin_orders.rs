@@ -19,12 +19,6 @@ fn gateway_calls(app: &App, operation: GatewayOperation) -> usize {
 
 /// Delivers the outbox once, as the shop's outbox worker would: a cancelled order's stock
 /// goes back from its `OrderCancelled` event.
-async fn deliver_events(app: &App) {
-    let subscribers = app.backend.subscribers("Test Shop");
-    let report = app.state.shop().dispatcher(subscribers).run_once().await.unwrap();
-    assert_eq!(report.dead, 0, "{report:?}");
-}
-
 fn statuses(order: &Value) -> Vec<String> {
     order["history"]
         .as_array()
@@ -141,11 +135,11 @@ async fn cancelling_a_placed_order_voids_the_payment_and_returns_the_stock_once(
     let payment = app.backend.payments.payment(&order.payment().reference).unwrap();
     assert!(payment.voided, "the fake gateway released the hold");
     assert!(payment.captured.is_zero());
-    deliver_events(&app).await;
+    app.deliver_events().await;
     assert_eq!(app.on_hand("TEE").await, 10, "the stock is back");
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.status, StatusCode::OK, "cancelling a cancelled order returns it");
-    deliver_events(&app).await;
+    app.deliver_events().await;
     assert_eq!(app.on_hand("TEE").await, 10, "and gives nothing back twice");
     assert_eq!(gateway_calls(&app, GatewayOperation::Void), 1);
 }
@@ -171,7 +165,7 @@ async fn cancelling_a_paid_order_refunds_the_capture_and_returns_the_stock() {
     assert_eq!(cancelled["payment"]["refunded"], cancelled["totals"]["grand_total"]);
     let payment = app.backend.payments.payment(&order.payment().reference).unwrap();
     assert_eq!(payment.refunded, order.totals().grand_total);
-    deliver_events(&app).await;
+    app.deliver_events().await;
     assert_eq!(app.on_hand("TEE").await, 10);
 }
 
@@ -192,7 +186,7 @@ async fn a_shipped_order_cannot_be_cancelled() {
 
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(reply.problem()["code"], "illegal_transition");
-    deliver_events(&app).await;
+    app.deliver_events().await;
     assert_eq!(app.on_hand("TEE").await, 9);
 }
 

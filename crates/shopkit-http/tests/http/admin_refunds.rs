@@ -11,12 +11,6 @@ use crate::common::*;
 
 /// Delivers the outbox once, as the shop's outbox worker would: a restocking refund's units
 /// go back from its `RefundProcessed` event.
-async fn deliver_events(app: &App) {
-    let subscribers = app.backend.subscribers("Test Shop");
-    let report = app.state.shop().dispatcher(subscribers).run_once().await.unwrap();
-    assert_eq!(report.dead, 0, "{report:?}");
-}
-
 /// An order of two tees, shipped (so captured).
 async fn shipped(app: &App) -> Order {
     let order = app.placed_order(&[("TEE", 2)]).await;
@@ -79,7 +73,7 @@ async fn an_admin_refund_is_approved_and_processed_once_and_a_replay_returns_the
     assert_eq!(replay.body, processed.body);
     assert_eq!(new_key.json()["status"], "processed", "a processed refund is returned as it is");
     assert_eq!(refunds_paid(&app, &order), 1, "paid back exactly once");
-    deliver_events(&app).await;
+    app.deliver_events().await;
     assert_eq!(app.on_hand("TEE").await, 9, "the returned tee is back on hand, once");
     let order_view = app.admin_get(&format!("/orders/{}", order.id())).await.json();
     assert_eq!(order_view["payment"]["refunded"], refund["amount"]);
@@ -153,7 +147,7 @@ async fn approve_and_process_pays_an_amount_back_in_one_step() {
     assert_eq!(paid["status"], "processed");
     assert_eq!(paid["amount"], json!({"amount": "5.00", "currency": "EUR"}));
     assert_eq!(paid["restock"], false);
-    deliver_events(&app).await;
+    app.deliver_events().await;
     assert_eq!(app.on_hand("TEE").await, 8, "an amount refund restocks nothing");
     let calls = app.backend.payments.calls();
     assert_eq!(calls.iter().filter(|c| c.operation == GatewayOperation::Refund).count(), 1);

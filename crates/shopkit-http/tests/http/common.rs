@@ -247,6 +247,14 @@ impl App {
         App { backend, identity, clock, state, router }
     }
 
+    /// Delivers every outbox event once to the shop's subscribers (restock, emails...),
+    /// as the shop's outbox worker would, and checks none died.
+    pub async fn deliver_events(&self) {
+        let subscribers = self.backend.subscribers("Test Shop");
+        let report = self.state.shop().dispatcher(subscribers).run_once().await.unwrap();
+        assert_eq!(report.dead, 0, "{report:?}");
+    }
+
     /// Sends a request through the whole router.
     pub async fn send(&self, request: Request<Body>) -> Reply {
         send(&self.router, request).await

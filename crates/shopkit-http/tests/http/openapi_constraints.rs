@@ -97,7 +97,7 @@ fn assert_constrained(spec: &Value, schema: &Value, kind: &str, at: &str) {
     assert!(!found.is_empty(), "{at}: no schema");
     for schema in found {
         for (keyword, value) in expected.as_object().unwrap() {
-            assert_eq!(&schema[keyword], value, "{at}: `{keyword}` of a {kind} in {schema}");
+            assert_eq!(&schema[keyword], value, "{at}: `{keyword}` ({kind}) in {schema}");
         }
     }
 }
@@ -135,8 +135,18 @@ async fn request_bodies_publish_the_constraints_of_the_server() {
         ("put", "/api/admin/v1/promotions/{id}", "coupon", "coupon"),
         ("put", "/api/admin/v1/settings/pricing", "taxes.rates[].region", "region"),
         ("put", "/api/admin/v1/settings/pricing", "shipping.rates[].regions[]", "region"),
-        ("put", "/api/admin/v1/settings/pricing", "shipping.rates[].price.amount.currency", "currency"),
-        ("put", "/api/admin/v1/settings/pricing", "shipping.rates[].free_over.currency", "currency"),
+        (
+            "put",
+            "/api/admin/v1/settings/pricing",
+            "shipping.rates[].price.amount.currency",
+            "currency",
+        ),
+        (
+            "put",
+            "/api/admin/v1/settings/pricing",
+            "shipping.rates[].free_over.currency",
+            "currency",
+        ),
         ("post", "/api/admin/v1/orders/{order_id}/refunds", "amount.currency", "currency"),
     ] {
         let at = format!("{method} {path} {member}");
@@ -154,9 +164,14 @@ async fn every_currency_is_the_shared_currency_code_component() {
 
     let spec = app.send(get("/api/openapi.json")).await.json();
 
-    assert_constrained(&spec, &spec["components"]["schemas"]["CurrencyCode"], "currency", "CurrencyCode");
-    let money = &spec["components"]["schemas"]["Money"]["properties"]["currency"];
-    assert_eq!(money["$ref"], "#/components/schemas/CurrencyCode", "Money.currency: {money}");
+    assert_constrained(
+        &spec,
+        &spec["components"]["schemas"]["CurrencyCode"],
+        "currency",
+        "CurrencyCode",
+    );
+    let money = &spec["components"]["schemas"]["MoneyDto"]["properties"]["currency"];
+    assert_eq!(money["$ref"], "#/components/schemas/CurrencyCode", "MoneyDto.currency: {money}");
 }
 
 #[tokio::test]

@@ -3,10 +3,12 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use shopkit_core::ids::{RegionCode, ShippingMethodId};
+use shopkit_core::catalog::ProductStatus;
+use shopkit_core::ids::{RegionCode, ShippingMethodId, Sku};
 use shopkit_core::money::{Currency, Money};
 use shopkit_core::ports::{PricingSettings, PromotionRepository};
 use shopkit_core::pricing::{ShippingPrice, ShippingRate, WeightBand};
+use shopkit_core::services::{ProductDraft, VariantDraft};
 
 use crate::common::*;
 use crate::storefront_support::*;
@@ -427,4 +429,183 @@ async fn an_unknown_shipping_method_is_shipping_unavailable_not_a_validation_fai
     assert_eq!(elsewhere.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(elsewhere.problem()["code"], "shipping_unavailable");
     assert_eq!(elsewhere.problem()["region"], "US-CA");
+}
+
+#[tokio::test]
+async fn every_cart_response_carries_the_cart_priced_now() {
+    let app = shop();
+    tee(&app, 10).await;
+    us_shipping(&app).await;
+    coupon(&app, "WELCOME10", 10, false).await;
+    let created = call(
+        &app,
+        Method::POST,
+        "/api/v1/carts",
+        Some(&json!({"currency": "USD"})),
+        &Who::Anonymous,
+        &[],
+    )
+    .await;
+    let cart = created.json()["cart"]["id"].as_str().unwrap().to_owned();
+    let token = created.json()["cart_token"].as_str().unwrap().to_owned();
+    let guest = Who::Guest(&token);
+    let uri = format!("/api/v1/carts/{cart}");
+
+    let added = add(&app, &cart, &guest, "TEE", 2).await;
+    let line = added.json()["lines"][0]["id"].as_str().unwrap().to_owned();
+    let lines = format!("{uri}/lines/{line}");
+    let changed =
+        call(&app, Method::PATCH, &lines, Some(&json!({"quantity": 3})), &guest, &[]).await;
+    let coupon = call(
+        &app,
+        Method::POST,
+        &format!("{uri}/coupons"),
+        Some(&json!({"code": "WELCOME10"})),
+        &guest,
+        &[],
+    )
+    .await;
+    let delivery = json!({"address": california(), "shipping_method": "standard"});
+    let delivered =
+        call(&app, Method::PUT, &format!("{uri}/delivery"), Some(&delivery), &guest, &[]).await;
+    let read = get_cart(&app, &cart, &guest).await;
+    let quoted = quote(&app, &cart, &guest).await;
+    let uncouponed =
+        call(&app, Method::DELETE, &format!("{uri}/coupons/welcome10"), None, &guest, &[]).await;
+    let removed = call(&app, Method::DELETE, &lines, None, &guest, &[]).await;
+
+    let grand = |reply: &Reply| reply.json()["quote"]["grand_total"]["amount"].clone();
+    assert_eq!(created.json()["cart"]["quote"]["grand_total"]["amount"], "0.00");
+    assert_eq!(added.json()["quote"]["lines"][0]["unit_price"]["amount"], "25.00");
+    assert_eq!(grand(&added), "50.00");
+    assert_eq!(grand(&changed), "75.00");
+    assert_eq!(coupon.json()["quote"]["discount_total"]["amount"], "7.50");
+    assert_eq!(grand(&coupon), "67.50");
+    assert_eq!(delivered.json()["quote"]["shipping"]["total"]["amount"], "5.00");
+    assert_eq!(grand(&delivered), "72.50");
+    assert_eq!(read.json()["quote"], quoted, "the same price as the quote endpoint's");
+    assert_eq!(grand(&uncouponed), "80.00");
+    assert_eq!(grand(&removed), "0.00");
+    for reply in [&added, &changed, &coupon, &delivered, &read, &uncouponed, &removed] {
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.json()["quote_problem"], Value::Null);
+    }
+    let customer = call(
+        &app,
+        Method::POST,
+        "/api/v1/carts",
+        Some(&json!({"currency": "USD"})),
+        &Who::Bearer(CUSTOMER_TOKEN),
+        &[],
+    )
+    .await;
+    assert_eq!(customer.json()["cart"]["quote"]["currency"], "USD");
+}
+
+#[tokio::test]
+async fn a_cart_that_cannot_be_priced_now_comes_with_the_reason_instead_of_a_quote() {
+    let app = shop();
+    let tee = tee(&app, 10).await;
+    let (cart, token) = guest_cart(&app).await;
+    let guest = Who::Guest(&token);
+    add(&app, &cart, &guest, "TEE", 1).await;
+    app.state.shop().catalog().set_status(tee.id, ProductStatus::Archived).await.unwrap();
+
+    let read = get_cart(&app, &cart, &guest).await;
+
+    assert_eq!(read.status, StatusCode::OK);
+    let body = read.json();
+    assert_eq!(body["lines"][0]["sku"], "TEE");
+    assert_eq!(body["quote"], Value::Null);
+    assert_eq!(body["quote_problem"]["code"], "not_for_sale");
+    assert_eq!(body["quote_problem"]["sku"], "TEE");
+}
+
+/// `TEE` at 25.00 USD or 3800 JPY, and `CAP` at 10.00 USD only.
+async fn tee_in_two_currencies(app: &App) {
+    let variant = VariantDraft::new(
+        Sku::new("TEE").unwrap(),
+        "Tee",
+        vec![usd(25_00), Money::from_minor(3800, Currency::JPY)],
+    );
+    let draft = ProductDraft::new("Tee", vec![variant]).with_status(ProductStatus::Active);
+    app.state.shop().catalog().create_product(draft).await.unwrap();
+    product(app, "Cap", &[("CAP", 10_00)], &[], &[]).await;
+}
+
+async fn create_as(app: &App, who: &Who<'_>, currency: &str) -> Reply {
+    call(app, Method::POST, "/api/v1/carts", Some(&json!({"currency": currency})), who, &[]).await
+}
+
+#[tokio::test]
+async fn a_signed_in_customer_asking_for_another_currency_gets_the_open_cart_priced_in_it() {
+    let app = shop();
+    tee_in_two_currencies(&app).await;
+    let customer = Who::Bearer(CUSTOMER_TOKEN);
+    let cart = customer_cart(&app, CUSTOMER_TOKEN).await;
+    add(&app, &cart, &customer, "TEE", 2).await;
+
+    let yen = create_as(&app, &customer, "JPY").await;
+
+    assert_eq!(yen.status, StatusCode::OK, "{}", String::from_utf8_lossy(&yen.body));
+    let body = &yen.json()["cart"];
+    assert_eq!(body["id"], cart.as_str(), "the same open cart");
+    assert_eq!(body["currency"], "JPY");
+    assert_eq!(body["lines"][0]["quantity"], 2);
+    assert_eq!(body["quote"]["grand_total"], json!({"amount": "7600", "currency": "JPY"}));
+    assert_eq!(get_cart(&app, &cart, &customer).await.json()["currency"], "JPY");
+}
+
+#[tokio::test]
+async fn a_currency_change_a_line_is_not_sold_in_is_refused_naming_the_line() {
+    let app = shop();
+    tee_in_two_currencies(&app).await;
+    let customer = Who::Bearer(CUSTOMER_TOKEN);
+    let cart = customer_cart(&app, CUSTOMER_TOKEN).await;
+    add(&app, &cart, &customer, "TEE", 1).await;
+    add(&app, &cart, &customer, "CAP", 1).await;
+
+    let yen = create_as(&app, &customer, "JPY").await;
+    let patched = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/carts/{cart}"),
+        Some(&json!({"currency": "JPY"})),
+        &customer,
+        &[],
+    )
+    .await;
+
+    for reply in [&yen, &patched] {
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let problem = reply.problem();
+        assert_eq!(problem["code"], "no_price_in_currency");
+        assert_eq!(problem["sku"], "CAP");
+        assert_eq!(problem["currency"], "JPY");
+    }
+    assert_eq!(get_cart(&app, &cart, &customer).await.json()["currency"], "USD", "unchanged");
+}
+
+#[tokio::test]
+async fn a_cart_changes_currency_with_patch_and_is_repriced() {
+    let app = shop();
+    tee_in_two_currencies(&app).await;
+    let (cart, token) = guest_cart(&app).await;
+    let guest = Who::Guest(&token);
+    add(&app, &cart, &guest, "TEE", 1).await;
+    let uri = format!("/api/v1/carts/{cart}");
+
+    let yen = call(&app, Method::PATCH, &uri, Some(&json!({"currency": "jpy"})), &guest, &[]).await;
+    let unknown =
+        call(&app, Method::PATCH, &uri, Some(&json!({"currency": "XXX"})), &guest, &[]).await;
+    let same =
+        call(&app, Method::PATCH, &uri, Some(&json!({"currency": "JPY"})), &guest, &[]).await;
+
+    assert_eq!(yen.status, StatusCode::OK, "{}", String::from_utf8_lossy(&yen.body));
+    assert_eq!(yen.json()["currency"], "JPY");
+    assert_eq!(yen.json()["quote"]["lines"][0]["unit_price"]["amount"], "3800");
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.problem()["field"], "currency");
+    assert_eq!(same.status, StatusCode::OK);
+    assert_eq!(same.json()["version"], yen.json()["version"], "no change, no new version");
 }

@@ -80,7 +80,8 @@ async fn a_declined_card_is_a_402_that_holds_no_stock_and_another_card_can_follo
     assert_eq!(problem["decline_code"], "card_declined");
     assert_eq!(stock_after_decline, 10, "stock unchanged");
     assert_eq!(retried.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&retried.body));
-    assert_eq!(retried.header("location"), None, "a guest order has no URL the guest can open");
+    let url = format!("/api/v1/orders/{}", retried.json()["id"].as_str().unwrap());
+    assert_eq!(retried.header("location"), Some(url.as_str()), "the guest opens it with the token");
     assert_eq!(available(&app, "TEE").await, 7);
 }
 

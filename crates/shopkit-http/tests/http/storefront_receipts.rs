@@ -33,7 +33,7 @@ fn assert_receipt(totals: &Value) {
 async fn pin_shop(tax_shipping: bool) -> App {
     let app = shop();
     product(&app, "Pin", &[("PIN", 99)], &[], &[]).await;
-    app.stock("PIN", 10).await;
+    app.stock("PIN", 100).await;
     let mut settings = PricingSettings::default();
     settings.shipping.rates.push(
         ShippingRate::new(
@@ -70,7 +70,8 @@ async fn pin_cart(app: &App, units: i64, coupons: &[&str]) -> (String, String) {
     assert_eq!(add(app, &cart, &guest, "PIN", units).await.status, StatusCode::OK);
     for code in coupons {
         let uri = format!("/api/v1/carts/{cart}/coupons");
-        let applied = call(app, Method::POST, &uri, Some(&json!({"code": code})), &guest, &[]).await;
+        let applied =
+            call(app, Method::POST, &uri, Some(&json!({"code": code})), &guest, &[]).await;
         assert_eq!(applied.status, StatusCode::OK, "{}", String::from_utf8_lossy(&applied.body));
     }
     let delivery = json!({"address": california(), "shipping_method": "standard"});
@@ -80,7 +81,8 @@ async fn pin_cart(app: &App, units: i64, coupons: &[&str]) -> (String, String) {
 }
 
 async fn quote_of(app: &App, cart: &str, who: &Who<'_>) -> Value {
-    let reply = call(app, Method::GET, &format!("/api/v1/carts/{cart}/quote"), None, who, &[]).await;
+    let reply =
+        call(app, Method::GET, &format!("/api/v1/carts/{cart}/quote"), None, who, &[]).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
     reply.json()
 }

@@ -59,9 +59,9 @@ fn capture_postings(order: &Order, captured: Money) -> Result<Vec<Posting>, Mone
     let line_taxes: Vec<Money> = order.lines().iter().map(|l| l.tax).collect();
     let line_tax = Money::sum(currency, &line_taxes)?;
     let revenue = Money::sum(currency, &line_totals)?.checked_sub(&line_tax)?;
-    // Shipping totals include their own tax, inclusive or exclusive.
+    // What shipping charged includes its own tax, inclusive or exclusive.
     let shipping_tax = totals.tax_total.checked_sub(&line_tax)?;
-    let shipping = totals.shipping_total.checked_sub(&shipping_tax)?;
+    let shipping = totals.shipping_charged()?.checked_sub(&shipping_tax)?;
     for (account, amount) in [
         (LedgerAccount::Revenue, revenue),
         (LedgerAccount::ShippingRevenue, shipping),
@@ -210,9 +210,13 @@ mod tests {
             totals: OrderTotals {
                 subtotal: usd(100_00),
                 discount_total: usd(0),
-                shipping_total: usd(5_50),
+                shipping_total: usd(5_00),
                 tax_total: usd(10_50),
                 grand_total: usd(115_50),
+                shipping_discount: usd(0),
+                shipping_tax: usd(50),
+                prices_include_tax: false,
+                applied_promotions: vec![],
             },
             shipping_address: None,
             shipping_method: None,
