@@ -432,6 +432,24 @@ impl Cart {
         Ok(())
     }
 
+    /// Prices the cart in `currency` from now on. The lines stay (they hold no price: the
+    /// quote takes them from the catalog in the cart's currency); the caller has checked
+    /// that every line is sold in `currency`. Changing to the cart's own currency changes
+    /// nothing.
+    pub fn set_currency(
+        &mut self,
+        currency: Currency,
+        now: DateTime<Utc>,
+        policy: &CartPolicy,
+    ) -> Result<(), CartError> {
+        self.ensure_open(now)?;
+        if self.currency != currency {
+            self.currency = currency;
+            self.touch(now, policy);
+        }
+        Ok(())
+    }
+
     /// Merges a guest cart into this (the customer's) cart on sign-in: quantities of the
     /// same SKU add up, capped at the per-line limit (the shopper keeps as much as allowed
     /// rather than losing the merge); coupons join. The guest cart closes as `Merged`.

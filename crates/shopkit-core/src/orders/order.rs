@@ -129,7 +129,11 @@ impl OrderTotals {
 
     /// The first rule of the receipt (see the type's docs) these totals break with `lines`,
     /// in `currency`.
-    pub(super) fn check(&self, currency: Currency, lines: &[OrderLine]) -> Result<(), &'static str> {
+    pub(super) fn check(
+        &self,
+        currency: Currency,
+        lines: &[OrderLine],
+    ) -> Result<(), &'static str> {
         fn holds(cond: Result<bool, MoneyError>, rule: &'static str) -> Result<(), &'static str> {
             if cond == Ok(true) { Ok(()) } else { Err(rule) }
         }

@@ -938,7 +938,8 @@ mod tests {
             shipping: flat_shipping(usd(4_99)),
             ..PricingRules::default()
         };
-        let q = quoted(&r, &request(&lines).coupons(&codes).ship_to(&ca).shipping_method(&standard));
+        let q =
+            quoted(&r, &request(&lines).coupons(&codes).ship_to(&ca).shipping_method(&standard));
         assert_eq!(
             (q.subtotal(), q.discount_total(), q.shipping_total(), q.tax_total(), q.grand_total()),
             (usd(99), usd(4_99), usd(4_99), usd(7), usd(1_06))

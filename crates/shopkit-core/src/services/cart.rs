@@ -44,6 +44,21 @@ pub struct ShippingOption {
     pub free_over: Option<Money>,
 }
 
+/// A cart with what it costs now, priced in one pass ([`CartService::with_quote`]): what a
+/// storefront answers to every cart call, totals included, as Shopify's and Medusa's carts
+/// carry theirs.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct QuotedCart {
+    /// The cart.
+    pub cart: Cart,
+    /// Its quote now, exactly as [`CartService::quote`] gives it; or why the cart cannot be
+    /// priced now (a line no longer sold in its currency, a shipping method that cannot
+    /// ship it, a backend outage): the error says what to change. The cart is there either
+    /// way, so a change that was saved is never reported as failed.
+    pub quote: Result<Quote, ShopError>,
+}
+
 /// Carts: create, read (with access checks), change, price, merge on sign-in, and the
 /// abandoned-cart sweep.
 ///
@@ -101,19 +116,25 @@ impl CartService {
         self.create(None, currency).await
     }
 
-    /// The customer's open cart, or a new one in `currency` when they have none.
+    /// The customer's open cart in `currency`, or a new one when they have none. An open
+    /// cart in another currency is switched to `currency`, as [`CartService::set_currency`]
+    /// does: the shopper asked for prices in it.
     ///
     /// # Errors
-    /// Storage errors.
+    /// As [`CartService::set_currency`] for an open cart in another currency (a line not
+    /// sold in `currency` is [`ShopError::NoPriceInCurrency`]); storage errors.
     pub async fn cart_for_customer(
         &self,
         customer: CustomerId,
         currency: Currency,
     ) -> Result<Cart, ShopError> {
-        if let Some(cart) = self.carts.open_cart_of(customer, self.clock.now()).await? {
-            return Ok(cart);
+        match self.carts.open_cart_of(customer, self.clock.now()).await? {
+            Some(cart) if cart.currency() == currency => Ok(cart),
+            Some(cart) => {
+                self.set_currency(cart.id(), &CartAccess::Customer(customer), currency).await
+            }
+            None => self.create(Some(customer), currency).await,
         }
-        self.create(Some(customer), currency).await
     }
 
     async fn create(
@@ -210,6 +231,10 @@ impl CartService {
         let currency = self.get(id, access).await?.currency();
         let shipping = self.pricer.check_sellable(&sku, currency).await?;
         self.change(id, access, |cart, now| {
+            if cart.currency() != currency {
+                // Its currency changed meanwhile: the SKU was checked in the other one.
+                return Err(ShopError::Conflict { entity: "cart", id: id.to_string() });
+            }
             let line = LineId::from_uuid(self.ids.uuid());
             cart.add_line(line, sku.clone(), quantity, shipping, now, &self.policy)?;
             Ok(())
@@ -324,6 +349,52 @@ impl CartService {
             )?)
         })
         .await
+    }
+
+    /// Prices the cart in `currency` from now on, as a Medusa cart changes region or a
+    /// Shopify cart its buyer's country: its lines are repriced from the catalog in
+    /// `currency`; coupons and delivery stay (the quote tells which coupons still apply and
+    /// whether the shipping method ships in `currency`). Asking for the currency it has
+    /// changes nothing.
+    ///
+    /// # Errors
+    /// [`ShopError::NoPriceInCurrency`] naming the first line not sold in `currency` (remove
+    /// it, or keep the currency), [`ShopError::UnknownSku`] / [`ShopError::NotForSale`] for
+    /// a line no longer sold at all; [`ShopError::Cart`] for a closed cart; nothing changes.
+    pub async fn set_currency(
+        &self,
+        id: CartId,
+        access: &CartAccess,
+        currency: Currency,
+    ) -> Result<Cart, ShopError> {
+        let cart = self.get(id, access).await?;
+        if cart.currency() == currency {
+            return Ok(cart);
+        }
+        // A closed cart says so before its lines are looked at.
+        cart.clone().set_currency(currency, self.clock.now(), &self.policy)?;
+        let checked = self.pricer.resolve_in(&cart, currency).await?;
+        self.change(id, access, |cart, now| {
+            if cart.lines().iter().any(|l| !checked.iter().any(|c| c.line.sku == l.sku)) {
+                // A line was added meanwhile: it was not checked in `currency`.
+                return Err(ShopError::Conflict { entity: "cart", id: id.to_string() });
+            }
+            Ok(cart.set_currency(currency, now, &self.policy)?)
+        })
+        .await
+    }
+
+    /// `cart` with its quote now, in one pricing pass (one catalog read, one read of the
+    /// rules): hand it the cart a change just returned. A cart that cannot be priced comes
+    /// with the reason instead of a quote ([`QuotedCart::quote`]).
+    pub async fn with_quote(&self, cart: Cart) -> QuotedCart {
+        let quote = self.pricer.price(&cart, self.clock.now()).await.map(|priced| priced.quote);
+        if let Err(e) = &quote
+            && !e.is_client_error()
+        {
+            tracing::warn!(cart = %cart.id(), error = %e, "cart answered without its quote");
+        }
+        QuotedCart { cart, quote }
     }
 
     /// What the cart costs now: catalog prices in the cart's currency, promotions, shipping
@@ -712,6 +783,75 @@ mod tests {
         assert_eq!(Some(&options[0].shipping), quote.shipping(), "priced as the quote prices it");
         assert_eq!(options[0].shipping.method, standard());
         assert_eq!(options[0].free_over, None);
+    }
+
+    /// A scarf at 30.00 USD or 25.00 EUR.
+    async fn scarf(world: &World) {
+        let mut scarf = product(4, "Scarf", &[("SCARF", 30_00)]);
+        scarf.variants[0].prices.push(Money::from_minor(25_00, Currency::EUR));
+        world.products.insert(&scarf).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_cart_changes_currency_only_when_every_line_is_sold_in_it() {
+        let world = World::new();
+        scarf(&world).await;
+        let carts = world.shop().carts().clone();
+        let cart = carts.create_guest_cart(Currency::USD).await.unwrap();
+        let access = CartAccess::Token(cart.token().clone());
+        carts.add_line(cart.id(), &access, sku("SCARF"), qty(2)).await.unwrap();
+        let tee =
+            carts.add_line(cart.id(), &access, sku("TEE"), qty(1)).await.unwrap().lines()[1].id;
+
+        let refused = carts.set_currency(cart.id(), &access, Currency::EUR).await.unwrap_err();
+        let unchanged = carts.get(cart.id(), &access).await.unwrap();
+        carts.remove_line(cart.id(), &access, tee).await.unwrap();
+        let euros = carts.set_currency(cart.id(), &access, Currency::EUR).await.unwrap();
+        let again = carts.set_currency(cart.id(), &access, Currency::EUR).await.unwrap();
+        let quoted = carts.with_quote(euros.clone()).await;
+
+        assert!(
+            matches!(&refused, ShopError::NoPriceInCurrency { sku, currency: Currency::EUR } if sku.as_str() == "TEE"),
+            "{refused:?}"
+        );
+        assert_eq!(unchanged.currency(), Currency::USD, "nothing changed");
+        assert_eq!(euros.currency(), Currency::EUR);
+        assert_eq!(again.version(), euros.version(), "the same currency changes nothing");
+        assert_eq!(quoted.cart, euros);
+        let quote = quoted.quote.unwrap();
+        assert_eq!(quote.subtotal(), Money::from_minor(50_00, Currency::EUR));
+        assert_eq!(quote, carts.quote(cart.id(), &access).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_customer_asking_for_another_currency_gets_their_open_cart_in_it() {
+        let world = World::new();
+        scarf(&world).await;
+        let carts = world.shop().carts().clone();
+        let mine = carts.cart_for_customer(ann(), Currency::USD).await.unwrap();
+        carts
+            .add_line(mine.id(), &CartAccess::Customer(ann()), sku("SCARF"), qty(1))
+            .await
+            .unwrap();
+
+        let euros = carts.cart_for_customer(ann(), Currency::EUR).await.unwrap();
+
+        assert_eq!((euros.id(), euros.currency()), (mine.id(), Currency::EUR));
+        assert_eq!(euros.lines().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cart_that_cannot_be_priced_comes_with_the_reason_instead_of_a_quote() {
+        let world = World::new();
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+        let carts = world.shop().carts().clone();
+        let tee = world.products.by_skus(&[sku("TEE")]).await.unwrap().remove(0);
+        world.shop().catalog().set_status(tee.id, ProductStatus::Archived).await.unwrap();
+
+        let quoted = carts.with_quote(carts.get(cart.id(), &access).await.unwrap()).await;
+
+        assert_eq!(quoted.cart.lines().len(), 1);
+        assert!(matches!(quoted.quote, Err(ShopError::NotForSale { .. })), "{:?}", quoted.quote);
     }
 
     #[tokio::test]

@@ -41,6 +41,7 @@
 //! order whose stock went back on sale (oversold).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -51,7 +52,8 @@ use crate::ids::{
     AdjustmentId, CartId, Email, IdempotencyKey, LocationId, OrderId, PromotionId, ReservationId,
 };
 use crate::inventory::{
-    InventoryError, StockAdjustment, Reservation, ReservationLine, ReservationRequest, ReservationStatus,
+    InventoryError, Reservation, ReservationLine, ReservationRequest, ReservationStatus,
+    StockAdjustment,
 };
 use crate::money::Money;
 use crate::orders::{NewOrder, Order, OrderLine, OrderTotals, Payment};
@@ -211,6 +213,16 @@ struct Attempt<'a> {
     fingerprint: String,
     /// The caller ([`CartAccess::subject`]).
     subject: String,
+    /// Whether the journal entry holds nothing this attempt did not give back, so a failed
+    /// attempt may remove it. Otherwise (a payment an earlier attempt asked for, whose
+    /// outcome this one never learnt) it stays for recovery to settle.
+    journal_clean: AtomicBool,
+}
+
+impl Attempt<'_> {
+    fn set_journal_clean(&self, clean: bool) {
+        self.journal_clean.store(clean, Ordering::SeqCst);
+    }
 }
 
 /// Whether the caller of `request` may see `order`: a customer their own orders, a guest
@@ -360,7 +372,13 @@ impl CheckoutService {
             IdempotencyBegin::Completed(result) => return self.replay(&result, &request).await,
         }
         self.reached(CheckoutStep::Claimed).await;
-        let attempt = Attempt { request: &request, scope, fingerprint, subject };
+        let attempt = Attempt {
+            request: &request,
+            scope,
+            fingerprint,
+            subject,
+            journal_clean: AtomicBool::new(false),
+        };
         match self.run(&attempt, now).await {
             Ok(order) => {
                 let result = format!("{ORDER_PREFIX}{}", order.id());
@@ -376,13 +394,16 @@ impl CheckoutService {
                         if let Err(e) = p.idempotency.abandon(&attempt.scope, key).await {
                             tracing::warn!(error = %e, "idempotency key not released; it frees itself when its lease ends");
                         }
-                        self.forget(order_id).await;
+                        if attempt.journal_clean.load(Ordering::SeqCst) {
+                            self.forget(order_id).await;
+                        }
                     }
                     KeyFate::Keep => {
                         // The journal stays: a retry resumes it, or recovery settles it.
                         tracing::warn!(error = %error, "checkout outcome unknown; the key stays in progress until its lease ends");
                     }
                     KeyFate::Spend => {
+                        // Every payment under the key was voided: nothing is left to settle.
                         self.finish(&attempt.scope, key, SPENT).await;
                         self.forget(order_id).await;
                     }
@@ -471,6 +492,7 @@ impl CheckoutService {
         // The journal: what earlier attempts under this key left, and what this one takes.
         let mut progress = self.progress(attempt, order_id, &priced, now).await?;
         self.settle_other_payments(&mut progress, &gateway_key).await?;
+        attempt.set_journal_clean(progress.payments.is_empty());
         self.save(&mut progress).await.map_err(|e| fail(e, KeyFate::Abandon))?;
 
         // 4. Usage-limited promotions.
@@ -515,7 +537,16 @@ impl CheckoutService {
             }
         }
         let authorization =
-            self.authorize(request, order_id, &gateway_key, grand_total, &held).await?;
+            match self.authorize(request, order_id, &gateway_key, grand_total, &held).await {
+                Ok(authorization) => authorization,
+                Err(failure) => {
+                    // A refusal for this key holds nothing; with no other payment recorded,
+                    // nothing is left to settle.
+                    let only_this = progress.payments.iter().all(|p| p.gateway_key == gateway_key);
+                    attempt.set_journal_clean(failure.fate != KeyFate::Keep && only_this);
+                    return Err(failure);
+                }
+            };
         self.reached(CheckoutStep::Authorized).await;
 
         // 7. Order, stock committed first.
@@ -1517,7 +1548,16 @@ mod tests {
         let mut ebook = product(90, "Ebook", &[("EBOOK", 9_00)]);
         ebook.variants[0].shipping = crate::catalog::ShippingRequirement::NotRequired;
         let version = world.products.insert(&ebook).await.unwrap();
-        world.inventory.set_stock(&sku("EBOOK"), &LocationId::main(), 10, crate::inventory::BackorderPolicy::Deny).await.unwrap();
+        world
+            .inventory
+            .set_stock(
+                &sku("EBOOK"),
+                &LocationId::main(),
+                10,
+                crate::inventory::BackorderPolicy::Deny,
+            )
+            .await
+            .unwrap();
         let shop = world.shop();
         let cart = shop.carts().create_guest_cart(crate::money::Currency::USD).await.unwrap();
         let access = CartAccess::Token(cart.token().clone());
@@ -1533,6 +1573,91 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(world.gateway.authorized.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn an_authorization_whose_answer_was_lost_is_voided_by_recovery_even_if_the_retry_fails()
+    {
+        let world = World::new();
+        let calls = Arc::new(Mutex::new(0));
+        let mut gateway = MockGateway::new();
+        let seen = calls.clone();
+        gateway.expect_authorize().times(2).returning(move |r| {
+            let mut n = seen.lock().unwrap();
+            *n += 1;
+            // The first answer is lost on the way back; asked again, the gateway tells.
+            if *n == 1 { Err(PaymentError::Timeout) } else { ok_authorization(r) }
+        });
+        gateway
+            .expect_void()
+            .withf(|reference, _| reference == "pi_mock")
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let checkout = world.checkout_with(Arc::new(gateway), world.orders.clone());
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+
+        let lost = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap_err();
+        world.inventory.adjust(&sku("TEE"), &LocationId::main(), -10).await.unwrap();
+        world.clock.advance(Duration::seconds(31));
+        let retried = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap_err();
+        world.clock.advance(Duration::minutes(6));
+        let report = checkout.recover(10).await.unwrap();
+
+        assert!(matches!(lost, ShopError::Payment(PaymentError::Timeout)));
+        assert!(matches!(retried, ShopError::Inventory(InventoryError::OutOfStock { .. })));
+        assert_eq!(report, RecoveryReport { undone: 1, ..RecoveryReport::default() });
+        assert!(
+            world
+                .journal
+                .stale(world.clock.now() + Duration::days(1), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(world.orders.all().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_retry_with_another_card_voids_what_the_first_card_may_hold() {
+        let world = World::new();
+        let mut gateway = MockGateway::new();
+        let first_answers = Arc::new(Mutex::new(0));
+        let seen = first_answers.clone();
+        gateway.expect_authorize().times(3).returning(move |r| {
+            if r.payment_method == visa() {
+                let mut n = seen.lock().unwrap();
+                *n += 1;
+                if *n == 1 {
+                    return Err(PaymentError::Timeout);
+                }
+                return Ok(Authorization { reference: "pi_visa".into(), amount: r.amount });
+            }
+            Ok(Authorization { reference: "pi_amex".into(), amount: r.amount })
+        });
+        gateway
+            .expect_void()
+            .withf(|reference, _| reference == "pi_visa")
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let checkout = world.checkout_with(Arc::new(gateway), world.orders.clone());
+        let (cart, access) = world.guest_cart(&[("TEE", 1)]).await;
+
+        let lost = checkout.checkout(request(&cart, &access, "k-1")).await.unwrap_err();
+        world.clock.advance(Duration::seconds(31));
+        let mut amex = request(&cart, &access, "k-1");
+        amex.payment_method = PaymentMethodToken("pm_card_amex".into());
+        let order = checkout.checkout(amex).await.unwrap();
+
+        assert!(matches!(lost, ShopError::Payment(PaymentError::Timeout)));
+        assert_eq!(order.payment().reference, "pi_amex", "one hold: the new card's");
+        assert!(
+            world
+                .journal
+                .stale(world.clock.now() + Duration::days(1), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]

@@ -49,7 +49,7 @@ mod test_support;
 
 pub use access::{Caller, CartAccess};
 pub use accounts::AccountService;
-pub use cart::{CartService, Delivery, ShippingOption};
+pub use cart::{CartService, Delivery, QuotedCart, ShippingOption};
 pub use catalog::{CatalogService, ProductDraft, ProductListing, VariantDraft, Visibility};
 pub use checkout::{
     CheckoutConfig, CheckoutPorts, CheckoutProbe, CheckoutRequest, CheckoutService, CheckoutStep,

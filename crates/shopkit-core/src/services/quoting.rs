@@ -85,6 +85,18 @@ impl CartPricer {
     /// [`ShopError::UnknownSku`], [`ShopError::NotForSale`] or
     /// [`ShopError::NoPriceInCurrency`] naming the first line at fault.
     pub(crate) async fn resolve(&self, cart: &Cart) -> Result<Vec<ResolvedLine>, ShopError> {
+        self.resolve_in(cart, cart.currency()).await
+    }
+
+    /// The catalog facts of every line of `cart` as if it were in `currency`.
+    ///
+    /// # Errors
+    /// As [`CartPricer::resolve`], [`ShopError::NoPriceInCurrency`] naming `currency`.
+    pub(crate) async fn resolve_in(
+        &self,
+        cart: &Cart,
+        currency: Currency,
+    ) -> Result<Vec<ResolvedLine>, ShopError> {
         if cart.lines().is_empty() {
             return Ok(Vec::new());
         }
@@ -94,7 +106,7 @@ impl CartPricer {
         cart.lines()
             .iter()
             .map(|l| {
-                let (product, variant, unit_price) = catalog.sellable(&l.sku, cart.currency())?;
+                let (product, variant, unit_price) = catalog.sellable(&l.sku, currency)?;
                 Ok(ResolvedLine {
                     line: QuoteLine {
                         line_id: l.id,

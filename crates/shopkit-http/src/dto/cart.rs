@@ -21,7 +21,7 @@ use shopkit_core::services::{Delivery, ShippingOption};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{AddressDto, AddressRequest, MoneyDto, parse_currency};
+use super::{AddressDto, AddressRequest, MoneyDto, ProblemDto, parse_currency};
 use crate::error::ApiError;
 
 /// A quantity as a client sends it: a JSON integer from 1 to 4294967295 (the cart's own
@@ -102,7 +102,8 @@ pub(crate) fn required_quantity(
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CreateCartRequest {
     /// The ISO 4217 currency the cart is priced in. A signed-in customer who already has
-    /// an open cart gets that cart, in its own currency.
+    /// an open cart gets that cart, switched to this currency when it is in another (its
+    /// lines repriced in it, as `PATCH /carts/{cart_id}` does).
     #[schema(example = "EUR")]
     pub currency: String,
 }
@@ -114,6 +115,28 @@ impl CreateCartRequest {
     /// `422 validation_failed` (`field: "currency"`) for an unknown code.
     pub fn currency(&self) -> Result<Currency, ApiError> {
         parse_currency(&self.currency, "currency")
+    }
+}
+
+/// A change of a cart's own settings (`PATCH /carts/{cart_id}`). A member left out stays
+/// as it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UpdateCartRequest {
+    /// The ISO 4217 currency to price the cart in from now on. Every line must be sold in
+    /// it (`422 no_price_in_currency` names the first that is not: remove it, or keep the
+    /// currency); coupons and delivery stay, and the quote tells whether they still apply.
+    #[serde(default)]
+    #[schema(example = "JPY")]
+    pub currency: Option<String>,
+}
+
+impl UpdateCartRequest {
+    /// The currency asked for, if any.
+    ///
+    /// # Errors
+    /// `422 validation_failed` (`field: "currency"`) for an unknown code.
+    pub fn currency(&self) -> Result<Option<Currency>, ApiError> {
+        self.currency.as_deref().map(|c| parse_currency(c, "currency")).transpose()
     }
 }
 
@@ -143,9 +166,10 @@ pub struct CartLineDto {
     pub requires_shipping: bool,
 }
 
-/// A cart: lines, coupons and delivery choices. What it costs is `GET
-/// /carts/{cart_id}/quote`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A cart: lines, coupons and delivery choices, with what it costs now (`quote`, the same
+/// as `GET /carts/{cart_id}/quote`). Every cart call answers this, so a client needs no
+/// second request for the totals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CartDto {
     /// The cart id.
     pub id: Uuid,
@@ -180,10 +204,21 @@ pub struct CartDto {
     pub updated_at: DateTime<Utc>,
     /// When it expires unless changed again.
     pub expires_at: DateTime<Utc>,
+    /// What the cart costs now, as checkout would charge it; `null` when it cannot be
+    /// priced now (see `quote_problem`).
+    pub quote: Option<QuoteDto>,
+    /// Why the cart cannot be priced now, as the problem `GET /carts/{cart_id}/quote` would
+    /// answer: a line no longer sold (`unknown_sku`, `not_for_sale`,
+    /// `no_price_in_currency`: remove it), a shipping method that cannot ship the cart
+    /// (`shipping_unavailable`: choose another), or a backend outage (`unavailable`: read
+    /// the cart again later). `null` when `quote` is there. The change asked for was made
+    /// either way.
+    pub quote_problem: Option<ProblemDto>,
 }
 
-impl From<&Cart> for CartDto {
-    fn from(c: &Cart) -> Self {
+impl CartDto {
+    /// The cart `c` with its quote, or the problem that kept it from being priced.
+    pub fn new(c: &Cart, quote: Result<&Quote, ProblemDto>) -> Self {
         let (status, order_id, merged_into) = match c.status() {
             CartStatus::Open => (CartStatusDto::Open, None, None),
             CartStatus::CheckedOut { order } => {
@@ -216,6 +251,8 @@ impl From<&Cart> for CartDto {
             created_at: c.created_at(),
             updated_at: c.updated_at(),
             expires_at: c.expires_at(),
+            quote: quote.as_ref().ok().map(|q| QuoteDto::from(*q)),
+            quote_problem: quote.err(),
         }
     }
 }
@@ -375,7 +412,8 @@ pub struct QuotedShippingDto {
     pub discount: MoneyDto,
     /// The tax on shipping.
     pub tax: MoneyDto,
-    /// What shipping costs.
+    /// What shipping adds to the grand total: `price − discount`, plus `tax` when tax is
+    /// added on top.
     pub total: MoneyDto,
 }
 
@@ -510,7 +548,10 @@ impl From<&RejectedCoupon> for RejectedCouponDto {
 
 /// What a cart costs now, as the server prices it: catalog prices in the cart's currency,
 /// promotions, shipping and tax. Checkout charges exactly this. Reconciles to the minor
-/// unit: `grand_total = Σ lines.total + shipping.total`.
+/// unit: `grand_total = Σ lines.total + shipping.total`, and it reads as a receipt:
+/// `subtotal − discount_total + shipping_total + tax_total = grand_total` when tax is
+/// added on top; when prices include tax (`prices_include_tax`), `subtotal −
+/// discount_total + shipping_total = grand_total` and `tax_total` is the tax they contain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct QuoteDto {
     /// The ISO 4217 currency of every amount.
@@ -519,11 +560,14 @@ pub struct QuoteDto {
     pub lines: Vec<QuotedLineDto>,
     /// The sum of the line subtotals, before discounts.
     pub subtotal: MoneyDto,
-    /// Every discount (lines and shipping).
+    /// Every discount: lines and shipping (`shipping.discount`).
     pub discount_total: MoneyDto,
-    /// Shipping, once a method is chosen (and the cart has lines).
+    /// Shipping at its price (`shipping.price`), before its discount (in
+    /// `discount_total`) and its tax (in `tax_total`); zero until a method is chosen.
+    pub shipping_total: MoneyDto,
+    /// Shipping apart, once a method is chosen (and the cart has lines).
     pub shipping: Option<QuotedShippingDto>,
-    /// Every tax (lines and shipping).
+    /// Every tax: lines and shipping (`shipping.tax`).
     pub tax_total: MoneyDto,
     /// What the customer pays.
     pub grand_total: MoneyDto,
@@ -543,6 +587,7 @@ impl From<&Quote> for QuoteDto {
             lines: q.lines().iter().map(QuotedLineDto::from).collect(),
             subtotal: q.subtotal().into(),
             discount_total: q.discount_total().into(),
+            shipping_total: q.shipping_total().into(),
             shipping: q.shipping().map(QuotedShippingDto::from),
             tax_total: q.tax_total().into(),
             grand_total: q.grand_total().into(),
