@@ -271,10 +271,9 @@ where
         };
         match state.shop().carts().by_token(&token).await {
             Ok(cart) => Ok(OrderAuth(Caller::Guest(cart.id()))),
-            Err(ShopError::NotFound { .. }) => Err(ApiError::from(ShopError::not_found(
-                "order",
-                "for this cart token",
-            ))),
+            Err(ShopError::NotFound { .. }) => {
+                Err(ApiError::from(ShopError::not_found("order", "for this cart token")))
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -782,16 +782,16 @@ fn stored_before_shipping_apart(order: &Order) -> serde_json::Value {
 #[test]
 fn an_order_stored_before_shipping_was_given_apart_reads_as_a_receipt() {
     let inclusive = {
-        let mut l = line("TEE", 1, 119_00, 0);
-        l.tax = usd(19_00);
+        let mut l = line("TEE", 1, 11900, 0);
+        l.tax = usd(1900);
         new_order(
             vec![l],
             OrderTotals {
-                subtotal: usd(119_00),
+                subtotal: usd(11900),
                 discount_total: usd(0),
                 shipping_total: usd(5_95),
-                tax_total: usd(19_95),
-                grand_total: usd(124_95),
+                tax_total: usd(1995),
+                grand_total: usd(12495),
                 shipping_discount: usd(0),
                 shipping_tax: usd(95),
                 prices_include_tax: true,

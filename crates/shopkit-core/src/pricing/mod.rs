@@ -45,9 +45,9 @@
 //! - `grand_total = Σ line.total + shipping.total ≥ 0`;
 //! - and so it reads as a receipt, with [`Quote::shipping_total`] the shipping price
 //!   before its discount and tax: `subtotal − discount_total + shipping_total + tax_total =
-//!   grand_total` when prices exclude tax. When they include it, `subtotal − discount_total
-//!   + shipping_total = grand_total` and `tax_total` is the tax those amounts contain (the
-//!   "of which VAT" line).
+//!   grand_total` when prices exclude tax. When they include it, `subtotal −
+//!   discount_total + shipping_total = grand_total` and `tax_total` is the tax those
+//!   amounts contain (the "of which VAT" line).
 
 mod discount;
 mod promotion;

@@ -35,7 +35,7 @@ fn sku(raw: &str) -> Result<Sku, ApiError> {
     operation_id = "admin_get_inventory",
     tag = "admin-inventory",
     security(("bearer" = [])),
-    params(("sku" = String, Path, description = "The SKU")),
+    params(("sku" = inline(crate::openapi::SkuSchema), Path, description = "The SKU")),
     responses(
         (status = 200, description = "Levels by location (empty when no stock was ever set) and active reservations", body = InventoryDto),
     )
@@ -66,7 +66,7 @@ pub async fn get_inventory(
     operation_id = "admin_set_stock",
     tag = "admin-inventory",
     security(("bearer" = [])),
-    params(("sku" = String, Path, description = "The SKU")),
+    params(("sku" = inline(crate::openapi::SkuSchema), Path, description = "The SKU")),
     request_body = SetStockRequest,
     responses(
         (status = 200, description = "The stock level at the location", body = StockLevelDto),
@@ -96,7 +96,7 @@ pub async fn set_stock(
     operation_id = "admin_adjust_stock",
     tag = "admin-inventory",
     security(("bearer" = [])),
-    params(("sku" = String, Path, description = "The SKU")),
+    params(("sku" = inline(crate::openapi::SkuSchema), Path, description = "The SKU")),
     request_body = StockAdjustmentRequest,
     responses(
         (status = 200, description = "The stock level after the adjustment", body = StockLevelDto),

@@ -218,7 +218,7 @@ pub struct CartDto {
 
 impl CartDto {
     /// The cart `c` with its quote, or the problem that kept it from being priced.
-    pub fn new(c: &Cart, quote: Result<&Quote, ProblemDto>) -> Self {
+    pub fn new(c: &Cart, quote: Result<Quote, ProblemDto>) -> Self {
         let (status, order_id, merged_into) = match c.status() {
             CartStatus::Open => (CartStatusDto::Open, None, None),
             CartStatus::CheckedOut { order } => {
@@ -251,7 +251,7 @@ impl CartDto {
             created_at: c.created_at(),
             updated_at: c.updated_at(),
             expires_at: c.expires_at(),
-            quote: quote.as_ref().ok().map(|q| QuoteDto::from(*q)),
+            quote: quote.as_ref().ok().map(QuoteDto::from),
             quote_problem: quote.err(),
         }
     }

@@ -54,14 +54,14 @@ pub use cart::{
     AddLineRequest, AppliedPromotionDto, ApplyCouponRequest, CartDto, CartLineDto,
     CartShippingMethodDto, CartShippingMethodsDto, CartStatusDto, CreateCartRequest,
     CreatedCartDto, DeliveryRequest, QuantityInput, QuoteDto, QuotedLineDto, QuotedShippingDto,
-    RejectedCouponDto, UpdateLineRequest,
+    RejectedCouponDto, UpdateCartRequest, UpdateLineRequest,
 };
 pub use customer::{AddressDto, AddressRequest, ProfileDto, UpdateProfileRequest};
 pub use money::{MoneyDto, parse_currency};
 pub use order::{
-    CancelOrderRequest, CheckoutPendingDto, OrderDto, OrderLineDto, OrderStatusDto,
-    OrderSummaryDto, OrderTotalsDto, PaymentStatusDto, PaymentSummaryDto, PlaceOrderRequest,
-    ShipmentDto, ShipmentLineDto, StatusChangeDto, TrackingDto,
+    CancelOrderRequest, CheckoutPendingDto, OrderDto, OrderLineDto, OrderShippingDto,
+    OrderStatusDto, OrderSummaryDto, OrderTotalsDto, PaymentStatusDto, PaymentSummaryDto,
+    PlaceOrderRequest, ShipmentDto, ShipmentLineDto, StatusChangeDto, TrackingDto,
 };
 pub(crate) use page::cursor;
 pub use page::{PageDto, PageLimit};

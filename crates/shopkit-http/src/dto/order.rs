@@ -14,7 +14,7 @@ use shopkit_core::services::{CartAccess, CheckoutRequest};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{AddressDto, MoneyDto, RefundDto};
+use super::{AddressDto, AppliedPromotionDto, MoneyDto, RefundDto};
 use crate::error::ApiError;
 
 /// The longest payment method token accepted.
@@ -233,29 +233,66 @@ impl From<&OrderLine> for OrderLineDto {
     }
 }
 
-/// The money summary of an order: `grand_total = Σ lines.total + shipping_total`.
+/// The money summary of an order, as a receipt: `subtotal − discount_total +
+/// shipping_total + tax_total = grand_total` when tax is added on top; when prices include
+/// tax (`prices_include_tax`), `subtotal − discount_total + shipping_total = grand_total`
+/// and `tax_total` is the tax they contain. Also `grand_total = Σ lines.total +
+/// shipping.total`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OrderTotalsDto {
-    /// Sum of line subtotals.
+    /// Sum of line subtotals, before discounts.
     pub subtotal: MoneyDto,
-    /// All discounts.
+    /// Every discount: lines and shipping (`shipping.discount`); what `applied_promotions`
+    /// took off.
     pub discount_total: MoneyDto,
-    /// Shipping after discounts.
+    /// Shipping at its price (`shipping.price`), before its discount (in `discount_total`)
+    /// and its tax (in `tax_total`).
     pub shipping_total: MoneyDto,
-    /// All tax.
+    /// Every tax: lines and shipping (`shipping.tax`).
     pub tax_total: MoneyDto,
     /// What the customer paid.
     pub grand_total: MoneyDto,
+    /// Shipping apart: its price, discount and tax, and what it added to the grand total.
+    pub shipping: OrderShippingDto,
+    /// Whether prices and totals include tax (otherwise tax is added on top).
+    pub prices_include_tax: bool,
+    /// The promotions that applied, by name, with what each took off (lines and shipping
+    /// together). Empty for orders placed before promotions were recorded on orders.
+    pub applied_promotions: Vec<AppliedPromotionDto>,
+}
+
+/// The shipping of an order, apart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderShippingDto {
+    /// The price before promotions (the receipt's `shipping_total`).
+    pub price: MoneyDto,
+    /// What free-shipping promotions took off (part of `discount_total`).
+    pub discount: MoneyDto,
+    /// The tax on shipping (part of `tax_total`).
+    pub tax: MoneyDto,
+    /// What shipping added to the grand total: `price − discount`, plus `tax` when tax is
+    /// added on top.
+    pub total: MoneyDto,
 }
 
 impl From<&OrderTotals> for OrderTotalsDto {
     fn from(t: &OrderTotals) -> Self {
+        // Totals are in one currency (`Order::place` checks it), so this cannot fail.
+        let charged = t.shipping_charged().unwrap_or(t.shipping_total);
         OrderTotalsDto {
             subtotal: t.subtotal.into(),
             discount_total: t.discount_total.into(),
             shipping_total: t.shipping_total.into(),
             tax_total: t.tax_total.into(),
             grand_total: t.grand_total.into(),
+            shipping: OrderShippingDto {
+                price: t.shipping_total.into(),
+                discount: t.shipping_discount.into(),
+                tax: t.shipping_tax.into(),
+                total: charged.into(),
+            },
+            prices_include_tax: t.prices_include_tax,
+            applied_promotions: t.applied_promotions.iter().map(Into::into).collect(),
         }
     }
 }

@@ -7,22 +7,24 @@
 //! exist (nothing tells a cart id is real).
 //!
 //! Requests never carry prices: unknown members such as `price` or `total` are ignored,
-//! and `GET /carts/{cart_id}/quote` is the server's price. Every change answers the cart
-//! with its new `version`.
+//! and the server's price is the cart's `quote`. Every call answers the cart with its new
+//! `version` and its quote (priced once, by `CartService::with_quote`), so a client needs
+//! no second request for the totals; `GET /carts/{cart_id}/quote` gives the quote alone.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use shopkit_core::cart::Cart;
 use shopkit_core::ids::{CartId, CouponCode, LineId};
-use shopkit_core::services::{CartAccess, Delivery};
+use shopkit_core::services::{Delivery, QuotedCart};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{CartAuth, OptionalAuth};
 use crate::dto::{
     AddLineRequest, ApplyCouponRequest, CartDto, CartShippingMethodsDto, CreateCartRequest,
-    CreatedCartDto, DeliveryRequest, ProblemDto, QuoteDto, UpdateLineRequest,
+    CreatedCartDto, DeliveryRequest, ProblemDto, QuoteDto, UpdateCartRequest, UpdateLineRequest,
 };
 use crate::error::{ApiError, ProblemCode};
 use crate::extract::{ApiJson, ApiPath};
@@ -32,7 +34,7 @@ use crate::state::AppState;
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_cart))
-        .routes(routes!(get_cart))
+        .routes(routes!(get_cart, update_cart))
         .routes(routes!(add_line))
         .routes(routes!(update_line, remove_line))
         .routes(routes!(apply_coupon))
@@ -42,12 +44,20 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(quote))
 }
 
-fn cart(cart: &shopkit_core::cart::Cart) -> Json<CartDto> {
-    Json(CartDto::from(cart))
+/// `cart` with its quote now (or the problem that kept it from being priced).
+async fn priced(state: &AppState, cart: Cart) -> CartDto {
+    let QuotedCart { cart, quote, .. } = state.shop().carts().with_quote(cart).await;
+    CartDto::new(&cart, quote.map_err(|e| ApiError::from(e).to_problem()))
+}
+
+async fn cart(state: &AppState, cart: Cart) -> Json<CartDto> {
+    Json(priced(state, cart).await)
 }
 
 /// Starts a cart. A guest gets a new cart and, once, its `cart_token`; a signed-in
-/// customer gets their open cart (in its own currency) or a new one.
+/// customer gets their open cart or a new one, in the currency asked for: an open cart in
+/// another currency is switched to it, its lines repriced (as `PATCH /carts/{cart_id}`
+/// does).
 #[utoipa::path(
     post,
     path = "/carts",
@@ -56,8 +66,9 @@ fn cart(cart: &shopkit_core::cart::Cart) -> Json<CartDto> {
     request_body = CreateCartRequest,
     responses(
         (status = 201, description = "A new guest cart and its token (keep the token: it is the only key to the cart)", body = CreatedCartDto),
-        (status = 200, description = "The signed-in customer's open cart (new if they had none); `cart_token` is null", body = CreatedCartDto),
-        (status = 422, description = "An unknown currency (`validation_failed`, `field: currency`)", body = ProblemDto, content_type = "application/problem+json"),
+        (status = 200, description = "The signed-in customer's open cart (new if they had none), in the currency asked for; `cart_token` is null", body = CreatedCartDto),
+        (status = 409, description = "The customer's open cart changed concurrently while its currency was being switched (`conflict`): retry", body = ProblemDto, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown currency (`validation_failed`, `field: currency`), or a line of the customer's open cart that is not sold in it (`no_price_in_currency` with `sku` and `currency`: remove it, or ask for the cart's currency)", body = ProblemDto, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_cart(
@@ -70,15 +81,13 @@ pub async fn create_cart(
     Ok(match auth.0 {
         Some(principal) => {
             let cart = carts.cart_for_customer(principal.customer, currency).await?;
-            let body = CreatedCartDto { cart: CartDto::from(&cart), cart_token: None };
+            let body = CreatedCartDto { cart: priced(&state, cart).await, cart_token: None };
             (StatusCode::OK, Json(body)).into_response()
         }
         None => {
             let cart = carts.create_guest_cart(currency).await?;
-            let body = CreatedCartDto {
-                cart: CartDto::from(&cart),
-                cart_token: Some(cart.token().expose().to_owned()),
-            };
+            let cart_token = Some(cart.token().expose().to_owned());
+            let body = CreatedCartDto { cart: priced(&state, cart).await, cart_token };
             (StatusCode::CREATED, Json(body)).into_response()
         }
     })
@@ -101,7 +110,39 @@ pub async fn get_cart(
     CartAuth(access): CartAuth,
     ApiPath(id): ApiPath<CartId>,
 ) -> Result<Json<CartDto>, ApiError> {
-    Ok(cart(&state.shop().carts().get(id, &access).await?))
+    Ok(cart(&state, state.shop().carts().get(id, &access).await?).await)
+}
+
+/// Changes the cart's own settings: its currency (as Medusa's `POST /store/carts/{id}`
+/// changes a cart's region). The lines are repriced from the catalog in the new currency;
+/// coupons and delivery stay, and the quote tells whether they still apply. Members left
+/// out stay as they are.
+#[utoipa::path(
+    patch,
+    path = "/carts/{cart_id}",
+    tag = "carts",
+    security(("bearer" = []), ("cart_token" = [])),
+    params(("cart_id" = Uuid, Path, description = "The cart")),
+    request_body = UpdateCartRequest,
+    responses(
+        (status = 200, description = "The cart, priced in its currency", body = CartDto),
+        (status = 404, description = "No such cart for this caller (`not_found`)", body = ProblemDto, content_type = "application/problem+json"),
+        (status = 409, description = "The cart is closed or expired (`cart_closed`, `cart_expired`), or changed concurrently (`conflict`): retry", body = ProblemDto, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown currency (`validation_failed`, `field: currency`), or a line not sold in it (`no_price_in_currency` with `sku` and `currency`: remove it first) or no longer sold at all (`unknown_sku`, `not_for_sale`)", body = ProblemDto, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_cart(
+    State(state): State<AppState>,
+    CartAuth(access): CartAuth,
+    ApiPath(id): ApiPath<CartId>,
+    ApiJson(request): ApiJson<UpdateCartRequest>,
+) -> Result<Json<CartDto>, ApiError> {
+    let carts = state.shop().carts();
+    let updated = match request.currency()? {
+        Some(currency) => carts.set_currency(id, &access, currency).await?,
+        None => carts.get(id, &access).await?,
+    };
+    Ok(cart(&state, updated).await)
 }
 
 /// Adds units of a SKU (a line of the same SKU grows). The price is never taken from the
@@ -127,7 +168,7 @@ pub async fn add_line(
     ApiJson(request): ApiJson<AddLineRequest>,
 ) -> Result<Json<CartDto>, ApiError> {
     let (sku, quantity) = request.parse()?;
-    Ok(cart(&state.shop().carts().add_line(id, &access, sku, quantity).await?))
+    Ok(cart(&state, state.shop().carts().add_line(id, &access, sku, quantity).await?).await)
 }
 
 /// Sets a line's quantity.
@@ -155,7 +196,7 @@ pub async fn update_line(
     ApiJson(request): ApiJson<UpdateLineRequest>,
 ) -> Result<Json<CartDto>, ApiError> {
     let quantity = request.parse()?;
-    Ok(cart(&state.shop().carts().set_quantity(id, &access, line, quantity).await?))
+    Ok(cart(&state, state.shop().carts().set_quantity(id, &access, line, quantity).await?).await)
 }
 
 /// Removes a line.
@@ -179,7 +220,7 @@ pub async fn remove_line(
     CartAuth(access): CartAuth,
     ApiPath((id, line)): ApiPath<(CartId, LineId)>,
 ) -> Result<Json<CartDto>, ApiError> {
-    Ok(cart(&state.shop().carts().remove_line(id, &access, line).await?))
+    Ok(cart(&state, state.shop().carts().remove_line(id, &access, line).await?).await)
 }
 
 /// Applies a coupon, after checking it against the current promotions.
@@ -204,7 +245,7 @@ pub async fn apply_coupon(
     ApiJson(request): ApiJson<ApplyCouponRequest>,
 ) -> Result<Json<CartDto>, ApiError> {
     let code = request.parse()?;
-    Ok(cart(&state.shop().carts().apply_coupon(id, &access, code).await?))
+    Ok(cart(&state, state.shop().carts().apply_coupon(id, &access, code).await?).await)
 }
 
 /// Removes a coupon (removing one that is not applied is fine).
@@ -230,7 +271,7 @@ pub async fn remove_coupon(
 ) -> Result<Json<CartDto>, ApiError> {
     let code = CouponCode::new(&code)
         .map_err(|e| ApiError::new(ProblemCode::InvalidPath, e.to_string()))?;
-    Ok(cart(&state.shop().carts().remove_coupon(id, &access, &code).await?))
+    Ok(cart(&state, state.shop().carts().remove_coupon(id, &access, &code).await?).await)
 }
 
 /// Sets where and how to ship (both replaced; leave one out to clear it). A cart holding
@@ -257,7 +298,7 @@ pub async fn set_delivery(
     ApiJson(request): ApiJson<DeliveryRequest>,
 ) -> Result<Json<CartDto>, ApiError> {
     let delivery = Delivery::try_from(request)?;
-    Ok(cart(&state.shop().carts().set_delivery(id, &access, delivery).await?))
+    Ok(cart(&state, state.shop().carts().set_delivery(id, &access, delivery).await?).await)
 }
 
 /// The shipping methods that can ship the cart to its shipping address, each priced for

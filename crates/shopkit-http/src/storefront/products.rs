@@ -83,6 +83,7 @@ pub struct ProductListQuery {
     #[param(inline)]
     pub sort: Option<ProductSort>,
     /// Show prices in this ISO 4217 currency only (and filter prices in it).
+    #[param(value_type = Option<crate::openapi::CurrencyCodeSchema>)]
     pub currency: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -96,6 +97,7 @@ pub struct ProductListQuery {
 #[into_params(parameter_in = Query)]
 pub struct CurrencyQuery {
     /// Show prices in this ISO 4217 currency only.
+    #[param(value_type = Option<crate::openapi::CurrencyCodeSchema>)]
     pub currency: Option<String>,
 }
 

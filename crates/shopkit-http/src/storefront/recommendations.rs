@@ -38,6 +38,7 @@ pub struct RecommendationQuery {
     #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
     /// Show prices in this ISO 4217 currency.
+    #[param(value_type = Option<crate::openapi::CurrencyCodeSchema>)]
     pub currency: Option<String>,
 }
 

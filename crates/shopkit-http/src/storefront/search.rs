@@ -51,6 +51,7 @@ pub struct SearchParams {
     /// Highest price (inclusive), a decimal in `currency`.
     pub max_price: Option<String>,
     /// Show prices in this ISO 4217 currency (required by price filters and price sorts).
+    #[param(value_type = Option<crate::openapi::CurrencyCodeSchema>)]
     pub currency: Option<String>,
     /// Order of the results (default: relevance).
     #[param(inline)]

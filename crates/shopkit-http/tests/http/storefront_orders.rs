@@ -134,7 +134,11 @@ async fn a_placed_order_can_be_cancelled_and_its_stock_comes_back() {
     assert_eq!(body["history"][1]["note"], "changed my mind");
     assert_eq!(again.status, StatusCode::OK, "cancelling twice answers the cancelled order");
     app.deliver_events().await;
-    assert_eq!(available(&app, "TEE").await, 10, "the stock comes back once its event is delivered");
+    assert_eq!(
+        available(&app, "TEE").await,
+        10,
+        "the stock comes back once its event is delivered"
+    );
 }
 
 #[tokio::test]
@@ -224,8 +228,7 @@ async fn a_return_is_refused_before_payment_or_beyond_what_was_bought() {
 }
 
 #[tokio::test]
-async fn a_guest_reads_their_order_and_returns_from_it_with_the_carts_token_and_nobody_else_can()
-{
+async fn a_guest_reads_their_order_and_returns_from_it_with_the_carts_token_and_nobody_else_can() {
     let app = shop();
     tee(&app, 10).await;
     let (cart, token) = guest_cart(&app).await;
@@ -242,7 +245,8 @@ async fn a_guest_reads_their_order_and_returns_from_it_with_the_carts_token_and_
 
     let mine = call(&app, Method::GET, &location, None, &guest, &[]).await;
     let strangers = call(&app, Method::GET, &location, None, &stranger, &[]).await;
-    let customers = call(&app, Method::GET, &location, None, &Who::Bearer(CUSTOMER_TOKEN), &[]).await;
+    let customers =
+        call(&app, Method::GET, &location, None, &Who::Bearer(CUSTOMER_TOKEN), &[]).await;
     let forgers = call(&app, Method::GET, &location, None, &Who::Guest(&forged), &[]).await;
     let stranger_return = return_one(&app, &order, &stranger, "steal-1").await;
     let my_return = return_one(&app, &order, &guest, "return-1").await;
@@ -254,11 +258,18 @@ async fn a_guest_reads_their_order_and_returns_from_it_with_the_carts_token_and_
     assert_eq!(location, format!("/api/v1/orders/{}", id_of(&order)));
     assert_eq!(mine.status, StatusCode::OK, "{}", String::from_utf8_lossy(&mine.body));
     assert_eq!(mine.json()["id"], order["id"]);
-    for (who, reply) in [("another guest", &strangers), ("a customer", &customers), ("a forged token", &forgers)] {
+    for (who, reply) in
+        [("another guest", &strangers), ("a customer", &customers), ("a forged token", &forgers)]
+    {
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{who} must not see the guest's order");
     }
     assert_eq!(stranger_return.status, StatusCode::NOT_FOUND);
-    assert_eq!(my_return.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&my_return.body));
+    assert_eq!(
+        my_return.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&my_return.body)
+    );
     assert_eq!(my_refund.status, StatusCode::OK);
     assert_eq!(strangers_refund.status, StatusCode::NOT_FOUND);
     assert_eq!(list.status, StatusCode::UNAUTHORIZED, "listing orders needs an account");
