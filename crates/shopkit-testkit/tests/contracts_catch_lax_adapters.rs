@@ -62,6 +62,9 @@ struct LaxInventory {
     levels: Mutex<HashMap<Sku, StockLevel>>,
     reservations: Mutex<HashMap<ReservationId, Reservation>>,
     adjustments: Mutex<Vec<AdjustmentId>>,
+    /// Check-then-act adjustments meet here in pairs after their check, so two of them
+    /// always act on the same stale check: the race happens every run, not by luck.
+    checked: tokio::sync::Barrier,
 }
 
 impl LaxInventory {
@@ -71,6 +74,7 @@ impl LaxInventory {
             levels: Mutex::default(),
             reservations: Mutex::default(),
             adjustments: Mutex::default(),
+            checked: tokio::sync::Barrier::new(2),
         })
     }
 
@@ -114,9 +118,9 @@ impl InventoryStore for LaxInventory {
             return Ok(Adjusted::AlreadyApplied);
         }
         if self.bug == InventoryBug::CheckThenAct {
-            for _ in 0..4 {
-                tokio::task::yield_now().await;
-            }
+            // A caller left without a partner (the last of an odd number) goes on alone.
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(2), self.checked.wait()).await;
         }
         lock(&self.adjustments).push(adjustment.id);
         let mut levels = lock(&self.levels);

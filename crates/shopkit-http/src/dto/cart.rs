@@ -104,7 +104,7 @@ pub struct CreateCartRequest {
     /// The ISO 4217 currency the cart is priced in. A signed-in customer who already has
     /// an open cart gets that cart, switched to this currency when it is in another (its
     /// lines repriced in it, as `PATCH /carts/{cart_id}` does).
-    #[schema(example = "EUR")]
+    #[schema(value_type = crate::openapi::CurrencyCodeSchema)]
     pub currency: String,
 }
 
@@ -126,7 +126,7 @@ pub struct UpdateCartRequest {
     /// it (`422 no_price_in_currency` names the first that is not: remove it, or keep the
     /// currency); coupons and delivery stay, and the quote tells whether they still apply.
     #[serde(default)]
-    #[schema(example = "JPY")]
+    #[schema(value_type = Option<crate::openapi::CurrencyCodeSchema>)]
     pub currency: Option<String>,
 }
 
@@ -278,7 +278,7 @@ impl fmt::Debug for CreatedCartDto {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AddLineRequest {
     /// The variant's SKU.
-    #[schema(example = "TEE-RED-M")]
+    #[schema(value_type = crate::openapi::SkuSchema)]
     pub sku: String,
     /// How many to add.
     #[serde(default)]
@@ -321,7 +321,7 @@ impl UpdateLineRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApplyCouponRequest {
     /// The code, case-insensitive.
-    #[schema(example = "WELCOME10")]
+    #[schema(value_type = crate::openapi::CouponCodeSchema)]
     pub code: String,
 }
 

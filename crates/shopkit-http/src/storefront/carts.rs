@@ -256,7 +256,7 @@ pub async fn apply_coupon(
     security(("bearer" = []), ("cart_token" = [])),
     params(
         ("cart_id" = Uuid, Path, description = "The cart"),
-        ("code" = String, Path, description = "The coupon code (case-insensitive)"),
+        ("code" = inline(crate::openapi::CouponCodeSchema), Path, description = "The coupon code (case-insensitive)"),
     ),
     responses(
         (status = 200, description = "The cart without the coupon", body = CartDto),
