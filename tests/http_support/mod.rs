@@ -230,29 +230,32 @@ impl std::fmt::Debug for TestApp {
 /// The test shop's configuration: the embedded profile on port 0, no demo catalog, a rate
 /// limit far above anything a test sends, a known signing key.
 pub fn test_config() -> ShopConfig {
-    test_config_with(30)
+    test_config_with(&[])
 }
 
-/// [`test_config`] with another request timeout (seconds).
-pub fn test_config_with(request_timeout_seconds: u64) -> ShopConfig {
+/// [`test_config`] with more flags (e.g. `["--checkout-wait", "1"]`).
+pub fn test_config_with(flags: &[&str]) -> ShopConfig {
     let body_limit = BODY_LIMIT_BYTES.to_string();
-    let request_timeout = request_timeout_seconds.to_string();
-    let cli = Cli::try_parse_from([
-        "shop",
-        "--listen",
-        "127.0.0.1:0",
-        "--no-seed",
-        "--rate-limit-per-second",
-        "1000000",
-        "--rate-limit-burst",
-        "1000000",
-        "--body-limit-bytes",
-        body_limit.as_str(),
-        "--request-timeout",
-        request_timeout.as_str(),
-        "--shutdown-grace",
-        "5",
-    ])
+    let cli = Cli::try_parse_from(
+        [
+            "shop",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-seed",
+            "--rate-limit-per-second",
+            "1000000",
+            "--rate-limit-burst",
+            "1000000",
+            "--body-limit-bytes",
+            body_limit.as_str(),
+            "--request-timeout",
+            "30",
+            "--shutdown-grace",
+            "5",
+        ]
+        .into_iter()
+        .chain(flags.iter().copied()),
+    )
     .expect("the test flags parse");
     let mut env = vec![("SHOPKIT_JWT_SIGNING_KEY".to_owned(), JWT_SIGNING_KEY.to_owned())];
     env.extend(profile_env());

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use shopkit_core::ports::StoreError;
+use shopkit_core::ports::{CursorCodec, CursorKey, StoreError};
 
 /// The shortest cursor secret accepted, in bytes (the HMAC-SHA-256 block of security).
 const MIN_SECRET: usize = 32;
@@ -77,8 +77,11 @@ impl DynamoConfig {
         &self.table
     }
 
-    pub(crate) fn cursor_secret(&self) -> &[u8] {
-        &self.cursor_secret
+    /// The codec of this table's listing cursors: the core's [`CursorCodec`] named after the
+    /// table and keyed with the cursor secret, so a cursor of another table or secret is
+    /// refused. Each listing (a category's partition, all products) is a scope.
+    pub(crate) fn cursor_codec(&self) -> CursorCodec {
+        CursorKey::new(&self.cursor_secret).codec(self.table.clone())
     }
 }
 
@@ -111,5 +114,21 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(shown.contains("shopkit") && shown.contains("<redacted>"));
         assert!(!shown.contains("7, 7"));
+    }
+
+    #[test]
+    fn cursors_are_bound_to_the_table_and_the_secret() {
+        let config = |table: &str, secret: u8| {
+            DynamoConfig::new(table).unwrap().with_cursor_secret(&[secret; 32]).unwrap()
+        };
+        let ours = config("shop", 1).cursor_codec();
+        let cursor = ours.encode_scoped("PRODUCTS", "0190-abc");
+
+        assert_eq!(ours.decode_scoped("PRODUCTS", &cursor).as_deref(), Ok("0190-abc"));
+        assert!(ours.decode_scoped("CATEGORY#shirts", &cursor).is_err());
+        for theirs in [config("other-table", 1), config("shop", 2)] {
+            let foreign = theirs.cursor_codec().encode_scoped("PRODUCTS", "0190-abc");
+            assert!(ours.decode_scoped("PRODUCTS", &foreign).is_err());
+        }
     }
 }

@@ -28,7 +28,8 @@
 //! - inside: `db` (batch reads chunked at 100 with unprocessed keys retried, transactions
 //!   with the 100-write limit checked and cancellation reasons read back), `write`
 //!   (conditional writes that return the old item on failure), `item` (typed reading,
-//!   size rule), `cursor` (signed cursors), `error` (SDK error → port error).
+//!   size rule), `error` (SDK error → port error); cursors are the core's signed
+//!   `CursorCodec`, keyed by [`DynamoConfig`].
 //!
 //! # The table (single-table design)
 //! | item | `pk` | `sk` | gsi1 (`gsi1pk` / `gsi1sk`) | gsi2 (`gsi2pk` / `gsi2sk`) |
@@ -69,7 +70,6 @@
 
 mod carts;
 mod config;
-mod cursor;
 mod db;
 mod error;
 mod idempotency;

@@ -10,9 +10,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use shopkit_core::catalog::{Category, Product};
 use shopkit_core::ids::{CategoryId, ProductId, Sku, Slug};
-use shopkit_core::ports::{Page, ProductQuery, ProductRepository, StoreError};
+use shopkit_core::ports::{
+    CursorCodec, Page, ProductQuery, ProductRepository, StoreError, clamp_page_limit,
+};
 
-use crate::cursor::{CursorCodec, clamp_limit};
+use crate::ids::random_cursor_codec;
 
 #[derive(Debug, Default)]
 struct State {
@@ -83,7 +85,7 @@ impl Default for MemoryProducts {
 impl MemoryProducts {
     /// An empty catalog.
     pub fn new() -> Self {
-        MemoryProducts { state: Arc::default(), cursors: CursorCodec::new("products") }
+        MemoryProducts { state: Arc::default(), cursors: random_cursor_codec("products") }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -182,7 +184,7 @@ impl ProductRepository for MemoryProducts {
             ),
             None => None,
         };
-        let limit = clamp_limit(query.limit);
+        let limit = clamp_page_limit(query.limit);
         let state = self.lock();
         let start = after.map_or(Bound::Unbounded, Bound::Excluded);
         let mut matching = state

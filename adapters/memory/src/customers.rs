@@ -9,9 +9,11 @@ use async_trait::async_trait;
 use shopkit_core::customers::Customer;
 use shopkit_core::events::EventEnvelope;
 use shopkit_core::ids::{CustomerId, Email};
-use shopkit_core::ports::{Cursor, CustomerRepository, Page, StoreError};
+use shopkit_core::ports::{
+    Cursor, CursorCodec, CustomerRepository, Page, StoreError, clamp_page_limit,
+};
 
-use crate::cursor::{CursorCodec, clamp_limit};
+use crate::ids::random_cursor_codec;
 use crate::outbox::MemoryOutbox;
 
 /// The uniqueness key of an email: the whole address lower-cased.
@@ -69,7 +71,7 @@ pub struct MemoryCustomers {
 impl MemoryCustomers {
     /// An empty repository whose events go to `outbox`.
     pub fn new(outbox: MemoryOutbox) -> Self {
-        MemoryCustomers { state: Arc::default(), outbox, cursors: CursorCodec::new("customers") }
+        MemoryCustomers { state: Arc::default(), outbox, cursors: random_cursor_codec("customers") }
     }
 
     /// The outbox this repository appends to.
@@ -147,7 +149,7 @@ impl CustomerRepository for MemoryCustomers {
             ),
             None => Bound::Unbounded,
         };
-        let limit = clamp_limit(limit);
+        let limit = clamp_page_limit(limit);
         let state = self.lock();
         let mut rest = state.customers.range((after, Bound::Unbounded)).map(|(_, c)| c);
         let items: Vec<Customer> = rest.by_ref().take(limit).cloned().collect();

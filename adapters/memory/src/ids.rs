@@ -1,5 +1,6 @@
 //! Id generators: random ones for running shops, sequential ones for tests. Also the small
-//! secret-handling helpers the other memory adapters share (OS randomness, HMAC-SHA-256).
+//! secret-handling helpers the other memory adapters share (OS randomness, HMAC-SHA-256,
+//! randomly keyed cursor codecs).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use shopkit_core::ids::CartToken;
-use shopkit_core::ports::IdGenerator;
+use shopkit_core::ports::{CursorCodec, CursorKey, IdGenerator};
 use uuid::Uuid;
 
 /// Production ids: time-ordered UUIDs and unguessable cart tokens.
@@ -102,6 +103,17 @@ pub(crate) fn os_random<const N: usize>() -> [u8; N] {
         );
     }
     bytes
+}
+
+/// The cursor codec of the listing named `listing`, under a fresh key from the OS CSPRNG.
+///
+/// Each store instance (and each listing) gets its own key, so a cursor from another
+/// instance is refused; clones of a store share the codec, so they accept each other's.
+///
+/// # Panics
+/// When the operating system cannot provide randomness for the key.
+pub(crate) fn random_cursor_codec(listing: &'static str) -> CursorCodec {
+    CursorKey::new(os_random::<32>()).codec(listing)
 }
 
 /// HMAC-SHA-256 (RFC 2104), from RustCrypto's `hmac` crate.

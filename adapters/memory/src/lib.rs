@@ -23,7 +23,6 @@ mod cache;
 mod carts;
 mod catalog;
 mod checkout_journal;
-mod cursor;
 mod customers;
 mod idempotency;
 mod inventory;

@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use hmac::Mac as _;
 use sha2::{Digest, Sha256};
-use shopkit_core::ports::{Clock, MediaError, MediaObject, MediaStore, MediaUpload};
+use shopkit_core::ports::{
+    Clock, MediaContentType, MediaError, MediaKey, MediaObject, MediaStore, MediaUpload,
+};
 
 use crate::ids::{HmacSha256, hmac_sha256, os_random};
 
@@ -21,9 +23,6 @@ pub const MAX_PRESIGNED_VALIDITY: Duration = Duration::days(7);
 
 /// Where presigned URLs of a [`MemoryMediaStore`] point unless configured otherwise.
 pub const DEFAULT_PRESIGN_BASE_URL: &str = "memory://media";
-
-/// The longest key the port allows.
-const MAX_KEY_LEN: usize = 512;
 
 /// The HTTP method a presigned URL allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -76,9 +75,10 @@ pub enum PresignedError {
 
 /// An in-memory [`MediaStore`], strict like S3 behind a CDN.
 ///
-/// - Keys: 1 to 512 of `a-z A-Z 0-9 / - _ .`, no `..`, else `Invalid` (for every method).
-/// - Content types: `type/subtype` with RFC 6838 names, optionally `; parameters`, at most
-///   255 characters, else `Invalid`.
+/// - Keys: the port's [`MediaKey`] rule (1 to 512 of `a-z A-Z 0-9 / - _ .`, no `..`), else
+///   `Invalid` (for every method).
+/// - Content types: the port's [`MediaContentType`] rule (`type/subtype` with RFC 6838
+///   names, optionally `; parameters`, at most 255 characters), else `Invalid`.
 /// - Bodies above the limit ([`DEFAULT_MAX_MEDIA_BYTES`] unless
 ///   [`with_max_bytes`](Self::with_max_bytes)) are `TooLarge`.
 /// - Presigned URLs carry the method, key, content type (uploads), expiry (Unix
@@ -181,7 +181,9 @@ impl MemoryMediaStore {
             .and_then(|r| r.strip_prefix('/'))
             .ok_or(PresignedError::Malformed)?;
         let (key, query) = rest.split_once('?').ok_or(PresignedError::Malformed)?;
-        check_key(key).map_err(|_| PresignedError::Malformed)?;
+        if !MediaKey::is_valid(key) {
+            return Err(PresignedError::Malformed);
+        }
         let mut method = None;
         let mut expires = None;
         let mut content_type = None;
@@ -257,7 +259,7 @@ impl MemoryMediaStore {
         expires_in: Duration,
     ) -> Result<String, MediaError> {
         self.check_up()?;
-        check_key(key)?;
+        MediaKey::new(key)?;
         if expires_in <= Duration::zero() || expires_in > MAX_PRESIGNED_VALIDITY {
             return Err(MediaError::Invalid {
                 reason: format!("a presigned URL is valid for 1 ms to 7 days, not {expires_in}"),
@@ -279,48 +281,6 @@ impl MemoryMediaStore {
             method.as_str()
         ))
     }
-}
-
-/// Checks a key against the port's shape: 1 to 512 of `a-z A-Z 0-9 / - _ .`, no `..`.
-fn check_key(key: &str) -> Result<(), MediaError> {
-    let ok = !key.is_empty()
-        && key.len() <= MAX_KEY_LEN
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
-        && !key.contains("..");
-    if !ok {
-        return Err(MediaError::Invalid {
-            reason: format!(
-                "key {:?} must be 1 to {MAX_KEY_LEN} of a-z A-Z 0-9 / - _ . without `..`",
-                key.chars().take(80).collect::<String>()
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// An RFC 6838 restricted name: a letter or digit, then up to 126 of `a-z 0-9 ! # $ & - ^ _ . +`.
-fn is_restricted_name(name: &str) -> bool {
-    name.len() <= 127
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
-}
-
-/// Checks that a content type looks like `type/subtype`, optionally followed by parameters.
-fn check_content_type(content_type: &str) -> Result<(), MediaError> {
-    let (essence, params) = content_type.split_once(';').unwrap_or((content_type, ""));
-    let essence_ok = essence
-        .split_once('/')
-        .is_some_and(|(t, s)| is_restricted_name(t) && is_restricted_name(s));
-    let params_ok = params.chars().all(|c| c.is_ascii() && !c.is_ascii_control());
-    if content_type.len() > 255 || !essence_ok || !params_ok {
-        return Err(MediaError::Invalid {
-            reason: format!(
-                "content type {:?} must look like type/subtype (image/jpeg)",
-                content_type.chars().take(80).collect::<String>()
-            ),
-        });
-    }
-    Ok(())
 }
 
 fn percent_encode(raw: &str) -> String {
@@ -356,8 +316,8 @@ fn percent_decode(raw: &str) -> Option<String> {
 impl MediaStore for MemoryMediaStore {
     async fn put(&self, upload: MediaUpload) -> Result<MediaObject, MediaError> {
         self.check_up()?;
-        check_key(&upload.key)?;
-        check_content_type(&upload.content_type)?;
+        MediaKey::new(&upload.key)?;
+        MediaContentType::new(&upload.content_type)?;
         let size = u64::try_from(upload.bytes.len()).unwrap_or(u64::MAX);
         if size > self.max_bytes {
             return Err(MediaError::TooLarge { size, max: self.max_bytes });
@@ -374,7 +334,7 @@ impl MediaStore for MemoryMediaStore {
 
     async fn get(&self, key: &str) -> Result<(MediaObject, Vec<u8>), MediaError> {
         self.check_up()?;
-        check_key(key)?;
+        MediaKey::new(key)?;
         self.lock()
             .get(key)
             .map(|o| (o.meta.clone(), o.bytes.clone()))
@@ -383,7 +343,7 @@ impl MediaStore for MemoryMediaStore {
 
     async fn delete(&self, key: &str) -> Result<(), MediaError> {
         self.check_up()?;
-        check_key(key)?;
+        MediaKey::new(key)?;
         self.lock().remove(key);
         Ok(())
     }
@@ -408,13 +368,15 @@ impl MediaStore for MemoryMediaStore {
         content_type: &str,
         expires_in: Duration,
     ) -> Result<String, MediaError> {
-        check_content_type(content_type)?;
+        MediaContentType::new(content_type)?;
         self.presign(PresignedMethod::Put, key, Some(content_type), expires_in)
     }
 
     fn public_url(&self, key: &str) -> Option<String> {
         let base = self.cdn_base_url.as_ref()?;
-        check_key(key).ok()?;
+        if !MediaKey::is_valid(key) {
+            return None;
+        }
         Some(format!("{base}/{}", key.trim_start_matches('/')))
     }
 }

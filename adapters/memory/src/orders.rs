@@ -17,9 +17,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use shopkit_core::events::EventEnvelope;
 use shopkit_core::ids::{OrderId, RefundId};
 use shopkit_core::orders::Order;
-use shopkit_core::ports::{OrderQuery, OrderRepository, Page, StoreError};
+use shopkit_core::ports::{
+    CursorCodec, OrderQuery, OrderRepository, Page, StoreError, clamp_page_limit,
+};
 
-use crate::cursor::{CursorCodec, clamp_limit};
+use crate::ids::random_cursor_codec;
 use crate::outbox::MemoryOutbox;
 
 /// Listing order: newest `placed_at` first, then by id.
@@ -99,7 +101,7 @@ impl MemoryOrders {
     /// An empty repository whose events go to `outbox` (pass a clone of the outbox the
     /// dispatcher reads).
     pub fn new(outbox: MemoryOutbox) -> Self {
-        MemoryOrders { state: Arc::default(), outbox, cursors: CursorCodec::new("orders") }
+        MemoryOrders { state: Arc::default(), outbox, cursors: random_cursor_codec("orders") }
     }
 
     /// The outbox this repository appends to.
@@ -168,7 +170,7 @@ impl OrderRepository for MemoryOrders {
             Some(cursor) => Bound::Excluded(decode_key(&self.cursors.decode(cursor)?)?),
             None => Bound::Unbounded,
         };
-        let limit = clamp_limit(query.limit);
+        let limit = clamp_page_limit(query.limit);
         let state = self.lock();
         let mut matching = state
             .listing

@@ -17,9 +17,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use shopkit_core::events::{EventEnvelope, OutboxEntry, OutboxStatus};
 use shopkit_core::ids::EventId;
-use shopkit_core::ports::{Cursor, OutboxStore, Page, StoreError};
+use shopkit_core::ports::{Cursor, CursorCodec, OutboxStore, Page, StoreError, clamp_page_limit};
 
-use crate::cursor::{CursorCodec, clamp_limit};
+use crate::ids::random_cursor_codec;
 
 /// Where an entry sits in the log: when it happened, then the order it was appended in.
 type Position = (DateTime<Utc>, u64);
@@ -143,7 +143,7 @@ impl Default for MemoryOutbox {
 impl MemoryOutbox {
     /// An empty outbox.
     pub fn new() -> Self {
-        MemoryOutbox { state: Arc::default(), cursors: CursorCodec::new("outbox") }
+        MemoryOutbox { state: Arc::default(), cursors: random_cursor_codec("outbox") }
     }
 
     /// Locks the outbox. Callers that hold a lock of their own must have taken it first
@@ -267,7 +267,7 @@ impl OutboxStore for MemoryOutbox {
             Some(c) => Bound::Excluded(decode_position(&self.cursors.decode(c)?)?),
             None => Bound::Unbounded,
         };
-        let limit = clamp_limit(limit);
+        let limit = clamp_page_limit(limit);
         let state = self.lock();
         let mut matching = state
             .log

@@ -13,11 +13,11 @@ use shopkit_core::catalog::{AttributeName, ProductStatus};
 use shopkit_core::ids::ProductId;
 use shopkit_core::money::Currency;
 use shopkit_core::ports::{
-    Cursor, Facet, FacetCount, SearchDocument, SearchError, SearchIndex, SearchQuery,
-    SearchResults, SearchSort,
+    Cursor, CursorCodec, CursorError, Facet, FacetCount, SearchDocument, SearchError, SearchIndex,
+    SearchQuery, SearchResults, SearchSort,
 };
 
-use crate::cursor::{CursorCodec, CursorError};
+use crate::ids::random_cursor_codec;
 
 /// The largest page a search returns.
 pub const MAX_SEARCH_LIMIT: usize = 100;
@@ -87,7 +87,7 @@ impl MemorySearch {
     pub fn new() -> Self {
         MemorySearch {
             docs: Mutex::new(BTreeMap::new()),
-            cursors: CursorCodec::new("search"),
+            cursors: random_cursor_codec("search"),
             down: AtomicBool::new(false),
         }
     }
@@ -130,10 +130,10 @@ impl MemorySearch {
             invalid("the cursor was not handed out by this index: pass back next_cursor unchanged")
         };
         let offset = self.cursors.decode_scoped(fingerprint, cursor).map_err(|err| match err {
-            CursorError::NotIssued => not_issued(),
             CursorError::OtherScope => invalid(
                 "the cursor belongs to another search: keep the query unchanged between pages",
             ),
+            _ => not_issued(),
         })?;
         offset.parse().map_err(|_| not_issued())
     }

@@ -6,12 +6,11 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use shopkit_core::catalog::{AttributeName, AttributeValue, Category, Product, ProductStatus};
 use shopkit_core::ids::{CategoryId, ProductId, Sku, Slug};
-use shopkit_core::ports::{Page, ProductQuery, ProductRepository, StoreError};
+use shopkit_core::ports::{Page, ProductQuery, ProductRepository, StoreError, clamp_page_limit};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use crate::cursor::clamp_limit;
 use crate::error::{Fail, retrying, store_error, undecodable, unencodable, unique_violation};
 use crate::store::Shared;
 
@@ -313,7 +312,7 @@ impl ProductRepository for PgProducts {
             Some(c) => Some(codec.decode(c)?.parse().map_err(|_| StoreError::InvalidCursor)?),
             None => None,
         };
-        let limit = clamp_limit(query.limit);
+        let limit = clamp_page_limit(query.limit);
         let mut sql = QueryBuilder::<Postgres>::new(select_products!("WHERE true"));
         if let Some(after) = after {
             sql.push(" AND p.id > ").push_bind(after);

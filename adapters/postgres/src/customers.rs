@@ -6,12 +6,11 @@ use async_trait::async_trait;
 use shopkit_core::customers::Customer;
 use shopkit_core::events::EventEnvelope;
 use shopkit_core::ids::{CustomerId, Email};
-use shopkit_core::ports::{Cursor, CustomerRepository, Page, StoreError};
+use shopkit_core::ports::{Cursor, CustomerRepository, Page, StoreError, clamp_page_limit};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-use crate::cursor::clamp_limit;
 use crate::error::{Fail, retrying, store_error, undecodable, unencodable, unique_violation};
 use crate::outbox::append_in;
 use crate::store::Shared;
@@ -168,7 +167,7 @@ impl CustomerRepository for PgCustomers {
             Some(c) => Some(codec.decode(c)?.parse().map_err(|_| StoreError::InvalidCursor)?),
             None => None,
         };
-        let limit = clamp_limit(limit);
+        let limit = clamp_page_limit(limit);
         let rows = sqlx::query(
             "SELECT body, version FROM customers
              WHERE ($1::uuid IS NULL OR id > $1)

@@ -18,7 +18,7 @@
 //!   projections), [`outbox`], [`inventory`], [`idempotency`], [`promotions`] (and pricing
 //!   settings), [`search`] (full-text product search);
 //! - `error` maps sqlx errors to the ports' enums and retries transient conflicts;
-//!   `cursor` signs pagination cursors;
+//!   pagination cursors are the core's `CursorCodec`, keyed from `store_keys`;
 //! - `migrations/`: the schema, one file per area, each explaining its decisions.
 //!
 //! # Storage model
@@ -81,7 +81,6 @@
 pub mod carts;
 pub mod catalog;
 pub mod checkout_journal;
-mod cursor;
 pub mod customers;
 mod error;
 pub mod idempotency;

@@ -7,12 +7,11 @@ use chrono::{DateTime, Utc};
 use shopkit_core::events::EventEnvelope;
 use shopkit_core::ids::{OrderId, RefundId};
 use shopkit_core::orders::Order;
-use shopkit_core::ports::{OrderQuery, OrderRepository, Page, StoreError};
+use shopkit_core::ports::{OrderQuery, OrderRepository, Page, StoreError, clamp_page_limit};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use crate::cursor::clamp_limit;
 use crate::error::{Fail, retrying, store_error, undecodable, unencodable, unique_violation};
 use crate::outbox::append_in;
 use crate::store::Shared;
@@ -288,7 +287,7 @@ impl OrderRepository for PgOrders {
             Some(c) => Some(decode_position(&codec.decode(c)?)?),
             None => None,
         };
-        let limit = clamp_limit(query.limit);
+        let limit = clamp_page_limit(query.limit);
         let mut sql = QueryBuilder::<Postgres>::new(
             "SELECT id, placed_at, body, version FROM orders WHERE true",
         );

@@ -7,11 +7,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use shopkit_core::events::{EventEnvelope, OutboxEntry, OutboxStatus};
 use shopkit_core::ids::EventId;
-use shopkit_core::ports::{Cursor, OutboxStore, Page, StoreError};
+use shopkit_core::ports::{Cursor, OutboxStore, Page, StoreError, clamp_page_limit};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-use crate::cursor::clamp_limit;
 use crate::error::{store_error, undecodable};
 use crate::store::Shared;
 
@@ -328,7 +327,7 @@ impl OutboxStore for PgOutbox {
             Some(c) => Some(decode_position(&codec.decode(c)?)?),
             None => None,
         };
-        let limit = clamp_limit(limit);
+        let limit = clamp_page_limit(limit);
         let rows = sqlx::query(
             "SELECT id, seq, occurred_at, status, attempts, next_attempt_at, delivered_to, last_error, payload
              FROM outbox

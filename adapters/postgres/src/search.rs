@@ -10,13 +10,12 @@ use sha2::{Digest, Sha256};
 use shopkit_core::catalog::{AttributeName, ProductStatus};
 use shopkit_core::ids::ProductId;
 use shopkit_core::ports::{
-    Cursor, Facet, FacetCount, SearchDocument, SearchError, SearchIndex, SearchQuery,
+    Cursor, CursorError, Facet, FacetCount, SearchDocument, SearchError, SearchIndex, SearchQuery,
     SearchResults, SearchSort,
 };
 use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use crate::cursor::CursorError;
 use crate::error::store_error;
 use crate::store::Shared;
 
@@ -229,11 +228,11 @@ impl SearchIndex for PgSearch {
         let offset: i64 = match &query.cursor {
             Some(cursor) => {
                 let position = codec.decode_scoped(&scope, cursor).map_err(|e| match e {
-                    CursorError::NotIssued => invalid(
-                        "the cursor was not handed out by this index: pass back next_cursor unchanged",
-                    ),
                     CursorError::OtherScope => invalid(
                         "the cursor belongs to another search: keep the query unchanged between pages",
+                    ),
+                    _ => invalid(
+                        "the cursor was not handed out by this index: pass back next_cursor unchanged",
                     ),
                 })?;
                 position

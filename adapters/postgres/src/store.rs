@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use shopkit_core::ports::{Readiness, StoreError};
+use shopkit_core::ports::{CursorKey, Readiness, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgPool};
 use tokio::sync::OnceCell;
@@ -16,7 +16,6 @@ use tokio::sync::OnceCell;
 use crate::carts::PgCarts;
 use crate::catalog::PgProducts;
 use crate::checkout_journal::PgCheckoutJournal;
-use crate::cursor::CursorKey;
 use crate::customers::PgCustomers;
 use crate::error::store_error;
 use crate::idempotency::PgIdempotency;
@@ -142,7 +141,10 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// The cursor key, read from `store_keys` on first use (one query per process).
+    /// The key that signs pagination cursors, read from `store_keys` on first use (one query
+    /// per process). PostgreSQL's CSPRNG draws it at migration, so every instance of a shop
+    /// shares it: a cursor handed out by one replica works on another and after a restart,
+    /// while one from another database is refused.
     pub(crate) async fn cursor_key(&self) -> Result<&CursorKey, StoreError> {
         self.cursor_key
             .get_or_try_init(|| async {
@@ -155,7 +157,7 @@ impl Shared {
                             message: "the cursor key is missing: run PgStore::migrate".into(),
                             source: None,
                         })?;
-                CursorKey::new(&secret)
+                Ok(CursorKey::new(secret))
             })
             .await
     }

@@ -26,8 +26,9 @@
 //! - [`config`](S3Config): the bucket, an optional key prefix, the CDN base URL, size
 //!   limits (images and videos apart), the multipart threshold and part size, checked by
 //!   [`S3MediaStore::new`] ([`S3ConfigError`]).
-//! - `key`: the port's key and content-type rules (kept identical to the memory store's)
-//!   and URL-path encoding.
+//! - `key`: the key prefix rule, URL-path encoding and video detection (the key and
+//!   content-type rules are the port's `MediaKey` and `MediaContentType`, shared with the
+//!   memory store).
 //! - [`store`](S3MediaStore): the `MediaStore` port (see its docs for the guarantees).
 //! - `multipart`: uploads above the threshold; abort on failure.
 //! - `bucket`: [`create_bucket`] and the `/readyz` [`Readiness`](shopkit_core::ports::Readiness)

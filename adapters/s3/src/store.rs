@@ -13,11 +13,13 @@ use bytes::Bytes;
 use chrono::Duration;
 use futures::{StreamExt as _, TryStreamExt as _};
 use sha2::{Digest, Sha256};
-use shopkit_core::ports::{MediaError, MediaObject, MediaStore, MediaUpload};
+use shopkit_core::ports::{
+    MediaContentType, MediaError, MediaKey, MediaObject, MediaStore, MediaUpload,
+};
 
 use crate::config::{S3Config, S3ConfigError};
 use crate::error::{Failure, classify, media_error};
-use crate::key::{check_content_type, check_key, is_video, url_path};
+use crate::key::{is_video, url_path};
 use crate::multipart;
 
 /// The user-metadata name of the body's hex SHA-256: the `x-amz-meta-sha256` header.
@@ -206,8 +208,8 @@ fn full_object_sha256_hex(checksum: &str) -> Option<String> {
 #[async_trait]
 impl MediaStore for S3MediaStore {
     async fn put(&self, upload: MediaUpload) -> Result<MediaObject, MediaError> {
-        check_key(&upload.key)?;
-        check_content_type(&upload.content_type)?;
+        MediaKey::new(&upload.key)?;
+        MediaContentType::new(&upload.content_type)?;
         let size = u64::try_from(upload.bytes.len()).unwrap_or(u64::MAX);
         let max = self.limit_for(&upload.content_type);
         if size > max {
@@ -248,7 +250,7 @@ impl MediaStore for S3MediaStore {
     }
 
     async fn get(&self, key: &str) -> Result<(MediaObject, Vec<u8>), MediaError> {
-        check_key(key)?;
+        MediaKey::new(key)?;
         let out = self
             .client
             .get_object()
@@ -280,7 +282,7 @@ impl MediaStore for S3MediaStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), MediaError> {
-        check_key(key)?;
+        MediaKey::new(key)?;
         let deleted = self
             .client
             .delete_object()
@@ -313,7 +315,7 @@ impl MediaStore for S3MediaStore {
                 let Some(key) = object.key().and_then(|k| k.strip_prefix(key_prefix)) else {
                     continue;
                 };
-                if check_key(key).is_ok() {
+                if MediaKey::is_valid(key) {
                     keys.push(key.to_owned());
                 } else {
                     // Put there by something else: the port could not address it anyway.
@@ -335,7 +337,7 @@ impl MediaStore for S3MediaStore {
     }
 
     async fn presigned_get(&self, key: &str, expires_in: Duration) -> Result<String, MediaError> {
-        check_key(key)?;
+        MediaKey::new(key)?;
         let presigning = Self::presigning(expires_in)?;
         let request = self
             .client
@@ -354,8 +356,8 @@ impl MediaStore for S3MediaStore {
         content_type: &str,
         expires_in: Duration,
     ) -> Result<String, MediaError> {
-        check_key(key)?;
-        check_content_type(content_type)?;
+        MediaKey::new(key)?;
+        MediaContentType::new(content_type)?;
         let presigning = Self::presigning(expires_in)?;
         let request = self
             .client
@@ -371,7 +373,9 @@ impl MediaStore for S3MediaStore {
 
     fn public_url(&self, key: &str) -> Option<String> {
         let base = self.cdn_base_url.as_ref()?;
-        check_key(key).ok()?;
+        if !MediaKey::is_valid(key) {
+            return None;
+        }
         Some(format!("{base}/{}", url_path(&self.object_key(key))))
     }
 }

@@ -51,6 +51,10 @@ pub struct HttpConfig {
     pub idempotency_retention: Duration,
     /// Time each readiness check gets in `/readyz`. Default 1 s.
     pub readiness_timeout: Duration,
+    /// How long `POST /checkout` waits for its order before answering `202` (see
+    /// [`checkout_wait`](Self::checkout_wait)); `None` (default): 3/4 of
+    /// `request_timeout`. Must be below `request_timeout`.
+    pub checkout_wait: Option<Duration>,
 }
 
 impl Default for HttpConfig {
@@ -66,6 +70,7 @@ impl Default for HttpConfig {
             idempotency_lease: Duration::from_secs(60),
             idempotency_retention: Duration::from_secs(24 * 60 * 60),
             readiness_timeout: Duration::from_secs(1),
+            checkout_wait: None,
         }
     }
 }
@@ -82,12 +87,12 @@ pub struct InvalidConfig {
 
 impl HttpConfig {
     /// How long `POST /checkout` waits for its order before it answers `202 Accepted`
-    /// ("still processing, retry with the same key"): three quarters of
-    /// [`request_timeout`](Self::request_timeout), so the answer always beats the timeout.
-    /// The checkout itself runs on, detached from the request, until it has placed the
-    /// order or given back everything it took.
+    /// ("still processing, retry with the same key"): the configured wait, else three
+    /// quarters of [`request_timeout`](Self::request_timeout), so the answer always beats
+    /// the timeout. The checkout itself runs on, detached from the request, until it has
+    /// placed the order or given back everything it took.
     pub fn checkout_wait(&self) -> Duration {
-        self.request_timeout * 3 / 4
+        self.checkout_wait.unwrap_or(self.request_timeout * 3 / 4)
     }
 
     /// Checks the settings.
@@ -103,6 +108,11 @@ impl HttpConfig {
         }
         if self.request_timeout.is_zero() {
             return invalid("request_timeout", "use a positive duration");
+        }
+        if let Some(wait) = self.checkout_wait
+            && (wait.is_zero() || wait >= self.request_timeout)
+        {
+            return invalid("checkout_wait", "use a positive duration below request_timeout");
         }
         if self.readiness_timeout.is_zero() {
             return invalid("readiness_timeout", "use a positive duration");

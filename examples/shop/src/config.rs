@@ -324,6 +324,12 @@ pub struct SettingFlags {
     #[arg(long, value_name = "SECONDS", global = true)]
     pub request_timeout: Option<u64>,
 
+    /// Seconds a checkout request waits for its order before answering 202 (the checkout
+    /// then finishes on its own; retry with the same key for the result), below the request
+    /// timeout [env: SHOPKIT_CHECKOUT_WAIT] [default: 3/4 of the request timeout]
+    #[arg(long, value_name = "SECONDS", global = true)]
+    pub checkout_wait: Option<u64>,
+
     /// Requests per second allowed per client [env: SHOPKIT_RATE_LIMIT_PER_SECOND] [default: 50]
     #[arg(long, value_name = "N", global = true)]
     pub rate_limit_per_second: Option<u32>,
@@ -379,6 +385,7 @@ impl SettingFlags {
         );
         put("body_limit_bytes", self.body_limit_bytes.map(Value::from));
         put("request_timeout", self.request_timeout.map(Value::from));
+        put("checkout_wait", self.checkout_wait.map(Value::from));
         put("rate_limit_per_second", self.rate_limit_per_second.map(Value::from));
         put("rate_limit_burst", self.rate_limit_burst.map(Value::from));
         put("log_format", self.log_format.map(|f| Value::from(f.as_str())));
@@ -417,6 +424,7 @@ const ENV_SETTINGS: &[(&str, EnvValue)] = &[
     ("cors_allowed_origins", EnvValue::Parsed),
     ("body_limit_bytes", EnvValue::Parsed),
     ("request_timeout", EnvValue::Parsed),
+    ("checkout_wait", EnvValue::Parsed),
     ("rate_limit_per_second", EnvValue::Parsed),
     ("rate_limit_burst", EnvValue::Parsed),
     ("log_format", EnvValue::Text),
@@ -555,6 +563,7 @@ struct RawConfig {
     cors_allowed_origins: Vec<String>,
     body_limit_bytes: u64,
     request_timeout: u64,
+    checkout_wait: Option<u64>,
     rate_limit_per_second: u32,
     rate_limit_burst: u32,
     log_format: LogFormat,
@@ -582,6 +591,7 @@ impl Default for RawConfig {
             cors_allowed_origins: Vec::new(),
             body_limit_bytes: 1024 * 1024,
             request_timeout: 10,
+            checkout_wait: None,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
             log_format: LogFormat::Pretty,
@@ -673,6 +683,9 @@ pub struct ShopConfig {
     pub body_limit_bytes: NonZeroU64,
     /// How long a request may take. Default 10 s.
     pub request_timeout: Duration,
+    /// How long a checkout request waits for its order before answering 202. Default
+    /// (`None`): 3/4 of the request timeout.
+    pub checkout_wait: Option<Duration>,
     /// Requests per second allowed per client. Default 50.
     pub rate_limit_per_second: NonZeroU32,
     /// Requests a client may send at once above the rate. Default 100.
@@ -808,6 +821,18 @@ impl ShopConfig {
                     .to_owned(),
             )
         })?;
+        if let Some(wait) = raw.checkout_wait
+            && (wait == 0 || wait >= raw.request_timeout)
+        {
+            return Err(invalid(
+                "checkout_wait",
+                format!(
+                    "a checkout must answer before the request timeout ({} s): set 1 to {} seconds, or leave it unset for 3/4 of the timeout",
+                    raw.request_timeout,
+                    raw.request_timeout.saturating_sub(1)
+                ),
+            ));
+        }
         if raw.request_timeout == 0 {
             return Err(invalid(
                 "request_timeout",
@@ -847,6 +872,7 @@ impl ShopConfig {
             cors_allowed_origins: raw.cors_allowed_origins,
             body_limit_bytes,
             request_timeout: Duration::from_secs(raw.request_timeout),
+            checkout_wait: raw.checkout_wait.map(Duration::from_secs),
             rate_limit_per_second,
             rate_limit_burst,
             log_format: raw.log_format,
@@ -1096,6 +1122,17 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("SHOPKIT_BODY_LIMIT_BYTES"), "{message}");
         assert!(message.contains("above 0"), "{message}");
+    }
+
+    #[test]
+    fn a_checkout_wait_must_answer_before_the_request_timeout() {
+        let too_long = load(&["--request-timeout=5", "--checkout-wait=5"], &[]).unwrap_err();
+        let fine = load(&["--request-timeout=5", "--checkout-wait=2"], &[]).unwrap();
+        let unset = load(&["--request-timeout=8"], &[]).unwrap();
+
+        assert!(matches!(too_long, ConfigError::Invalid { setting: "checkout_wait", .. }));
+        assert_eq!(fine.checkout_wait, Some(Duration::from_secs(2)));
+        assert_eq!(unset.checkout_wait, None, "the HTTP layer then waits 3/4 of the timeout");
     }
 
     #[test]

@@ -187,6 +187,7 @@ pub fn http_config(config: &ShopConfig) -> HttpConfig {
     HttpConfig {
         body_limit_bytes: usize::try_from(config.body_limit_bytes.get()).unwrap_or(usize::MAX),
         request_timeout: config.request_timeout,
+        checkout_wait: config.checkout_wait,
         cors_allowed_origins: config.cors_allowed_origins.clone(),
         rate_limit_per_second: config.rate_limit_per_second.get(),
         rate_limit_burst: config.rate_limit_burst.get(),

@@ -44,18 +44,16 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use shopkit_core::catalog::{Category, Product};
 use shopkit_core::ids::{CategoryId, ProductId, Sku, Slug};
-use shopkit_core::ports::{Page, ProductQuery, ProductRepository, StoreError};
+use shopkit_core::ports::{
+    CursorCodec, Page, ProductQuery, ProductRepository, StoreError, clamp_page_limit,
+};
 
 use crate::config::DynamoConfig;
-use crate::cursor::CursorCodec;
 use crate::db::{Db, Reason, TransactError};
 use crate::error::store_error;
 use crate::item::{Item, Reader, check_size, item_size, key, s};
 use crate::table::{GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK};
 use crate::write::{Expr, delete, put};
-
-/// The largest page a listing returns.
-const MAX_PAGE: usize = 100;
 
 /// DynamoDB's limit on the total size of one transaction.
 const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
@@ -247,6 +245,11 @@ fn clash(reasons: &[Reason], kinds: &[Write], id: ProductId) -> Option<StoreErro
 #[derive(Clone, Debug)]
 pub struct DynamoProducts {
     db: Db,
+    /// DynamoDB pages with `LastEvaluatedKey`, a map of key attributes. Handing it out raw
+    /// would leak the table design and let a client start a query anywhere (another
+    /// category's partition, a forged key). So a cursor carries only the listing (its gsi1
+    /// partition, as the scope) and the last product handed out, signed; `list` rebuilds
+    /// the `ExclusiveStartKey` from them.
     cursors: CursorCodec,
 }
 
@@ -254,7 +257,7 @@ impl DynamoProducts {
     /// The product repository on `config`'s table (create it with
     /// [`create_tables`](crate::create_tables)).
     pub fn new(client: Client, config: &DynamoConfig) -> Self {
-        DynamoProducts { db: Db::new(client, config), cursors: CursorCodec::new(config) }
+        DynamoProducts { db: Db::new(client, config), cursors: config.cursor_codec() }
     }
 
     async fn run(&self, writes: Writes, product: &Product) -> Result<(), TransactError> {
@@ -504,14 +507,14 @@ impl ProductRepository for DynamoProducts {
     }
 
     async fn list(&self, query: &ProductQuery) -> Result<Page<Product>, StoreError> {
-        let limit = query.limit.clamp(1, MAX_PAGE);
+        let limit = clamp_page_limit(query.limit);
         let listing =
             query.category.as_ref().map_or_else(|| ALL_PRODUCTS.to_owned(), category_listing);
         let mut start = match &query.cursor {
             Some(cursor) => {
                 let after: ProductId = self
                     .cursors
-                    .decode(&listing, cursor)?
+                    .decode_scoped(&listing, cursor)?
                     .parse()
                     .map_err(|_| StoreError::InvalidCursor)?;
                 let mut k = match &query.category {
@@ -548,7 +551,7 @@ impl ProductRepository for DynamoProducts {
         }
         let next_cursor = if items.len() > limit {
             items.truncate(limit);
-            items.last().map(|p| self.cursors.encode(&listing, &p.id.to_string()))
+            items.last().map(|p| self.cursors.encode_scoped(&listing, &p.id.to_string()))
         } else {
             None
         };

@@ -80,7 +80,8 @@ impl StoreError {
 }
 
 /// An opaque pagination cursor. Clients pass back what they got; stores reject anything
-/// else with [`StoreError::InvalidCursor`].
+/// else with [`StoreError::InvalidCursor`] (they sign cursors with
+/// [`CursorCodec`](super::CursorCodec)).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Cursor(pub String);

@@ -11,6 +11,7 @@ mod cache;
 mod carts;
 mod catalog;
 mod checkout;
+mod cursor_codec;
 mod customers;
 mod error;
 mod events;
@@ -33,6 +34,7 @@ pub use cache::Cache;
 pub use carts::{CartQuery, CartStore};
 pub use catalog::{ProductQuery, ProductRepository};
 pub use checkout::{CheckoutJournal, CheckoutProgress, PendingPayment, PlacedOrder};
+pub use cursor_codec::{CursorCodec, CursorError, CursorKey, MAX_PAGE_LIMIT, clamp_page_limit};
 pub use customers::CustomerRepository;
 pub use error::{Cursor, Page, StoreError};
 pub use events::{EventSubscriber, OutboxStore, SubscriberError};
@@ -43,7 +45,7 @@ pub use integrations::{
     FulfilmentRequest, IntegrationError, JournalEntry, LedgerAccount, Posting, PostingSide,
 };
 pub use inventory::InventoryStore;
-pub use media::{MediaError, MediaObject, MediaStore, MediaUpload};
+pub use media::{MediaContentType, MediaError, MediaKey, MediaObject, MediaStore, MediaUpload};
 pub use notifier::{Channel, Message, Notifier, NotifyError};
 pub use orders::{OrderQuery, OrderRepository};
 pub use payments::{
