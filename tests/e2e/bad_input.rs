@@ -4,11 +4,9 @@
 //! and changes nothing: the cart, the stock, the orders, the events and the payments are
 //! re-read afterwards.
 //!
-//! Run with: `cargo test --test http_bad_input`
+//! Run with: `cargo test --all-features --test e2e bad_input::`
 
-mod http_support;
-
-use http_support::{
+use crate::support::{
     BODY_LIMIT_BYTES, Customer, GuestCart, Reply, Snapshot, TEE, TestApp, Who, spawn_app, text,
 };
 use reqwest::{Method, StatusCode};
@@ -480,7 +478,7 @@ async fn a_forged_cursor_is_a_400_naming_the_cursor_and_changes_nothing() {
     let mut listed: Vec<(String, Reply)> = Vec::new();
     let mut searched: Vec<(String, Reply)> = Vec::new();
     for cursor in ["garbage", "%00%FF", forged.as_str()] {
-        let encoded = http_support::percent_encode(cursor);
+        let encoded = crate::support::percent_encode(cursor);
         for (list, who) in [
             ("/api/v1/products?", Who::Anonymous),
             ("/api/v1/orders?", w.me()),

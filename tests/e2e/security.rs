@@ -2,13 +2,11 @@
 //! orders, carts or refunds; customers never reach the back office; missing, tampered,
 //! foreign and expired tokens are refused; prices and totals sent by a client are ignored.
 //!
-//! Run with: `cargo test --test http_security`
+//! Run with: `cargo test --all-features --test e2e security::`
 
-mod http_support;
-
+use crate::support::{Customer, JWT_SIGNING_KEY, MUG, TEE, TestApp, Who, spawn_app, text};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http_support::{Customer, JWT_SIGNING_KEY, MUG, TEE, TestApp, Who, spawn_app, text};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

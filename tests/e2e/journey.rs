@@ -2,13 +2,11 @@
 //! cart merged at sign-in, a coupon, an idempotent checkout, shipping, a return refunded,
 //! and the emails that tell the customer about each step.
 //!
-//! Run with: `cargo test --test http_journey`
-
-mod http_support;
+//! Run with: `cargo test --all-features --test e2e journey::`
 
 use std::time::Duration;
 
-use http_support::{MUG, PASSWORD, TEE, TestApp, Who, spawn_app, text};
+use crate::support::{MUG, PASSWORD, TEE, TestApp, Who, spawn_app, text};
 use reqwest::StatusCode;
 use serde_json::json;
 

@@ -7,13 +7,11 @@
 //! `202` and finish detached, and the shoppers retry with their key as clients do. The
 //! counts must come out the same as on a fast machine.
 //!
-//! Run with: `cargo test --test http_contention`
-
-mod http_support;
+//! Run with: `cargo test --all-features --test e2e contention::`
 
 use std::sync::Arc;
 
-use http_support::{
+use crate::support::{
     FixtureProduct, GuestCart, Reply, spawn_empty_app_with, test_config_with, text,
 };
 use reqwest::StatusCode;
