@@ -3,14 +3,18 @@
 //!
 //! The client is the TCP peer (`ConnectInfo`, set by [`serve`](crate::serve)), or, behind
 //! `trusted_proxy_hops` proxies, the address the nearest trusted proxy appended to
-//! `X-Forwarded-For`. A router served without `ConnectInfo` (not through `serve`) puts
-//! every client in one bucket. IPv6 clients are keyed by their /64 (one subscriber's prefix), so
-//! rotating addresses does not escape the limit.
+//! `X-Forwarded-For`. A router served without `ConnectInfo` (plain `axum::serve(listener,
+//! router)` instead of [`serve`](crate::serve) or
+//! `into_make_service_with_connect_info::<SocketAddr>()`) cannot tell clients apart: rather
+//! than putting every client in one bucket (and answering everyone 429 after a burst), it
+//! does not limit such requests and logs, once, a warning that says how to serve. IPv6
+//! clients are keyed by their /64 (one subscriber's prefix), so rotating addresses does not
+//! escape the limit.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -36,6 +40,8 @@ pub(crate) struct RateLimiter {
     clock: DefaultClock,
     trusted_hops: usize,
     checks: AtomicU64,
+    /// Whether the "no peer address" warning was logged.
+    warned_no_peer: AtomicBool,
 }
 
 impl RateLimiter {
@@ -53,6 +59,7 @@ impl RateLimiter {
             clock: DefaultClock::default(),
             trusted_hops: config.trusted_proxy_hops,
             checks: AtomicU64::new(0),
+            warned_no_peer: AtomicBool::new(false),
         }))
     }
 
@@ -94,16 +101,13 @@ fn forwarded_for(headers: &HeaderMap, hops: usize) -> Option<IpAddr> {
     entries.get(index)?.parse().ok()
 }
 
-/// Who is calling, as the rate limiter sees it.
-fn client(req: &Request, trusted_hops: usize) -> IpAddr {
+/// Who is calling, as the rate limiter sees it; `None` when the server gives no peer
+/// address and no trusted proxy named the client.
+fn client(req: &Request, trusted_hops: usize) -> Option<IpAddr> {
     let forwarded =
         (trusted_hops > 0).then(|| forwarded_for(req.headers(), trusted_hops)).flatten();
-    let peer = || {
-        req.extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
-    };
-    key(forwarded.unwrap_or_else(peer))
+    let peer = || req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    forwarded.or_else(peer).map(key)
 }
 
 /// Seconds to tell the client to wait: the wait rounded up, at least 1.
@@ -116,7 +120,15 @@ pub(crate) async fn rate_limit(
     req: Request,
     next: Next,
 ) -> Response {
-    let ip = client(&req, limiter.trusted_hops);
+    let Some(ip) = client(&req, limiter.trusted_hops) else {
+        if !limiter.warned_no_peer.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "rate limiting is off for requests without a client address: serve the router with \
+                 shopkit_http::serve, or axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())"
+            );
+        }
+        return next.run(req).await;
+    };
     let verdict = match &limiter.shared {
         Some((shared, quota)) => match shared.check(&format!("http:{ip}"), *quota).await {
             ports::RateDecision::Allowed => Ok(()),
@@ -218,7 +230,10 @@ mod tests {
         let app = Router::new()
             .route("/", get(|| async { "ok" }))
             .layer(from_fn_with_state(limiter, rate_limit));
-        let request = || Request::builder().uri("/").body(Body::empty()).unwrap();
+        let request = || {
+            let peer: SocketAddr = "192.0.2.7:50000".parse().unwrap();
+            Request::builder().uri("/").extension(ConnectInfo(peer)).body(Body::empty()).unwrap()
+        };
 
         let first = app.clone().oneshot(request()).await.unwrap();
         let second = app.oneshot(request()).await.unwrap();
@@ -228,7 +243,7 @@ mod tests {
         assert_eq!(second.headers()["retry-after"], "3", "2.5 s rounds up");
         let seen = shared.seen.lock().unwrap();
         assert_eq!(seen.len(), 2);
-        assert!(seen[0].0.starts_with("http:"), "keyed by client: {}", seen[0].0);
+        assert_eq!(seen[0].0, "http:192.0.2.7", "keyed by client");
         assert_eq!((seen[0].1.rate().get(), seen[0].1.burst().get()), (5, 100));
     }
 }

@@ -1,6 +1,9 @@
 //! Rate limiting and CORS.
 
+use std::net::SocketAddr;
+
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode};
 use shopkit_http::HttpConfig;
 
@@ -10,19 +13,40 @@ fn strict() -> HttpConfig {
     HttpConfig { rate_limit_per_second: 1, rate_limit_burst: 2, ..HttpConfig::default() }
 }
 
+/// A request from `peer`, as `shopkit_http::serve` hands it to the router.
+fn from_peer(peer: &str) -> Request<Body> {
+    let mut request = get("/api/v1/categories");
+    let addr: SocketAddr = peer.parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(addr));
+    request
+}
+
 #[tokio::test]
 async fn a_client_over_its_burst_gets_429_with_retry_after() {
     let app = App::with_config(strict());
 
-    let first = app.send(get("/api/v1/categories")).await;
-    let second = app.send(get("/api/v1/categories")).await;
-    let third = app.send(get("/api/v1/categories")).await;
+    let first = app.send(from_peer("192.0.2.1:40000")).await;
+    let second = app.send(from_peer("192.0.2.1:40001")).await;
+    let third = app.send(from_peer("192.0.2.1:40002")).await;
+    let other_client = app.send(from_peer("192.0.2.9:40000")).await;
 
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(second.status, StatusCode::OK);
     assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(third.problem()["code"], "rate_limited");
     assert_eq!(third.header("retry-after"), Some("1"));
+    assert_eq!(other_client.status, StatusCode::OK, "another client has its own bucket");
+}
+
+#[tokio::test]
+async fn without_a_client_address_requests_are_not_lumped_into_one_bucket() {
+    // Served by plain `axum::serve` (no ConnectInfo) and no trusted proxy: the limiter
+    // cannot tell clients apart, so it does not refuse them all together (it logs why).
+    let app = App::with_config(strict());
+
+    for _ in 0..5 {
+        assert_eq!(app.send(get("/api/v1/categories")).await.status, StatusCode::OK);
+    }
 }
 
 #[tokio::test]
