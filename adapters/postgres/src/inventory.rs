@@ -33,6 +33,13 @@ fn invalid(reason: impl Into<String>) -> InventoryError {
     InventoryError::Invalid { reason: reason.into() }
 }
 
+/// Adds `$3` to the on-hand stock of (`$1` SKU, `$2` location) unless that would leave
+/// fewer units than are reserved (backorder SKUs excepted); returns the level. No row: the
+/// SKU has no record there, or the change was refused.
+const ADJUST_STOCK: &str = "UPDATE inventory_levels SET on_hand = on_hand + $3
+     WHERE sku = $1 AND location = $2 AND (backorder = 'allow' OR on_hand + $3 >= reserved)
+     RETURNING sku, location, on_hand, reserved, backorder, backorder_allowance";
+
 /// Maps a database error to the inventory's terms.
 fn inventory_error(e: sqlx::Error) -> InventoryError {
     if violated(&e, sqlstate::CHECK_VIOLATION) == Some("inventory_levels_no_oversell") {
@@ -429,16 +436,12 @@ impl PgInventory {
                 }))),
             };
         }
-        let row = sqlx::query(
-            "UPDATE inventory_levels SET on_hand = on_hand + $3
-             WHERE sku = $1 AND location = $2 AND (backorder = 'allow' OR on_hand + $3 >= reserved)
-             RETURNING sku, location, on_hand, reserved, backorder, backorder_allowance",
-        )
-        .bind(sku.as_str())
-        .bind(location.as_str())
-        .bind(delta)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row = sqlx::query(ADJUST_STOCK)
+            .bind(sku.as_str())
+            .bind(location.as_str())
+            .bind(delta)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(row) = row else {
             // Dropping the transaction rolls the claim back: the key stays free.
             let level = sqlx::query(
@@ -529,17 +532,13 @@ impl InventoryStore for PgInventory {
         location: &LocationId,
         delta: i64,
     ) -> Result<StockLevel, InventoryError> {
-        let row = sqlx::query(
-            "UPDATE inventory_levels SET on_hand = on_hand + $3
-             WHERE sku = $1 AND location = $2 AND (backorder = 'allow' OR on_hand + $3 >= reserved)
-             RETURNING sku, location, on_hand, reserved, backorder, backorder_allowance",
-        )
-        .bind(sku.as_str())
-        .bind(location.as_str())
-        .bind(delta)
-        .fetch_optional(&self.shared.pool)
-        .await
-        .map_err(inventory_error)?;
+        let row = sqlx::query(ADJUST_STOCK)
+            .bind(sku.as_str())
+            .bind(location.as_str())
+            .bind(delta)
+            .fetch_optional(&self.shared.pool)
+            .await
+            .map_err(inventory_error)?;
         if let Some(row) = row {
             return level_from_row(&row);
         }
