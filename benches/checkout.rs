@@ -4,6 +4,9 @@
 //!
 //! Run with: `cargo bench --bench checkout`
 
+// `criterion_group!` makes a `pub fn benches` that cannot carry a doc comment.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 

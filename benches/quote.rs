@@ -2,6 +2,9 @@
 //!
 //! Run with: `cargo bench --bench quote`
 
+// `criterion_group!` makes a `pub fn benches` that cannot carry a doc comment.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -22,20 +22,20 @@ use shopkit::memory::{InMemory, SentMessage};
 use tokio::net::TcpListener;
 
 /// The key the test shops sign access tokens with (HS256, at least 32 characters).
-pub const JWT_SIGNING_KEY: &str = "shopkit-http-tests-signing-key-0123456789";
+pub(crate) const JWT_SIGNING_KEY: &str = "shopkit-http-tests-signing-key-0123456789";
 
 /// The password of every customer the harness signs up.
-pub const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// The request body limit of the test shops (the oversized-body test sends one byte more).
-pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// The back-office account the shop creates at start.
-pub const ADMIN_EMAIL: &str = "admin@shopkit.local";
+pub(crate) const ADMIN_EMAIL: &str = "admin@shopkit.local";
 
 /// A product of the fixture catalog.
 #[derive(Clone, Copy, Debug)]
-pub struct FixtureProduct {
+pub(crate) struct FixtureProduct {
     /// The one variant's SKU.
     pub sku: &'static str,
     /// The product title.
@@ -51,10 +51,10 @@ pub struct FixtureProduct {
 }
 
 /// The catalog every test shop starts with.
-pub const FIXTURE: [FixtureProduct; 3] = [TEE, MUG, CAP];
+pub(crate) const FIXTURE: [FixtureProduct; 3] = [TEE, MUG, CAP];
 
 /// 25.00 USD, 10 units.
-pub const TEE: FixtureProduct = FixtureProduct {
+pub(crate) const TEE: FixtureProduct = FixtureProduct {
     sku: "TEE-BLACK-M",
     title: "Black Tee",
     slug: "black-tee",
@@ -64,7 +64,7 @@ pub const TEE: FixtureProduct = FixtureProduct {
 };
 
 /// 12.50 USD, 20 units.
-pub const MUG: FixtureProduct = FixtureProduct {
+pub(crate) const MUG: FixtureProduct = FixtureProduct {
     sku: "MUG-WHITE",
     title: "White Mug",
     slug: "white-mug",
@@ -74,7 +74,7 @@ pub const MUG: FixtureProduct = FixtureProduct {
 };
 
 /// 18.00 USD, 5 units.
-pub const CAP: FixtureProduct = FixtureProduct {
+pub(crate) const CAP: FixtureProduct = FixtureProduct {
     sku: "CAP-NAVY",
     title: "Navy Cap",
     slug: "navy-cap",
@@ -85,7 +85,7 @@ pub const CAP: FixtureProduct = FixtureProduct {
 
 /// Who makes a request.
 #[derive(Clone, Copy, Debug)]
-pub enum Who<'a> {
+pub(crate) enum Who<'a> {
     /// No credentials at all.
     Anonymous,
     /// A guest holding a cart's `X-Cart-Token`.
@@ -106,7 +106,7 @@ impl Who<'_> {
 
 /// A response, read to the end.
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// The status.
     pub status: StatusCode,
     /// The headers.
@@ -124,25 +124,25 @@ impl Reply {
     }
 
     /// A header's value, if present and text.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The body as JSON.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.text)
             .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {}", self.status, self.text))
     }
 
     /// The body of a success, after checking the status is `expected`.
-    pub fn expect(&self, expected: StatusCode) -> Value {
+    pub(crate) fn expect(&self, expected: StatusCode) -> Value {
         assert_eq!(self.status, expected, "unexpected status; body: {}", self.text);
         self.json()
     }
 
     /// The problem document, after checking the status and that it is
     /// `application/problem+json` whose `status` member agrees.
-    pub fn problem(&self, expected: StatusCode) -> Value {
+    pub(crate) fn problem(&self, expected: StatusCode) -> Value {
         assert_eq!(self.status, expected, "unexpected status; body: {}", self.text);
         let content_type = self.header("content-type").unwrap_or_default();
         assert!(
@@ -158,14 +158,14 @@ impl Reply {
     }
 
     /// The problem's `code`, after checking as [`Reply::problem`] does.
-    pub fn code(&self, expected: StatusCode) -> String {
+    pub(crate) fn code(&self, expected: StatusCode) -> String {
         self.problem(expected)["code"].as_str().unwrap_or_default().to_owned()
     }
 }
 
 /// A signed-up customer.
 #[derive(Clone, Debug)]
-pub struct Customer {
+pub(crate) struct Customer {
     /// Their email.
     pub email: String,
     /// An access token.
@@ -174,7 +174,7 @@ pub struct Customer {
 
 /// A guest cart and its secret.
 #[derive(Clone, Debug)]
-pub struct GuestCart {
+pub(crate) struct GuestCart {
     /// The cart id.
     pub id: String,
     /// Its `X-Cart-Token`.
@@ -183,14 +183,14 @@ pub struct GuestCart {
 
 impl GuestCart {
     /// The guest, as a caller.
-    pub fn who(&self) -> Who<'_> {
+    pub(crate) fn who(&self) -> Who<'_> {
         Who::Guest(&self.token)
     }
 }
 
 /// What a request must not change when it fails: orders, stock, events and payments.
 #[derive(Debug, PartialEq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// Every order, as the back office sees it.
     pub orders: Vec<Value>,
     /// The stock (levels and active reservations) of every fixture SKU.
@@ -202,7 +202,7 @@ pub struct Snapshot {
 }
 
 /// A running shop and a client for it.
-pub struct TestApp {
+pub(crate) struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub base_url: String,
     /// The HTTP client.
@@ -224,12 +224,12 @@ impl std::fmt::Debug for TestApp {
 
 /// The test shop's configuration: the embedded profile on port 0, no demo catalog, a rate
 /// limit far above anything a test sends, a known signing key.
-pub fn test_config() -> ShopConfig {
+pub(crate) fn test_config() -> ShopConfig {
     test_config_with(&[])
 }
 
 /// [`test_config`] with more flags (e.g. `["--checkout-wait", "1"]`).
-pub fn test_config_with(flags: &[&str]) -> ShopConfig {
+pub(crate) fn test_config_with(flags: &[&str]) -> ShopConfig {
     let body_limit = BODY_LIMIT_BYTES.to_string();
     let cli = Cli::try_parse_from(
         [
@@ -304,7 +304,7 @@ fn profile_env() -> Vec<(String, String)> {
 }
 
 /// Starts a shop with the [`FIXTURE`] catalog and signs the admin in.
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     let app = spawn_empty_app().await;
     for product in FIXTURE {
         app.create_product(product).await;
@@ -313,13 +313,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Starts a shop without any product, and signs the admin in.
-pub async fn spawn_empty_app() -> TestApp {
+pub(crate) async fn spawn_empty_app() -> TestApp {
     spawn_empty_app_with(test_config()).await
 }
 
 /// Starts a shop with `config` (see [`test_config_with`]) without any product, signs the
 /// admin in, and sets free `standard` shipping everywhere in USD (no tax).
-pub async fn spawn_empty_app_with(config: ShopConfig) -> TestApp {
+pub(crate) async fn spawn_empty_app_with(config: ShopConfig) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port on loopback");
     let running = shop::start(config.clone(), listener).await.expect("the shop starts");
     let base_url = format!("http://{}", running.addr());
@@ -353,32 +353,38 @@ pub async fn spawn_empty_app_with(config: ShopConfig) -> TestApp {
 
 impl TestApp {
     /// A request to `path` (which starts with `/`).
-    pub fn request(&self, method: Method, path: &str, who: Who<'_>) -> RequestBuilder {
+    pub(crate) fn request(&self, method: Method, path: &str, who: Who<'_>) -> RequestBuilder {
         who.apply(self.client.request(method, format!("{}{path}", self.base_url)))
     }
 
     /// Sends a request and reads the response.
-    pub async fn send(&self, request: RequestBuilder) -> Reply {
+    pub(crate) async fn send(&self, request: RequestBuilder) -> Reply {
         Reply::read(request.send().await.expect("the shop answers")).await
     }
 
     /// `GET path`.
-    pub async fn get(&self, path: &str, who: Who<'_>) -> Reply {
+    pub(crate) async fn get(&self, path: &str, who: Who<'_>) -> Reply {
         self.send(self.request(Method::GET, path, who)).await
     }
 
     /// `method path` with a JSON body.
-    pub async fn send_json(&self, method: Method, path: &str, who: Who<'_>, body: &Value) -> Reply {
+    pub(crate) async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        who: Who<'_>,
+        body: &Value,
+    ) -> Reply {
         self.send(self.request(method, path, who).json(body)).await
     }
 
     /// `POST path` with a JSON body.
-    pub async fn post(&self, path: &str, who: Who<'_>, body: &Value) -> Reply {
+    pub(crate) async fn post(&self, path: &str, who: Who<'_>, body: &Value) -> Reply {
         self.send_json(Method::POST, path, who, body).await
     }
 
     /// `POST path` with a JSON body and an `Idempotency-Key`.
-    pub async fn post_idempotent(
+    pub(crate) async fn post_idempotent(
         &self,
         path: &str,
         who: Who<'_>,
@@ -390,12 +396,12 @@ impl TestApp {
     }
 
     /// `POST path` with an `Idempotency-Key` and no body.
-    pub async fn post_idempotent_empty(&self, path: &str, who: Who<'_>, key: &str) -> Reply {
+    pub(crate) async fn post_idempotent_empty(&self, path: &str, who: Who<'_>, key: &str) -> Reply {
         self.send(self.request(Method::POST, path, who).header("idempotency-key", key)).await
     }
 
     /// The admin, as a caller.
-    pub fn admin(&self) -> Who<'_> {
+    pub(crate) fn admin(&self) -> Who<'_> {
         Who::Bearer(&self.admin_token)
     }
 
@@ -403,7 +409,7 @@ impl TestApp {
     // Accounts
 
     /// Signs a customer up (first name Ann) with [`PASSWORD`].
-    pub async fn sign_up(&self, email: &str) -> Customer {
+    pub(crate) async fn sign_up(&self, email: &str) -> Customer {
         let body = json!({
             "email": email, "password": PASSWORD, "first_name": "Ann", "last_name": "Lee"
         });
@@ -416,7 +422,7 @@ impl TestApp {
     }
 
     /// Signs in, merging the guest cart of `guest_cart_token` if given; the access token.
-    pub async fn sign_in(
+    pub(crate) async fn sign_in(
         &self,
         email: &str,
         password: &str,
@@ -432,7 +438,7 @@ impl TestApp {
     // Catalog and stock
 
     /// Creates an active product with one variant priced in USD, and sets its stock.
-    pub async fn create_product(&self, product: FixtureProduct) -> Value {
+    pub(crate) async fn create_product(&self, product: FixtureProduct) -> Value {
         let body = json!({
             "slug": product.slug,
             "title": product.title,
@@ -451,7 +457,7 @@ impl TestApp {
     }
 
     /// Sets a SKU's on-hand count at the main location.
-    pub async fn set_stock(&self, sku: &str, on_hand: i64) {
+    pub(crate) async fn set_stock(&self, sku: &str, on_hand: i64) {
         let path = format!("/api/admin/v1/inventory/{sku}");
         let reply =
             self.send_json(Method::PUT, &path, self.admin(), &json!({"on_hand": on_hand})).await;
@@ -459,7 +465,7 @@ impl TestApp {
     }
 
     /// A SKU's stock at the main location: `(on_hand, reserved, available)`.
-    pub async fn stock(&self, sku: &str) -> (i64, i64, i64) {
+    pub(crate) async fn stock(&self, sku: &str) -> (i64, i64, i64) {
         let inventory = self.inventory(sku).await;
         let level = inventory["levels"]
             .as_array()
@@ -470,7 +476,7 @@ impl TestApp {
     }
 
     /// The back office's view of a SKU's stock: levels and active reservations.
-    pub async fn inventory(&self, sku: &str) -> Value {
+    pub(crate) async fn inventory(&self, sku: &str) -> Value {
         let path = format!("/api/admin/v1/inventory/{sku}");
         self.get(&path, self.admin()).await.expect(StatusCode::OK)
     }
@@ -479,33 +485,39 @@ impl TestApp {
     // Carts and checkout
 
     /// A new guest cart in USD.
-    pub async fn guest_cart(&self) -> GuestCart {
+    pub(crate) async fn guest_cart(&self) -> GuestCart {
         let reply = self.post("/api/v1/carts", Who::Anonymous, &json!({"currency": "USD"})).await;
         let created = reply.expect(StatusCode::CREATED);
         GuestCart { id: text(&created["cart"]["id"]), token: text(&created["cart_token"]) }
     }
 
     /// The signed-in customer's open cart (a new one in USD if they have none).
-    pub async fn customer_cart(&self, token: &str) -> Value {
+    pub(crate) async fn customer_cart(&self, token: &str) -> Value {
         let reply =
             self.post("/api/v1/carts", Who::Bearer(token), &json!({"currency": "USD"})).await;
         reply.expect(StatusCode::OK)["cart"].clone()
     }
 
     /// `POST /carts/{cart}/lines`, as sent (the test asserts the outcome).
-    pub async fn add_line(&self, cart: &str, who: Who<'_>, sku: &str, quantity: u32) -> Reply {
+    pub(crate) async fn add_line(
+        &self,
+        cart: &str,
+        who: Who<'_>,
+        sku: &str,
+        quantity: u32,
+    ) -> Reply {
         let path = format!("/api/v1/carts/{cart}/lines");
         self.post(&path, who, &json!({"sku": sku, "quantity": quantity})).await
     }
 
     /// The cart, read by `who`.
-    pub async fn cart(&self, cart: &str, who: Who<'_>) -> Reply {
+    pub(crate) async fn cart(&self, cart: &str, who: Who<'_>) -> Reply {
         self.get(&format!("/api/v1/carts/{cart}"), who).await
     }
 
     /// Chooses delivery for the cart as `who`: a Californian address and the `standard`
     /// method (goods to ship need both before checkout).
-    pub async fn ship(&self, cart: &str, who: Who<'_>) {
+    pub(crate) async fn ship(&self, cart: &str, who: Who<'_>) {
         let address = json!({"name": "Ann Lee", "line1": "1 Main St", "city": "Sacramento",
                              "postal_code": "95814", "region": "US-CA"});
         let delivery = json!({"address": address, "shipping_method": "standard"});
@@ -518,7 +530,7 @@ impl TestApp {
     /// As a client should, it follows a checkout that is still running (`202 Accepted`, or
     /// `409 idempotency_in_progress` on a retry) by sending the same request with the same
     /// key after `Retry-After`, and returns the final answer.
-    pub async fn checkout(&self, cart: &str, who: Who<'_>, key: &str, email: &str) -> Reply {
+    pub(crate) async fn checkout(&self, cart: &str, who: Who<'_>, key: &str, email: &str) -> Reply {
         let body = json!({"cart_id": cart, "email": email, "payment_method": "pm_card_visa"});
         // Bounded: a checkout that never settles is a defect, reported below.
         let deadline = std::time::Instant::now() + Duration::from_secs(300);
@@ -542,7 +554,7 @@ impl TestApp {
 
     /// A guest order of `quantity` units of `sku`, shipped by [`TestApp::ship`]: the
     /// order's JSON.
-    pub async fn guest_order(&self, sku: &str, quantity: u32, email: &str) -> Value {
+    pub(crate) async fn guest_order(&self, sku: &str, quantity: u32, email: &str) -> Value {
         let cart = self.guest_cart().await;
         self.add_line(&cart.id, cart.who(), sku, quantity).await.expect(StatusCode::OK);
         self.ship(&cart.id, cart.who()).await;
@@ -554,12 +566,12 @@ impl TestApp {
     // Back office
 
     /// Every order, newest first, read page by page through the back office.
-    pub async fn admin_orders(&self) -> Vec<Value> {
+    pub(crate) async fn admin_orders(&self) -> Vec<Value> {
         self.every_page("/api/admin/v1/orders").await
     }
 
     /// Every outbox event, newest first, read page by page through the back office.
-    pub async fn events(&self) -> Vec<Value> {
+    pub(crate) async fn events(&self) -> Vec<Value> {
         self.every_page("/api/admin/v1/events").await
     }
 
@@ -583,7 +595,7 @@ impl TestApp {
     }
 
     /// What a failed request must leave as it was.
-    pub async fn snapshot(&self) -> Snapshot {
+    pub(crate) async fn snapshot(&self) -> Snapshot {
         let mut stock = Vec::new();
         for product in FIXTURE {
             stock.push(self.inventory(product.sku).await);
@@ -604,7 +616,7 @@ impl TestApp {
     ///
     /// # Panics
     /// When one is still missing after 5 s, listing what was sent.
-    pub async fn wait_for_emails(&self, email: &str, subjects: &[&str]) -> Vec<SentMessage> {
+    pub(crate) async fn wait_for_emails(&self, email: &str, subjects: &[&str]) -> Vec<SentMessage> {
         let all_sent = |sent: &[SentMessage]| {
             subjects.iter().all(|s| sent.iter().any(|m| m.message.subject.contains(s)))
         };
@@ -621,7 +633,7 @@ impl TestApp {
     }
 
     /// Stops the shop gracefully (in-flight requests finish, the outbox is drained).
-    pub async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await.expect("the shop stops cleanly");
         }
@@ -629,7 +641,7 @@ impl TestApp {
 }
 
 /// `raw` as a query-string value: every byte but the unreserved ones percent-encoded.
-pub fn percent_encode(raw: &str) -> String {
+pub(crate) fn percent_encode(raw: &str) -> String {
     raw.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -641,6 +653,6 @@ pub fn percent_encode(raw: &str) -> String {
 }
 
 /// A JSON string member, which must be there.
-pub fn text(value: &Value) -> String {
+pub(crate) fn text(value: &Value) -> String {
     value.as_str().unwrap_or_else(|| panic!("expected a string, got {value}")).to_owned()
 }

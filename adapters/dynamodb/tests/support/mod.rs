@@ -14,18 +14,18 @@ use shopkit_dynamodb::{DynamoConfig, create_tables};
 
 /// Counts the requests a client sends (every attempt, retries included), by operation.
 #[derive(Clone, Debug, Default)]
-pub struct RoundTrips {
+pub(crate) struct RoundTrips {
     sent: Arc<Mutex<Vec<String>>>,
 }
 
 impl RoundTrips {
     /// Forgets what was counted so far.
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.sent.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 
     /// The operations sent since the last reset, in order (`"GetItem"`).
-    pub fn operations(&self) -> Vec<String> {
+    pub(crate) fn operations(&self) -> Vec<String> {
         self.sent.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
@@ -57,7 +57,7 @@ impl Intercept for RoundTrips {
 
 /// A client for the emulator at `endpoint` (static test credentials, us-east-1) and the
 /// counter of its round trips.
-pub async fn client(endpoint: &str) -> (Client, RoundTrips) {
+pub(crate) async fn client(endpoint: &str) -> (Client, RoundTrips) {
     let shared = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
@@ -71,7 +71,7 @@ pub async fn client(endpoint: &str) -> (Client, RoundTrips) {
 }
 
 /// A new table of its own (never shared with another test: moto is never reset).
-pub async fn fresh_table(client: &Client) -> DynamoConfig {
+pub(crate) async fn fresh_table(client: &Client) -> DynamoConfig {
     let name = format!("shopkit-test-{}", uuid::Uuid::new_v4().simple());
     let config = DynamoConfig::new(name).expect("a valid table name");
     create_tables(client, &config).await.expect("create the test table in the emulator");

@@ -13,14 +13,14 @@ use shopkit_local_identity::{HashCost, LocalIdentity, LocalIdentityConfig, Signi
 use shopkit_memory::ManualClock;
 use shopkit_testkit::fixtures::unique_email;
 
-pub const ISSUER: &str = "https://shop.test";
-pub const AUDIENCE: &str = "shop-web";
-pub const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const ISSUER: &str = "https://shop.test";
+pub(crate) const AUDIENCE: &str = "shop-web";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// The test configuration: one fixed key (so several providers accept each other's
 /// tokens), and argon2id at its minimum cost. The suites check behaviour, not cost: at the
 /// default cost every sign-in of a debug build would take about a second.
-pub fn config(issuer: &str, audience: &str) -> LocalIdentityConfig {
+pub(crate) fn config(issuer: &str, audience: &str) -> LocalIdentityConfig {
     let mut config =
         LocalIdentityConfig::new(issuer, audience, SigningKey::new([42u8; 32]).unwrap());
     config.password_hashing = HashCost::new(64, 1, 1).unwrap();
@@ -28,23 +28,27 @@ pub fn config(issuer: &str, audience: &str) -> LocalIdentityConfig {
 }
 
 /// A provider reading time from `clock`.
-pub fn provider(config: LocalIdentityConfig, clock: &ManualClock) -> LocalIdentity {
+pub(crate) fn provider(config: LocalIdentityConfig, clock: &ManualClock) -> LocalIdentity {
     LocalIdentity::new(config, Arc::new(clock.clone())).unwrap()
 }
 
-pub fn password(raw: &str) -> Password {
+pub(crate) fn password(raw: &str) -> Password {
     Password::new(raw).unwrap()
 }
 
 /// Creates an account with `roles` under a unique email.
-pub async fn account(provider: &LocalIdentity, customer: CustomerId, roles: &[Role]) -> Email {
+pub(crate) async fn account(
+    provider: &LocalIdentity,
+    customer: CustomerId,
+    roles: &[Role],
+) -> Email {
     let email = unique_email();
     provider.create_account(customer, &email, &password(PASSWORD), roles).await.unwrap();
     email
 }
 
 /// An access token `provider` issued to a new account of `customer`.
-pub async fn access_token_for(
+pub(crate) async fn access_token_for(
     provider: &LocalIdentity,
     customer: CustomerId,
     roles: &[Role],
@@ -54,7 +58,7 @@ pub async fn access_token_for(
 }
 
 /// `token` with one claim of its payload replaced, its signature kept.
-pub fn with_claim(token: &str, claim: &str, value: serde_json::Value) -> String {
+pub(crate) fn with_claim(token: &str, claim: &str, value: serde_json::Value) -> String {
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3, "a JWT has three parts");
     let mut payload: serde_json::Value =

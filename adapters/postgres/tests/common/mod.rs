@@ -53,12 +53,12 @@ async fn sweep_stale_schemas(url: &str) {
 }
 
 /// A new schema name for one test.
-pub fn schema_name() -> String {
+pub(crate) fn schema_name() -> String {
     format!("{PREFIX}{}_{}", unix_now(), &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
 /// The settings of a test store in `schema`.
-pub fn config(schema: &str) -> PgConfig {
+pub(crate) fn config(schema: &str) -> PgConfig {
     PgConfig {
         schema: Some(schema.to_owned()),
         max_connections: 8,
@@ -72,7 +72,7 @@ pub fn config(schema: &str) -> PgConfig {
 ///
 /// # Panics
 /// When the server cannot be reached or the migrations fail.
-pub async fn fresh_schema(url: &str) -> (PgStore, String) {
+pub(crate) async fn fresh_schema(url: &str) -> (PgStore, String) {
     sweep_stale_schemas(url).await;
     let schema = schema_name();
     let store = PgStore::connect(url, config(&schema)).await.expect("connect to PostgreSQL");
@@ -85,14 +85,14 @@ pub async fn fresh_schema(url: &str) -> (PgStore, String) {
 /// # Panics
 /// When the server cannot be reached or the migrations fail.
 #[allow(dead_code, reason = "each test binary uses its own subset of the helpers")]
-pub async fn fresh_store(url: &str) -> PgStore {
+pub(crate) async fn fresh_store(url: &str) -> PgStore {
     fresh_schema(url).await.0
 }
 
 /// Drops a test's schema (tests that own their body call it at the end; a failed test
 /// leaves its schema for the next run's sweep).
 #[allow(dead_code, reason = "each test binary uses its own subset of the helpers")]
-pub async fn drop_schema(url: &str, schema: &str) {
+pub(crate) async fn drop_schema(url: &str, schema: &str) {
     assert!(schema.starts_with(PREFIX), "only test schemas are dropped");
     let mut conn = PgConnection::connect(url).await.expect("connect to drop a test schema");
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))

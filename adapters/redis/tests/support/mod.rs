@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 /// The env var that turns the Redis tests on; CI sets it to `redis://127.0.0.1:6379`
 /// (`scripts/services` prints it).
-pub const REDIS_URL_VAR: &str = "SHOPKIT_TEST_REDIS_URL";
+pub(crate) const REDIS_URL_VAR: &str = "SHOPKIT_TEST_REDIS_URL";
 
 /// Where test keys live: `shopkit-test:{unix seconds}:{uuid}:...`.
 const TEST_NAMESPACE: &str = "shopkit-test";
@@ -33,13 +33,13 @@ fn unix_now() -> u64 {
 }
 
 /// A key prefix no other test uses.
-pub fn fresh_prefix() -> String {
+pub(crate) fn fresh_prefix() -> String {
     format!("{TEST_NAMESPACE}:{}:{}", unix_now(), Uuid::new_v4().simple())
 }
 
 /// A connection to the test Redis under a fresh prefix, with a generous timeout (the
 /// suites run in parallel on small machines; the fault tests use short ones).
-pub async fn fresh_connection(url: &str) -> RedisConnection {
+pub(crate) async fn fresh_connection(url: &str) -> RedisConnection {
     sweep_old_test_keys(url).await;
     let config = RedisConfig::new(url)
         .with_key_prefix(fresh_prefix())
@@ -90,7 +90,7 @@ async fn sweep_old_test_keys(url: &str) {
 }
 
 /// A plain connection for arranging and inspecting keys directly.
-pub async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
+pub(crate) async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url)
         .expect("a valid redis url")
         .get_multiplexed_async_connection()
@@ -99,7 +99,7 @@ pub async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
 }
 
 /// A `redis-server` of this test alone, on a free loopback port.
-pub struct ThrowawayRedis {
+pub(crate) struct ThrowawayRedis {
     port: u16,
     dir: Option<PathBuf>,
     child: Option<Child>,
@@ -107,13 +107,13 @@ pub struct ThrowawayRedis {
 
 impl ThrowawayRedis {
     /// Starts a server that keeps nothing on disk.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(None).await
     }
 
     /// Starts a server that logs every write to an append-only file in `dir` (fsync each
     /// write), so a restart brings its data back, as a failover to a replica would.
-    pub async fn start_persistent(dir: &Path) -> Self {
+    pub(crate) async fn start_persistent(dir: &Path) -> Self {
         Self::start_with(Some(dir.to_path_buf())).await
     }
 
@@ -128,7 +128,7 @@ impl ThrowawayRedis {
     }
 
     /// `redis://127.0.0.1:{port}`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
@@ -187,25 +187,25 @@ impl ThrowawayRedis {
     }
 
     /// Kills the server (SIGKILL: no goodbye, no final save).
-    pub async fn kill(&mut self) {
+    pub(crate) async fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().await.expect("kill redis-server");
         }
     }
 
     /// Starts the server again on the same port (and directory).
-    pub async fn restart(&mut self) {
+    pub(crate) async fn restart(&mut self) {
         self.kill().await;
         self.spawn().await;
     }
 
     /// Freezes the server (SIGSTOP): connections stay open, nothing is answered.
-    pub fn freeze(&self) {
+    pub(crate) fn freeze(&self) {
         self.signal("-STOP");
     }
 
     /// Thaws a frozen server (SIGCONT).
-    pub fn thaw(&self) {
+    pub(crate) fn thaw(&self) {
         self.signal("-CONT");
     }
 
@@ -231,7 +231,7 @@ impl Drop for ThrowawayRedis {
 
 /// A product source that counts its reads and can hold the first `get` until released.
 #[derive(Default)]
-pub struct CountingProducts {
+pub(crate) struct CountingProducts {
     inner: MemoryProducts,
     pub gets: AtomicUsize,
     pub by_slugs: AtomicUsize,
@@ -242,22 +242,22 @@ pub struct CountingProducts {
 }
 
 impl CountingProducts {
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }
 
     /// The next `get` reads the product, then waits for `release` before answering (a
     /// database read that happened before a concurrent write). `held` fires when it waits.
-    pub fn hold_next_get(&self) {
+    pub(crate) fn hold_next_get(&self) {
         self.hold_next_get.store(true, Ordering::SeqCst);
     }
 
-    pub fn loads(&self) -> usize {
+    pub(crate) fn loads(&self) -> usize {
         self.gets.load(Ordering::SeqCst) + self.by_slugs.load(Ordering::SeqCst)
     }
 
     /// Writes straight to the source, behind the cache's back.
-    pub fn behind_the_cache(&self) -> &MemoryProducts {
+    pub(crate) fn behind_the_cache(&self) -> &MemoryProducts {
         &self.inner
     }
 }

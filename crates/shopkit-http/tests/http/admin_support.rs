@@ -16,11 +16,11 @@ use shopkit_core::services::{CartAccess, CheckoutRequest, Delivery};
 
 use crate::common::*;
 
-pub const ADMIN: &str = "/api/admin/v1";
+pub(crate) const ADMIN: &str = "/api/admin/v1";
 
 /// A back-office request: bearer `token`, a JSON body when given, an `Idempotency-Key`
 /// when given.
-pub fn request_as(
+pub(crate) fn request_as(
     token: &str,
     method: Method,
     path: &str,
@@ -47,7 +47,7 @@ pub fn request_as(
 
 impl App {
     /// Sends a back-office request as the admin.
-    pub async fn admin(
+    pub(crate) async fn admin(
         &self,
         method: Method,
         path: &str,
@@ -58,14 +58,14 @@ impl App {
     }
 
     /// `GET` as the admin.
-    pub async fn admin_get(&self, path: &str) -> Reply {
+    pub(crate) async fn admin_get(&self, path: &str) -> Reply {
         self.admin(Method::GET, path, None, None).await
     }
 
     /// An order placed by the test customer (`customer_id()`), paid by card (authorized,
     /// not captured), for `units` of each SKU: an active product with those SKUs priced
     /// 19.90 EUR, 10 units of each in stock; shipped to Berlin by free `standard` shipping.
-    pub async fn placed_order(&self, units: &[(&str, i64)]) -> Order {
+    pub(crate) async fn placed_order(&self, units: &[(&str, i64)]) -> Order {
         let skus: Vec<&str> = units.iter().map(|(sku, _)| *sku).collect();
         self.product(&format!("Product {}", skus.join(" ")), &skus, ProductStatus::Active).await;
         for sku in &skus {
@@ -105,14 +105,14 @@ impl App {
     }
 
     /// Units of `sku` on hand at the main location.
-    pub async fn on_hand(&self, sku: &str) -> i64 {
+    pub(crate) async fn on_hand(&self, sku: &str) -> i64 {
         let levels = self.state.shop().inventory().levels(&[Sku::new(sku).unwrap()]).await.unwrap();
         levels.iter().map(|l| l.on_hand).sum()
     }
 }
 
 /// A complete address in Berlin.
-pub fn berlin() -> Address {
+pub(crate) fn berlin() -> Address {
     Address {
         id: None,
         name: "Anna Schmidt".into(),
@@ -126,6 +126,6 @@ pub fn berlin() -> Address {
 }
 
 /// The `id` member of a JSON document, as a string.
-pub fn id_of(document: &Value) -> String {
+pub(crate) fn id_of(document: &Value) -> String {
     document["id"].as_str().unwrap_or_else(|| panic!("no id in {document}")).to_owned()
 }

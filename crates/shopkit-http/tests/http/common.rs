@@ -30,12 +30,12 @@ use shopkit_memory::{InMemory, ManualClock, RandomIds, StaticIdentityVerifier};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-pub const CUSTOMER_TOKEN: &str = "customer-token";
-pub const OTHER_CUSTOMER_TOKEN: &str = "other-customer-token";
-pub const ADMIN_TOKEN: &str = "admin-token";
-pub const EXPIRED_TOKEN: &str = "expired-token";
+pub(crate) const CUSTOMER_TOKEN: &str = "customer-token";
+pub(crate) const OTHER_CUSTOMER_TOKEN: &str = "other-customer-token";
+pub(crate) const ADMIN_TOKEN: &str = "admin-token";
+pub(crate) const EXPIRED_TOKEN: &str = "expired-token";
 
-pub fn customer_id() -> CustomerId {
+pub(crate) fn customer_id() -> CustomerId {
     CustomerId::from_uuid(Uuid::from_u128(0xC1))
 }
 
@@ -44,7 +44,7 @@ type Account = (CustomerId, String, Vec<Role>);
 
 /// A minimal identity provider: accounts in a map, opaque tokens verified by a
 /// [`StaticIdentityVerifier`], single-use refresh tokens.
-pub struct TestIdentity {
+pub(crate) struct TestIdentity {
     verifier: StaticIdentityVerifier,
     clock: Arc<dyn Clock>,
     accounts: Mutex<HashMap<String, Account>>,
@@ -64,14 +64,14 @@ impl TestIdentity {
     }
 
     /// Accepts `token` for a principal with `roles` for an hour (or already expired).
-    pub fn grant(&self, token: &str, customer: CustomerId, roles: Vec<Role>, expired: bool) {
+    pub(crate) fn grant(&self, token: &str, customer: CustomerId, roles: Vec<Role>, expired: bool) {
         let expiry = if expired { Duration::seconds(-1) } else { Duration::hours(1) };
         let principal = Principal { customer, email: None, roles };
         self.verifier.insert(token, principal, self.clock.now() + expiry);
     }
 
     /// Makes every verification `Unavailable` (the provider is down) or normal again.
-    pub fn set_down(&self, down: bool) {
+    pub(crate) fn set_down(&self, down: bool) {
         self.verifier.set_down(down);
     }
 
@@ -151,7 +151,7 @@ impl IdentityProvider for TestIdentity {
 }
 
 /// A readiness check with a scripted outcome.
-pub enum Check {
+pub(crate) enum Check {
     Ok(&'static str),
     Failing(&'static str),
     Hanging(&'static str),
@@ -177,7 +177,7 @@ impl Readiness for Check {
 }
 
 /// A shop over fresh in-memory adapters, its state and router.
-pub struct App {
+pub(crate) struct App {
     pub backend: InMemory,
     pub identity: Arc<TestIdentity>,
     /// The time of every adapter, the identity provider and the idempotency store.
@@ -187,22 +187,22 @@ pub struct App {
 }
 
 impl App {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         App::with(HttpConfig::default(), Vec::new())
     }
 
-    pub fn with_config(config: HttpConfig) -> Self {
+    pub(crate) fn with_config(config: HttpConfig) -> Self {
         App::with(config, Vec::new())
     }
 
-    pub fn with(config: HttpConfig, checks: Vec<Arc<dyn Readiness>>) -> Self {
+    pub(crate) fn with(config: HttpConfig, checks: Vec<Arc<dyn Readiness>>) -> Self {
         App::assemble(config, checks, |_, test_identity| test_identity)
     }
 
     /// An app whose accounts and tokens go through `provider` (made from the shared
     /// clock) instead of the [`TestIdentity`] (which still answers `grant`ed tokens only
     /// when it is the provider).
-    pub fn assemble(
+    pub(crate) fn assemble(
         config: HttpConfig,
         checks: Vec<Arc<dyn Readiness>>,
         provider: impl FnOnce(Arc<dyn Clock>, Arc<TestIdentity>) -> Arc<dyn IdentityProvider>,
@@ -249,20 +249,25 @@ impl App {
 
     /// Delivers every outbox event once to the shop's subscribers (restock, emails...),
     /// as the shop's outbox worker would, and checks none died.
-    pub async fn deliver_events(&self) {
+    pub(crate) async fn deliver_events(&self) {
         let subscribers = self.backend.subscribers("Test Shop");
         let report = self.state.shop().dispatcher(subscribers).run_once().await.unwrap();
         assert_eq!(report.dead, 0, "{report:?}");
     }
 
     /// Sends a request through the whole router.
-    pub async fn send(&self, request: Request<Body>) -> Reply {
+    pub(crate) async fn send(&self, request: Request<Body>) -> Reply {
         send(&self.router, request).await
     }
 
     /// An active (or other status) product with one variant per SKU, priced in EUR and
     /// USD, created through the catalog service.
-    pub async fn product(&self, title: &str, skus: &[&str], status: ProductStatus) -> Product {
+    pub(crate) async fn product(
+        &self,
+        title: &str,
+        skus: &[&str],
+        status: ProductStatus,
+    ) -> Product {
         let variants = skus
             .iter()
             .map(|sku| {
@@ -281,7 +286,7 @@ impl App {
     }
 
     /// Sets the on-hand stock of a SKU at the main location.
-    pub async fn stock(&self, sku: &str, on_hand: i64) {
+    pub(crate) async fn stock(&self, sku: &str, on_hand: i64) {
         self.state
             .shop()
             .inventory()
@@ -292,20 +297,20 @@ impl App {
 }
 
 /// A response, read to the end.
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
 
 impl Reply {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     /// The problem document, checking the media type and the standard members.
-    pub fn problem(&self) -> Value {
+    pub(crate) fn problem(&self) -> Value {
         assert_eq!(
             self.headers.get(CONTENT_TYPE).map(|v| v.to_str().unwrap()),
             Some("application/problem+json"),
@@ -321,12 +326,12 @@ impl Reply {
         problem
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(|v| v.to_str().unwrap())
     }
 }
 
-pub async fn send(router: &Router, request: Request<Body>) -> Reply {
+pub(crate) async fn send(router: &Router, request: Request<Body>) -> Reply {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -334,11 +339,11 @@ pub async fn send(router: &Router, request: Request<Body>) -> Reply {
     Reply { status, headers, body }
 }
 
-pub fn get(uri: &str) -> Request<Body> {
+pub(crate) fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
-pub fn get_with(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+pub(crate) fn get_with(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
     let mut builder = Request::get(uri);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
@@ -347,12 +352,17 @@ pub fn get_with(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
 }
 
 /// A JSON request with extra headers.
-pub fn json(method: Method, uri: &str, body: &Value, headers: &[(&str, &str)]) -> Request<Body> {
+pub(crate) fn json(
+    method: Method,
+    uri: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
     raw(method, uri, body.to_string(), "application/json", headers)
 }
 
 /// A request with any body and content type.
-pub fn raw(
+pub(crate) fn raw(
     method: Method,
     uri: &str,
     body: impl Into<Body>,
@@ -366,12 +376,12 @@ pub fn raw(
     builder.body(body.into()).unwrap()
 }
 
-pub fn bearer(token: &str) -> String {
+pub(crate) fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
 /// A valid body for `POST /api/admin/v1/products`.
-pub fn new_product(title: &str, sku: &str) -> Value {
+pub(crate) fn new_product(title: &str, sku: &str) -> Value {
     serde_json::json!({
         "title": title,
         "status": "active",

@@ -16,18 +16,18 @@ use uuid::Uuid;
 
 use crate::common::*;
 
-pub fn usd(minor: i64) -> Money {
+pub(crate) fn usd(minor: i64) -> Money {
     Money::from_minor(minor, Currency::USD)
 }
 
 /// A shop over fresh memory adapters, without a rate limit.
-pub fn shop() -> App {
+pub(crate) fn shop() -> App {
     App::with_config(HttpConfig { rate_limit_per_second: 0, ..HttpConfig::default() })
 }
 
 /// An active product with one variant per `(sku, USD minor price)`, in `categories`, with
 /// text `attributes`.
-pub async fn product(
+pub(crate) async fn product(
     app: &App,
     title: &str,
     variants: &[(&str, i64)],
@@ -49,14 +49,14 @@ pub async fn product(
 }
 
 /// `TEE` at 25.00 USD with `stock` units.
-pub async fn tee(app: &App, stock: i64) -> Product {
+pub(crate) async fn tee(app: &App, stock: i64) -> Product {
     let tee = product(app, "Tee", &[("TEE", 25_00)], &[], &[]).await;
     app.stock("TEE", stock).await;
     tee
 }
 
 /// A percentage coupon; `expired` ended yesterday.
-pub async fn coupon(app: &App, code: &str, percent: i64, expired: bool) {
+pub(crate) async fn coupon(app: &App, code: &str, percent: i64, expired: bool) {
     let id = PromotionId::from_uuid(Uuid::new_v4());
     let mut builder =
         Promotion::builder(id, code, PromotionKind::Percentage(Decimal::from(percent)))
@@ -69,7 +69,7 @@ pub async fn coupon(app: &App, code: &str, percent: i64, expired: bool) {
 }
 
 /// A `standard` shipping rate: 5.00 USD to the US.
-pub async fn us_shipping(app: &App) {
+pub(crate) async fn us_shipping(app: &App) {
     let rate = ShippingRate::new(
         ShippingMethodId::new("standard").unwrap(),
         "Standard",
@@ -83,14 +83,14 @@ pub async fn us_shipping(app: &App) {
 }
 
 /// Headers: a bearer token or a guest cart token.
-pub enum Who<'a> {
+pub(crate) enum Who<'a> {
     Bearer(&'a str),
     Guest(&'a str),
     Anonymous,
 }
 
 impl Who<'_> {
-    pub fn headers(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             Who::Bearer(token) => vec![("authorization", bearer(token))],
             Who::Guest(token) => vec![("x-cart-token", (*token).to_owned())],
@@ -107,7 +107,7 @@ fn with<'a>(
 }
 
 /// Sends `method uri` with a JSON `body` (or none) as `who`, plus `extra` headers.
-pub async fn call(
+pub(crate) async fn call(
     app: &App,
     method: Method,
     uri: &str,
@@ -131,7 +131,7 @@ pub async fn call(
 }
 
 /// A new guest cart in USD: its id and token.
-pub async fn guest_cart(app: &App) -> (String, String) {
+pub(crate) async fn guest_cart(app: &App) -> (String, String) {
     let reply = call(
         app,
         Method::POST,
@@ -150,7 +150,7 @@ pub async fn guest_cart(app: &App) -> (String, String) {
 }
 
 /// The signed-in customer's open cart in USD.
-pub async fn customer_cart(app: &App, token: &str) -> String {
+pub(crate) async fn customer_cart(app: &App, token: &str) -> String {
     let reply = call(
         app,
         Method::POST,
@@ -165,19 +165,19 @@ pub async fn customer_cart(app: &App, token: &str) -> String {
 }
 
 /// Adds `quantity` of `sku` to a cart; returns the reply.
-pub async fn add(app: &App, cart: &str, who: &Who<'_>, sku: &str, quantity: i64) -> Reply {
+pub(crate) async fn add(app: &App, cart: &str, who: &Who<'_>, sku: &str, quantity: i64) -> Reply {
     let uri = format!("/api/v1/carts/{cart}/lines");
     call(app, Method::POST, &uri, Some(&json!({"sku": sku, "quantity": quantity})), who, &[]).await
 }
 
 /// A complete address in California (`US-CA`), as a client sends it.
-pub fn california() -> Value {
+pub(crate) fn california() -> Value {
     json!({"name": "Ann Lee", "line1": "1 Main St", "city": "Sacramento",
            "postal_code": "95814", "region": "US-CA"})
 }
 
 /// Posts a checkout of the cart as it is (no delivery chosen for it first).
-pub async fn checkout_as_is(
+pub(crate) async fn checkout_as_is(
     app: &App,
     cart: &str,
     who: &Who<'_>,
@@ -191,7 +191,7 @@ pub async fn checkout_as_is(
 
 /// Adds a free `standard` rate serving everywhere in USD, unless the shop already has a
 /// `standard` rate in USD (such as [`us_shipping`]'s).
-pub async fn free_standard_shipping(app: &App) {
+pub(crate) async fn free_standard_shipping(app: &App) {
     let mut settings = app.backend.promotions.settings().await.unwrap();
     let standard = ShippingMethodId::new("standard").unwrap();
     if settings
@@ -211,7 +211,7 @@ pub async fn free_standard_shipping(app: &App) {
 /// and it is open, holds goods to ship and lacks an address or a method, it is shipped to
 /// [`california`] (or its own address) by `standard` (or its own method), with
 /// [`free_standard_shipping`] when the shop has no `standard` rate in USD.
-pub async fn choose_delivery(app: &App, cart: &str, who: &Who<'_>) {
+pub(crate) async fn choose_delivery(app: &App, cart: &str, who: &Who<'_>) {
     let uri = format!("/api/v1/carts/{cart}");
     let reply = call(app, Method::GET, &uri, None, who, &[]).await;
     if reply.status != StatusCode::OK {
@@ -238,7 +238,7 @@ pub async fn choose_delivery(app: &App, cart: &str, who: &Who<'_>) {
 
 /// Checks a cart out with `payment_method` under `key`, choosing its delivery first
 /// ([`choose_delivery`]) as a client does.
-pub async fn checkout(
+pub(crate) async fn checkout(
     app: &App,
     cart: &str,
     who: &Who<'_>,
@@ -250,7 +250,7 @@ pub async fn checkout(
 }
 
 /// A placed order of the signed-in customer `token`: `quantity` tees, paid by card.
-pub async fn placed_order(app: &App, token: &str, quantity: i64) -> Value {
+pub(crate) async fn placed_order(app: &App, token: &str, quantity: i64) -> Value {
     let cart = customer_cart(app, token).await;
     let who = Who::Bearer(token);
     assert_eq!(add(app, &cart, &who, "TEE", quantity).await.status, StatusCode::OK);
@@ -260,6 +260,6 @@ pub async fn placed_order(app: &App, token: &str, quantity: i64) -> Value {
 }
 
 /// Units of `sku` that can still be sold.
-pub async fn available(app: &App, sku: &str) -> i64 {
+pub(crate) async fn available(app: &App, sku: &str) -> i64 {
     app.state.shop().inventory().levels(&[Sku::new(sku).unwrap()]).await.unwrap()[0].available()
 }
