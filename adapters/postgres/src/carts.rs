@@ -11,7 +11,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::error::{Fail, retrying, store_error, undecodable, unencodable, unique_violation};
-use crate::store::Shared;
+use crate::shared::Shared;
 
 fn status_str(status: &CartStatus) -> &'static str {
     match status {

@@ -12,7 +12,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use crate::error::{Fail, retrying, store_error, undecodable, unencodable, unique_violation};
-use crate::store::Shared;
+use crate::shared::Shared;
 
 /// The product as the domain reads it: the row's body with its variants (in position
 /// order) and its version. Every read of products selects this one column, so a product,

@@ -9,7 +9,7 @@ use shopkit_core::ports::{CheckoutJournal, CheckoutProgress, StoreError};
 use sqlx::Row;
 
 use crate::error::{store_error, undecodable, unencodable};
-use crate::store::Shared;
+use crate::shared::Shared;
 
 /// The PostgreSQL [`CheckoutJournal`]: one row per running checkout, the progress as a
 /// JSONB document; `save` is one upsert, `stale` an index scan by age.

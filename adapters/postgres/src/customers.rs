@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::error::{Fail, retrying, store_error, undecodable, unencodable, unique_violation};
 use crate::outbox::append_in;
-use crate::store::Shared;
+use crate::shared::Shared;
 
 /// The uniqueness key of an email: the whole address lower-cased (as the in-memory
 /// adapter compares them).

@@ -9,7 +9,7 @@ use shopkit_core::ports::{IdempotencyBegin, IdempotencyStore, StoreError};
 use sqlx::Row;
 
 use crate::error::store_error;
-use crate::store::Shared;
+use crate::shared::Shared;
 
 fn after(now: DateTime<Utc>, span: Duration, what: &str) -> Result<DateTime<Utc>, StoreError> {
     now.checked_add_signed(span).ok_or_else(|| StoreError::Invalid {

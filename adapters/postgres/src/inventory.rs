@@ -25,7 +25,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use crate::error::{Fail, retrying, sqlstate, store_error, violated};
-use crate::store::Shared;
+use crate::shared::Shared;
 
 type Attempt<T> = Result<T, Fail<InventoryError>>;
 

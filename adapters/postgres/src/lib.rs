@@ -89,6 +89,7 @@ pub mod orders;
 pub mod outbox;
 pub mod promotions;
 pub mod search;
+mod shared;
 pub mod store;
 
 pub use carts::PgCarts;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::error::{Fail, retrying, store_error, undecodable, unencodable, unique_violation};
 use crate::outbox::append_in;
-use crate::store::Shared;
+use crate::shared::Shared;
 
 fn order_from_row(row: &PgRow) -> Result<Order, StoreError> {
     let body: serde_json::Value = row.try_get("body").map_err(store_error)?;

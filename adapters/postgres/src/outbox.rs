@@ -12,7 +12,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use crate::error::{store_error, undecodable};
-use crate::store::Shared;
+use crate::shared::Shared;
 
 fn status_str(status: OutboxStatus) -> &'static str {
     match status {

@@ -12,7 +12,7 @@ use sqlx::postgres::PgRow;
 use crate::error::{
     Fail, retrying, sqlstate, store_error, undecodable, unencodable, unique_violation, violated,
 };
-use crate::store::Shared;
+use crate::shared::Shared;
 
 fn promotion_from_row(row: &PgRow) -> Result<Promotion, StoreError> {
     let body: serde_json::Value = row.try_get("body").map_err(store_error)?;

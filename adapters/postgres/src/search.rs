@@ -17,7 +17,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use crate::error::store_error;
-use crate::store::Shared;
+use crate::shared::Shared;
 
 /// The largest page a search returns.
 pub const MAX_SEARCH_LIMIT: usize = 100;

@@ -2,16 +2,14 @@
 //! handles of every port.
 
 use std::error::Error as StdError;
-use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use shopkit_core::ports::{CursorKey, Readiness, StoreError};
+use shopkit_core::ports::{Readiness, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgPool};
-use tokio::sync::OnceCell;
 
 use crate::carts::PgCarts;
 use crate::catalog::PgProducts;
@@ -24,6 +22,7 @@ use crate::orders::PgOrders;
 use crate::outbox::PgOutbox;
 use crate::promotions::PgPromotions;
 use crate::search::PgSearch;
+use crate::shared::Shared;
 
 /// How the pool connects and what each connection is allowed to do.
 ///
@@ -124,45 +123,6 @@ fn millis(d: Duration) -> u128 {
     d.as_millis()
 }
 
-/// What every handle of one store shares.
-pub(crate) struct Shared {
-    pub(crate) pool: PgPool,
-    schema: Option<String>,
-    cursor_key: OnceCell<CursorKey>,
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PgStore")
-            .field("schema", &self.schema)
-            .field("pool_size", &self.pool.size())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Shared {
-    /// The key that signs pagination cursors, read from `store_keys` on first use (one query
-    /// per process). PostgreSQL's CSPRNG draws it at migration, so every instance of a shop
-    /// shares it: a cursor handed out by one replica works on another and after a restart,
-    /// while one from another database is refused.
-    pub(crate) async fn cursor_key(&self) -> Result<&CursorKey, StoreError> {
-        self.cursor_key
-            .get_or_try_init(|| async {
-                let secret: Vec<u8> =
-                    sqlx::query_scalar("SELECT secret FROM store_keys WHERE name = 'cursor'")
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(store_error)?
-                        .ok_or_else(|| StoreError::Unavailable {
-                            message: "the cursor key is missing: run PgStore::migrate".into(),
-                            source: None,
-                        })?;
-                Ok(CursorKey::new(secret))
-            })
-            .await
-    }
-}
-
 /// shopkit's PostgreSQL store: one pool, one schema, a handle per port.
 ///
 /// Handles are cheap (they share the pool) and each implements its port, so
@@ -226,7 +186,7 @@ impl PgStore {
     }
 
     fn with_schema(pool: PgPool, schema: Option<String>) -> PgStore {
-        PgStore { shared: Arc::new(Shared { pool, schema, cursor_key: OnceCell::new() }) }
+        PgStore { shared: Arc::new(Shared::new(pool, schema)) }
     }
 
     /// Applies the embedded migrations (`adapters/postgres/migrations`) that the schema

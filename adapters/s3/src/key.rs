@@ -6,6 +6,9 @@
 
 use shopkit_core::ports::MediaKey;
 
+/// The user-metadata name of the body's hex SHA-256: the `x-amz-meta-sha256` header.
+pub(crate) const SHA256_METADATA: &str = "sha256";
+
 /// Whether a (checked) content type is a video (`video/*`, any letter case), which has its
 /// own size limit.
 pub(crate) fn is_video(content_type: &str) -> bool {

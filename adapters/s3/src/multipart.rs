@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use shopkit_core::ports::{MediaError, MediaObject};
 
 use crate::error::media_error;
-use crate::store::SHA256_METADATA;
+use crate::key::SHA256_METADATA;
 
 /// How many parts are in flight at once.
 const PART_CONCURRENCY: usize = 4;

@@ -19,11 +19,8 @@ use shopkit_core::ports::{
 
 use crate::config::{S3Config, S3ConfigError};
 use crate::error::{Failure, classify, media_error};
-use crate::key::{is_video, url_path};
+use crate::key::{SHA256_METADATA, is_video, url_path};
 use crate::multipart;
-
-/// The user-metadata name of the body's hex SHA-256: the `x-amz-meta-sha256` header.
-pub(crate) const SHA256_METADATA: &str = "sha256";
 
 /// The longest validity S3 (SigV4) allows a presigned URL: 7 days.
 pub const MAX_PRESIGNED_VALIDITY: Duration = Duration::days(7);
