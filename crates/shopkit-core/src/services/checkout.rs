@@ -63,6 +63,7 @@ use crate::ports::{
     PaymentGateway, PaymentMethodToken, PendingPayment, PlacedOrder, ProductRepository,
     PromotionRepository, RedeemError, StoreError,
 };
+use crate::pricing::AppliedPromotion;
 
 use super::MAX_ATTEMPTS;
 use super::access::CartAccess;
@@ -250,20 +251,10 @@ fn ensure_deliverable(cart: &Cart, priced: &PricedCart) -> Result<(), ShopError>
 }
 
 /// The usage-limited promotions a priced cart redeems.
-fn limited_promotions(priced: &PricedCart) -> Vec<PromotionId> {
-    priced
-        .quote
-        .applied_promotions()
-        .iter()
-        .filter(|applied| {
-            priced
-                .rules
-                .promotions
-                .iter()
-                .any(|p| p.id() == applied.id && p.usage_limit().is_some())
-        })
-        .map(|applied| applied.id)
-        .collect()
+fn limited_promotions(priced: &PricedCart) -> impl Iterator<Item = &AppliedPromotion> {
+    priced.quote.applied_promotions().iter().filter(|applied| {
+        priced.rules.promotions.iter().any(|p| p.id() == applied.id && p.usage_limit().is_some())
+    })
 }
 
 /// The `OrderPlaced` event of an order, with an id derived from the order.
@@ -657,7 +648,7 @@ impl CheckoutService {
             placed: None,
             updated_at: now,
         });
-        for limited in limited_promotions(priced) {
+        for limited in limited_promotions(priced).map(|applied| applied.id) {
             if !progress.redeemable.contains(&limited) {
                 progress.redeemable.push(limited);
             }
@@ -744,15 +735,7 @@ impl CheckoutService {
     }
 
     async fn redeem(&self, priced: &PricedCart, held: &mut Held<'_>) -> Result<(), Failure> {
-        for applied in priced.quote.applied_promotions() {
-            let limited = priced
-                .rules
-                .promotions
-                .iter()
-                .any(|p| p.id() == applied.id && p.usage_limit().is_some());
-            if !limited {
-                continue;
-            }
+        for applied in limited_promotions(priced) {
             match self.ports.promotions.redeem(applied.id, held.order_id).await {
                 Ok(()) => held.redeemed.push(applied.id),
                 Err(e) => {

@@ -324,7 +324,7 @@ impl OrderService {
         let order = self.get(caller, id).await?;
         match order.status() {
             OrderStatus::Cancelled => {
-                self.release_promotions(id).await;
+                self.release_promotions(&order).await;
                 return Ok(order);
             }
             OrderStatus::Placed => {}
@@ -350,7 +350,7 @@ impl OrderService {
             })
             .await?;
         if held.status() == OrderStatus::Cancelled {
-            self.release_promotions(id).await;
+            self.release_promotions(&held).await;
             return Ok(held);
         }
         // 2. Move the money.
@@ -379,7 +379,7 @@ impl OrderService {
                 Ok(Some(o.cancel(reason.clone(), now)?.restocking_at(&self.location)))
             })
             .await?;
-        self.release_promotions(id).await;
+        self.release_promotions(&order).await;
         Ok(order)
     }
 
@@ -423,21 +423,31 @@ impl OrderService {
         }
     }
 
-    /// Gives back the uses of usage-limited promotions that `order` redeemed at checkout.
-    /// The order does not record which promotions it redeemed, so every usage-limited
-    /// promotion is released for it: a release is per order and a no-op where the order
-    /// holds no use, so this is idempotent and never frees another order's use.
-    async fn release_promotions(&self, order: OrderId) {
-        let promotions = match self.promotions.all().await {
-            Ok(all) => all,
-            Err(e) => {
-                tracing::warn!(order = %order, error = %e, "promotion uses not released; a retried cancel releases them");
-                return;
+    /// Gives back the uses of usage-limited promotions that `order` redeemed at checkout:
+    /// the promotions its receipt names (a release is per order, and a no-op where the
+    /// order holds no use, so this is idempotent and never frees another order's use). An
+    /// order stored before receipts named their promotions, with a discount, releases
+    /// every usage-limited promotion for it instead.
+    async fn release_promotions(&self, order: &Order) {
+        let totals = order.totals();
+        let named: Vec<crate::ids::PromotionId> = if totals.applied_promotions.is_empty()
+            && !totals.discount_total.is_zero()
+        {
+            match self.promotions.all().await {
+                Ok(all) => {
+                    all.iter().filter(|p| p.usage_limit().is_some()).map(|p| p.id()).collect()
+                }
+                Err(e) => {
+                    tracing::warn!(order = %order.id(), error = %e, "promotion uses not released; a retried cancel releases them");
+                    return;
+                }
             }
+        } else {
+            totals.applied_promotions.iter().map(|a| a.id).collect()
         };
-        for promotion in promotions.iter().filter(|p| p.usage_limit().is_some()) {
-            if let Err(e) = self.promotions.release(promotion.id(), order).await {
-                tracing::warn!(promotion = %promotion.id(), order = %order, error = %e, "promotion use not released; a retried cancel releases it");
+        for promotion in named {
+            if let Err(e) = self.promotions.release(promotion, order.id()).await {
+                tracing::warn!(promotion = %promotion, order = %order.id(), error = %e, "promotion use not released; a retried cancel releases it");
             }
         }
     }
